@@ -1,0 +1,2 @@
+//! berth's OCI runtime library.
+#![deny(missing_docs)]
