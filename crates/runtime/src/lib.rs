@@ -1,2 +1,4 @@
 //! berth's OCI runtime library.
 #![deny(missing_docs)]
+
+pub mod cgroups;

@@ -1,0 +1,1 @@
+//! Control groups v1, hybrid and v2 (being written).
