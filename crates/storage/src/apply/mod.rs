@@ -1,0 +1,29 @@
+//! Applying a layer blob (plain, gzip or zstd tar) to a layer directory in
+//! one pass, computing its digests on the way.
+
+mod resolve;
+mod stream;
+mod unpack;
+
+pub use stream::Compression;
+pub(crate) use stream::StreamSummary;
+pub(crate) use unpack::WhiteoutStyle;
+
+use crate::error::Result;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Decompress `input` and unpack it into `root`. `lowers` are the content
+/// directories of the layers below (overlay), top first.
+pub(crate) fn apply_stream<R: Read + Send>(
+    input: R,
+    root: &Path,
+    style: WhiteoutStyle,
+    lowers: &[PathBuf],
+) -> Result<StreamSummary> {
+    let unpacker = unpack::Unpacker::new(root, style, lowers)?;
+    let ((), summary) = stream::with_decompressed(input, |reader| unpacker.unpack(reader))?;
+    Ok(summary)
+}
+
+pub(crate) use resolve::walk_existing as walk_existing_dir;

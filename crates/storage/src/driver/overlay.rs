@@ -1,0 +1,231 @@
+//! The overlay driver: each layer is a directory of only its own changes;
+//! a chain is mounted as one overlayfs.
+//!
+//! Layout under `<root>/overlay/`:
+//! - `<id>/diff`  the layer's files (overlay's upper form: whiteouts are
+//!   0/0 character devices, opaque directories carry an xattr);
+//! - `<id>/work`  overlayfs' work directory, for read-write mounts;
+//! - `<id>/link`  the layer's short name, `l/<link>` is a symlink to `diff`;
+//! - `<id>/lower` the short names of the layers below, top first.
+//!
+//! Mount options are limited to one page (4096 bytes). With 64-character
+//! ids and absolute paths, about 40 layers fit; with `l/` + 26 characters
+//! relative to the overlay directory, more than 128 do. The relative paths
+//! need the mounting thread's working directory to be the overlay
+//! directory, so the mount runs on a short-lived thread that unshares its
+//! working directory from the rest of the process.
+
+use super::{Driver, DriverKind, MountMode};
+use crate::apply::WhiteoutStyle;
+use crate::diff::{upper_changes, Change};
+use crate::error::{Error, IoContext, Result};
+use crate::fsutil::{fill_random, list_dir, random_hex, remove_tree};
+use rustix::mount::{MountFlags, UnmountFlags};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+const LINK_LEN: usize = 26;
+
+/// The overlay driver over `<root>/overlay`.
+#[derive(Debug)]
+pub(crate) struct Overlay {
+    dir: PathBuf,
+}
+
+impl Overlay {
+    pub(crate) fn open(root: &Path) -> Result<Overlay> {
+        let dir = root.join("overlay");
+        fs::create_dir_all(dir.join("l")).ctx("create", dir.join("l"))?;
+        fs::create_dir_all(dir.join("empty")).ctx("create", dir.join("empty"))?;
+        Ok(Overlay { dir })
+    }
+
+    fn layer(&self, id: &str) -> PathBuf {
+        self.dir.join(id)
+    }
+
+    fn read_small(path: &Path) -> Result<String> {
+        Ok(fs::read_to_string(path)
+            .ctx("read", path)?
+            .trim()
+            .to_string())
+    }
+
+    /// `l/<link>` entries of layer `id` and the layers below it, top first.
+    fn chain_links(&self, id: &str) -> Result<Vec<String>> {
+        let layer = self.layer(id);
+        let mut links = vec![format!("l/{}", Self::read_small(&layer.join("link"))?)];
+        let lower = Self::read_small(&layer.join("lower"))?;
+        links.extend(
+            lower
+                .split(':')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+        );
+        Ok(links)
+    }
+}
+
+fn short_link() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut buf = [0u8; LINK_LEN];
+    fill_random(&mut buf);
+    buf.iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect()
+}
+
+impl Driver for Overlay {
+    fn kind(&self) -> DriverKind {
+        DriverKind::Overlay
+    }
+
+    fn whiteout_style(&self) -> WhiteoutStyle {
+        WhiteoutStyle::Overlay
+    }
+
+    fn prepare(&self, staging: &Path, parent: Option<&str>) -> Result<PathBuf> {
+        let lower = match parent {
+            Some(p) => self.chain_links(p)?.join(":"),
+            None => String::new(),
+        };
+        fs::create_dir(staging).ctx("create", staging)?;
+        fs::create_dir(staging.join("work")).ctx("create", staging.join("work"))?;
+        fs::write(staging.join("lower"), lower).ctx("write", staging.join("lower"))?;
+        let diff = staging.join("diff");
+        fs::create_dir(&diff).ctx("create", &diff)?;
+        Ok(diff)
+    }
+
+    fn lowers(&self, parent: Option<&str>) -> Result<Vec<PathBuf>> {
+        match parent {
+            None => Ok(Vec::new()),
+            Some(p) => Ok(self
+                .chain_links(p)?
+                .iter()
+                .map(|l| self.dir.join(l))
+                .collect()),
+        }
+    }
+
+    fn commit(&self, staging: &Path, id: &str) -> Result<()> {
+        let layer = self.layer(id);
+        fs::rename(staging, &layer).ctx("commit layer", &layer)?;
+        let link = short_link();
+        std::os::unix::fs::symlink(format!("../{id}/diff"), self.dir.join("l").join(&link))
+            .ctx("create link", self.dir.join("l").join(&link))?;
+        fs::write(layer.join("link"), &link).ctx("write", layer.join("link"))
+    }
+
+    fn mount(&self, id: &str, target: &Path, mode: MountMode) -> Result<()> {
+        let layer = self.layer(id);
+        let data = match mode {
+            MountMode::ReadWrite => {
+                let lower = Self::read_small(&layer.join("lower"))?;
+                let lower = if lower.is_empty() {
+                    "empty".to_string()
+                } else {
+                    lower
+                };
+                format!("lowerdir={lower},upperdir={id}/diff,workdir={id}/work")
+            }
+            MountMode::ReadOnly => {
+                let mut links = self.chain_links(id)?;
+                if links.len() == 1 {
+                    // Without an upper layer overlayfs wants two lowers.
+                    links.push("empty".into());
+                }
+                format!("lowerdir={}", links.join(":"))
+            }
+        };
+        // index=off: the same lower layers are shared by many mounts;
+        // metacopy/redirect_dir off: a diff must find every changed file's
+        // data and every renamed directory in the upper layer itself.
+        let data = format!("{data},index=off,metacopy=off,redirect_dir=off");
+        let flags = match mode {
+            MountMode::ReadOnly => MountFlags::RDONLY | MountFlags::NODEV,
+            MountMode::ReadWrite => MountFlags::NODEV,
+        };
+        mount_from(&self.dir, &data, target, flags).map_err(|source| Error::Mount {
+            op: "mount overlay on",
+            target: target.to_path_buf(),
+            source,
+        })
+    }
+
+    fn remove(&self, id: &str) -> Result<()> {
+        let layer = self.layer(id);
+        if let Ok(link) = Self::read_small(&layer.join("link")) {
+            if !link.is_empty() && !link.contains('/') {
+                remove_tree(&self.dir.join("l").join(link))?;
+            }
+        }
+        remove_tree(&layer)
+    }
+
+    fn list(&self) -> Result<Vec<String>> {
+        Ok(list_dir(&self.dir)?
+            .into_iter()
+            .filter(|n| n != "l" && n != "empty")
+            .collect())
+    }
+
+    fn changes(&self, id: &str, _parent: Option<&str>) -> Result<(PathBuf, Vec<Change>)> {
+        let diff = self.layer(id).join("diff");
+        let changes = upper_changes(&diff)?;
+        Ok((diff, changes))
+    }
+}
+
+/// Remove symlinks in `l/` whose layer is gone (a crash between removing a
+/// layer and its link, or between commit and writing `link`).
+pub(crate) fn prune_links(root: &Path) -> Result<()> {
+    let l = root.join("overlay").join("l");
+    for name in list_dir(&l)? {
+        let p = l.join(&name);
+        if fs::metadata(&p).is_err() {
+            remove_tree(&p)?;
+        }
+    }
+    Ok(())
+}
+
+/// Mount overlayfs with `data` whose paths are relative to `dir`.
+fn mount_from(dir: &Path, data: &str, target: &Path, flags: MountFlags) -> std::io::Result<()> {
+    let data = std::ffi::CString::new(data).map_err(std::io::Error::other)?;
+    std::thread::scope(|s| {
+        s.spawn(|| -> std::io::Result<()> {
+            // SAFETY: CLONE_FS gives only this thread its own working
+            // directory, root and umask; file descriptor tables stay shared,
+            // so no other thread loses or sees a different fd. The thread
+            // ends right after the mount.
+            unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::FS) }?;
+            rustix::process::chdir(dir)?;
+            rustix::mount::mount("overlay", target, "overlay", flags, data.as_c_str())?;
+            Ok(())
+        })
+        .join()
+        .unwrap_or_else(|_| Err(std::io::Error::other("mount thread panicked")))
+    })
+}
+
+/// Try a real two-layer overlay mount under `root`.
+pub(crate) fn probe(root: &Path) -> std::result::Result<(), String> {
+    let base = root.join(format!(".overlay-probe-{}", random_hex(6)));
+    let result = (|| -> std::io::Result<()> {
+        for d in ["l1", "l2", "upper", "work", "merged"] {
+            fs::create_dir_all(base.join(d))?;
+        }
+        fs::write(base.join("l1/f"), b"x")?;
+        let data =
+            "lowerdir=l1:l2,upperdir=upper,workdir=work,index=off,metacopy=off,redirect_dir=off";
+        mount_from(&base, data, &base.join("merged"), MountFlags::empty())?;
+        // Deleting a lower file makes a whiteout (a 0/0 device) in the upper
+        // directory: proof the upper filesystem supports what we need.
+        let r = fs::remove_file(base.join("merged/f"));
+        rustix::mount::unmount(base.join("merged"), UnmountFlags::DETACH)?;
+        r
+    })();
+    let _ = fs::remove_dir_all(&base);
+    result.map_err(|e| e.to_string())
+}

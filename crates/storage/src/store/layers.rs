@@ -1,0 +1,355 @@
+//! Layers: applying a tar stream to a new layer, looking layers up,
+//! removing and collecting them, and diffing them back to a tar stream.
+
+use super::lease::Lease;
+use super::Store;
+use crate::apply::apply_stream;
+use crate::diff::{write_tar, DiffSummary};
+use crate::digest::Digest;
+use crate::error::{Error, IoContext, Result};
+use crate::fsutil::{list_dir, random_hex, read_json, remove_tree, sync_dir, write_json};
+use crate::lock::{FileLock, LockMode};
+use crate::records::{is_hex_id, Layer, LayerKind};
+use std::collections::HashSet;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+/// What the caller knows about a layer blob before applying it.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyOptions {
+    /// The digest of the blob as read (compressed), e.g. from the manifest.
+    /// Checked before the layer is committed.
+    pub compressed_digest: Option<Digest>,
+    /// The digest of the uncompressed tar (the config's diff id). Checked
+    /// before commit; when a layer with this diff on the same parent already
+    /// exists, it is returned without reading the stream at all.
+    pub diff_digest: Option<Digest>,
+}
+
+/// A staging directory owned by this process, locked so that a concurrent
+/// open's repair leaves it alone, and removed if not committed.
+struct Staging {
+    dir: PathBuf,
+    lock_path: PathBuf,
+    _lock: FileLock,
+    committed: bool,
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = remove_tree(&self.dir);
+        }
+        let _ = std::fs::remove_file(&self.lock_path);
+    }
+}
+
+impl Store {
+    fn staging(&self) -> Result<Staging> {
+        let name = random_hex(16);
+        let base = self.root.join("staging");
+        let lock_path = base.join(format!("{name}.lock"));
+        let lock = FileLock::acquire(&lock_path, LockMode::Exclusive)?;
+        Ok(Staging {
+            dir: base.join(name),
+            lock_path,
+            _lock: lock,
+            committed: false,
+        })
+    }
+
+    /// Read a layer record; `LayerNotFound` when missing.
+    pub(crate) fn read_layer(&self, id: &str) -> Result<Layer> {
+        if !is_hex_id(id) {
+            return Err(Error::LayerNotFound(id.to_string()));
+        }
+        read_json(&self.layer_record(id))?.ok_or_else(|| Error::LayerNotFound(id.to_string()))
+    }
+
+    pub(crate) fn all_layers(&self) -> Result<Vec<Layer>> {
+        let mut out = Vec::new();
+        for name in list_dir(&self.root.join("layers"))? {
+            let Some(id) = name.strip_suffix(".json") else {
+                continue;
+            };
+            if !is_hex_id(id) {
+                continue;
+            }
+            if let Some(layer) = read_json::<Layer>(&self.layer_record(id))? {
+                out.push(layer);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The layer `id`.
+    pub fn layer(&self, id: &str) -> Result<Layer> {
+        let _l = self.lock(&self.locks.layers, LockMode::Shared)?;
+        self.read_layer(id)
+    }
+
+    /// Every layer.
+    pub fn layers(&self) -> Result<Vec<Layer>> {
+        let _l = self.lock(&self.locks.layers, LockMode::Shared)?;
+        self.all_layers()
+    }
+
+    /// The image layer with diff `diff` on `parent`, if stored.
+    pub fn find_layer(&self, parent: Option<&str>, diff: &Digest) -> Result<Option<Layer>> {
+        let _l = self.lock(&self.locks.layers, LockMode::Shared)?;
+        let id = chain_id(parent, diff)?;
+        match self.read_layer(&id) {
+            Ok(l) => Ok(Some(l)),
+            Err(Error::LayerNotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Apply the layer blob `input` (plain, gzip or zstd tar, detected by
+    /// magic) as a new layer on `parent`, in one pass that also computes its
+    /// digests. The layer becomes visible only once complete and matching
+    /// `opts`; on any error nothing is left behind. A layer with the same
+    /// diff on the same parent is shared, not stored twice.
+    ///
+    /// `lease` keeps the new layer (and `parent`) from being collected by
+    /// another process until the image referencing it is created.
+    pub fn apply_layer<R: Read + Send>(
+        &self,
+        lease: &Lease,
+        parent: Option<&str>,
+        input: R,
+        opts: &ApplyOptions,
+    ) -> Result<Layer> {
+        {
+            let _l = self.lock(&self.locks.layers, LockMode::Shared)?;
+            if let Some(p) = parent {
+                self.read_layer(p)?;
+                lease.hold(p)?;
+            }
+            if let Some(diff) = &opts.diff_digest {
+                let id = chain_id(parent, diff)?;
+                if let Ok(existing) = self.read_layer(&id) {
+                    lease.hold(&id)?;
+                    return Ok(existing);
+                }
+            }
+        }
+        let mut staging = self.staging()?;
+        let content = self.driver.prepare(&staging.dir, parent)?;
+        let lowers = self.driver.lowers(parent)?;
+        let summary = apply_stream(input, &content, self.driver.whiteout_style(), &lowers)?;
+        if let Some(want) = &opts.compressed_digest {
+            if *want != summary.compressed_digest {
+                return Err(Error::DigestMismatch {
+                    what: "compressed",
+                    expected: want.to_string(),
+                    actual: summary.compressed_digest.to_string(),
+                });
+            }
+        }
+        if let Some(want) = &opts.diff_digest {
+            if *want != summary.diff_digest {
+                return Err(Error::DigestMismatch {
+                    what: "uncompressed",
+                    expected: want.to_string(),
+                    actual: summary.diff_digest.to_string(),
+                });
+            }
+        }
+        if self.sync_layers {
+            let fd = crate::fsat::open_dir(&content).ctx("open", &content)?;
+            rustix::fs::syncfs(&fd).ctx("sync filesystem of", &content)?;
+        }
+        let id = chain_id(parent, &summary.diff_digest)?;
+        let layer = Layer {
+            id: id.clone(),
+            parent: parent.map(str::to_string),
+            kind: LayerKind::Image,
+            diff_digest: Some(summary.diff_digest.clone()),
+            compressed_digest: (summary.compression != crate::apply::Compression::None)
+                .then(|| summary.compressed_digest.clone()),
+            compressed_size: (summary.compression != crate::apply::Compression::None)
+                .then_some(summary.compressed_size),
+            size: summary.size,
+            created: crate::fsutil::now_secs(),
+        };
+        self.commit_layer(&mut staging, layer, Some(lease))
+    }
+
+    /// Make the staged layer `layer.id` visible: rename its content into
+    /// place, then write its record. A concurrent writer may have committed
+    /// the same layer first; then that one is returned and ours discarded.
+    fn commit_layer(
+        &self,
+        staging: &mut Staging,
+        layer: Layer,
+        lease: Option<&Lease>,
+    ) -> Result<Layer> {
+        let _l = self.lock(&self.locks.layers, LockMode::Exclusive)?;
+        if let Some(p) = &layer.parent {
+            if self.read_layer(p).is_err() {
+                return Err(Error::ParentGone(p.clone()));
+            }
+        }
+        if let Ok(existing) = self.read_layer(&layer.id) {
+            if let Some(lease) = lease {
+                lease.hold(&existing.id)?;
+            }
+            return Ok(existing);
+        }
+        self.driver.commit(&staging.dir, &layer.id)?;
+        staging.committed = true;
+        write_json(&self.layer_record(&layer.id), &layer)?;
+        if let Some(lease) = lease {
+            lease.hold(&layer.id)?;
+        }
+        Ok(layer)
+    }
+
+    /// Prepare and commit an empty read-write layer `id` on `parent` (a
+    /// container's layer). The caller holds the containers lock.
+    pub(crate) fn create_rw_layer(&self, id: &str, parent: Option<&str>) -> Result<Layer> {
+        let mut staging = self.staging()?;
+        {
+            let _l = self.lock(&self.locks.layers, LockMode::Shared)?;
+            if let Some(p) = parent {
+                self.read_layer(p)?;
+            }
+            self.driver.prepare(&staging.dir, parent)?;
+        }
+        let layer = Layer {
+            id: id.to_string(),
+            parent: parent.map(str::to_string),
+            kind: LayerKind::Container,
+            diff_digest: None,
+            compressed_digest: None,
+            compressed_size: None,
+            size: 0,
+            created: crate::fsutil::now_secs(),
+        };
+        self.commit_layer(&mut staging, layer, None)
+    }
+
+    /// Who uses layer `id`: child layers, images, containers, mounts,
+    /// leases. Call with the images and layers locks held.
+    pub(crate) fn layer_users(
+        &self,
+        id: &str,
+        layers: &[Layer],
+        leased: &HashSet<String>,
+    ) -> Result<Vec<String>> {
+        let mut users: Vec<String> = layers
+            .iter()
+            .filter(|l| l.parent.as_deref() == Some(id))
+            .map(|l| format!("layer {}", l.id))
+            .collect();
+        for image in self.all_images()? {
+            if image.top_layer.as_deref() == Some(id) {
+                users.push(format!("image {}", image.id));
+            }
+        }
+        let mounts = self.mount_count(id)?;
+        if mounts > 0 {
+            users.push(format!("{mounts} mount(s)"));
+        }
+        if leased.contains(id) {
+            users.push("a process applying an image".into());
+        }
+        Ok(users)
+    }
+
+    /// Delete layer `id` whose users were checked: the record first, so a
+    /// crash leaves only an orphan directory that the next open removes.
+    pub(crate) fn delete_layer(&self, id: &str) -> Result<()> {
+        let record = self.layer_record(id);
+        match std::fs::remove_file(&record) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).ctx("remove", &record)
+            }
+            _ => {}
+        }
+        sync_dir(&self.root.join("layers"))?;
+        self.unmount_all(id)?;
+        remove_tree(&self.mount_dir(id))?;
+        self.driver.remove(id)
+    }
+
+    /// Remove layer `id`. Refused with [`Error::InUse`] when another layer,
+    /// an image, a mount or a lease uses it; `force` unmounts it first (but
+    /// never breaks a chain of layers or an image).
+    pub fn remove_layer(&self, id: &str, force: bool) -> Result<()> {
+        let _c = self.lock(&self.locks.containers, LockMode::Shared)?;
+        let _i = self.lock(&self.locks.images, LockMode::Shared)?;
+        let _l = self.lock(&self.locks.layers, LockMode::Exclusive)?;
+        self.read_layer(id)?;
+        let layers = self.all_layers()?;
+        let leased = self.leased_layers()?;
+        let mut users = self.layer_users(id, &layers, &leased)?;
+        for c in self.all_containers()? {
+            if c.layer == id {
+                users.push(format!("container {}", c.name));
+            }
+        }
+        if force {
+            users.retain(|u| !u.ends_with("mount(s)"));
+        }
+        if !users.is_empty() {
+            return Err(Error::InUse {
+                what: format!("layer {id}"),
+                users,
+            });
+        }
+        self.delete_layer(id)
+    }
+
+    /// Remove image layers that nothing uses (left by an image delete that
+    /// was killed, or by applies whose image was never created). Returns the
+    /// removed ids.
+    pub fn gc(&self) -> Result<Vec<String>> {
+        let _c = self.lock(&self.locks.containers, LockMode::Shared)?;
+        let _i = self.lock(&self.locks.images, LockMode::Shared)?;
+        let _l = self.lock(&self.locks.layers, LockMode::Exclusive)?;
+        let mut removed = Vec::new();
+        loop {
+            let layers = self.all_layers()?;
+            let leased = self.leased_layers()?;
+            let mut progress = false;
+            for l in layers.iter().filter(|l| l.kind == LayerKind::Image) {
+                if self.layer_users(&l.id, &layers, &leased)?.is_empty() {
+                    self.delete_layer(&l.id)?;
+                    removed.push(l.id.clone());
+                    progress = true;
+                }
+            }
+            if !progress {
+                return Ok(removed);
+            }
+        }
+    }
+
+    /// Write the changes of layer `id` against its parent as an OCI layer
+    /// tar to `out` (whiteouts as `.wh.` entries, stable order and headers:
+    /// the same change gives the same digest). For a container, pass its
+    /// layer id, preferably while it does not run.
+    pub fn diff<W: Write>(&self, id: &str, out: W) -> Result<DiffSummary> {
+        let layer = {
+            let _l = self.lock(&self.locks.layers, LockMode::Shared)?;
+            self.read_layer(id)?
+        };
+        let (root, changes) = self.driver.changes(id, layer.parent.as_deref())?;
+        write_tar(&root, &changes, out)
+    }
+}
+
+/// The id of the layer with diff `diff` on `parent`: the OCI chain id.
+fn chain_id(parent: Option<&str>, diff: &Digest) -> Result<String> {
+    let parent = match parent {
+        Some(p) => Some(
+            format!("sha256:{p}")
+                .parse::<Digest>()
+                .map_err(|_| Error::LayerNotFound(p.to_string()))?,
+        ),
+        None => None,
+    };
+    Ok(diff.chain(parent.as_ref()).hex().to_string())
+}

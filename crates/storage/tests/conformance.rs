@@ -1,0 +1,417 @@
+//! One conformance suite run against every driver (overlay, vfs): each
+//! check is a function over a store, instantiated per driver below.
+
+mod common;
+
+use berth_storage::{ApplyOptions, Digest, DriverKind, Error, NewContainer};
+use common::*;
+use std::fs;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+
+/// Files, directories, symlinks, hard links, devices, fifos, owners, modes,
+/// mtimes and xattrs all come through, seen in a read-only image mount.
+fn all_entry_types(s: &TestStore) {
+    let tar = TarBuilder::new()
+        .dir("./", 0o755)
+        .dir("etc", 0o755)
+        .file_with("etc/passwd", b"root:x:0:0\n", 0o644, 0, 0)
+        .xattrs(&[
+            (
+                "security.capability",
+                &[
+                    1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                ],
+            ),
+            ("user.note", b"hi"),
+        ])
+        .file_with("etc/owned", b"mine", 0o640, 1234, 5678)
+        .file_with("bin/ping", b"#!ping", 0o4755, 0, 0)
+        .symlink("bin/sh", "/bin/busybox")
+        .hardlink("bin/passwd-link", "etc/passwd")
+        .device("dev/null", tar::EntryType::Char, 1, 3)
+        .device("dev/loop0", tar::EntryType::Block, 7, 0)
+        .device("run/fifo", tar::EntryType::Fifo, 0, 0)
+        .dir("tmp", 0o1777)
+        .build();
+    let img = image(s, "all:types", std::slice::from_ref(&tar));
+    let layer = s.layer(img.top_layer.as_deref().unwrap()).unwrap();
+    assert_eq!(layer.diff_digest, Some(Digest::of(&tar)));
+    let root = s.mount_image("all:types").unwrap();
+    let m = |p: &str| fs::symlink_metadata(root.join(p)).unwrap();
+    assert_eq!(fs::read(root.join("etc/passwd")).unwrap(), b"root:x:0:0\n");
+    assert_eq!(
+        (
+            m("etc/owned").uid(),
+            m("etc/owned").gid(),
+            m("etc/owned").mode() & 0o7777
+        ),
+        (1234, 5678, 0o640)
+    );
+    assert_eq!(m("etc/owned").mtime(), 1_600_000_000);
+    let cap = xattr(&root.join("etc/owned"), "security.capability");
+    assert_eq!(cap.len(), 20, "security.capability kept");
+    assert_eq!(xattr(&root.join("etc/owned"), "user.note"), b"hi");
+    assert_eq!(m("bin/ping").mode() & 0o7777, 0o4755);
+    assert_eq!(
+        fs::read_link(root.join("bin/sh")).unwrap().to_str(),
+        Some("/bin/busybox")
+    );
+    assert_eq!(m("bin/passwd-link").ino(), m("etc/passwd").ino());
+    assert!(m("dev/null").file_type().is_char_device());
+    assert_eq!(m("dev/null").rdev(), rustix::fs::makedev(1, 3));
+    assert!(m("dev/loop0").file_type().is_block_device());
+    assert!(m("run/fifo").file_type().is_fifo());
+    assert_eq!(m("tmp").mode() & 0o7777, 0o1777);
+    assert_eq!(
+        m("etc").mtime(),
+        1_600_000_000,
+        "directory mtime set after its entries"
+    );
+    // Read-only mount.
+    assert!(fs::write(root.join("etc/new"), b"x").is_err());
+    assert_eq!(s.unmount_image("all:types", false).unwrap(), 0);
+}
+
+fn xattr(path: &std::path::Path, name: &str) -> Vec<u8> {
+    let mut buf = vec![0u8; 256];
+    let n = rustix::fs::lgetxattr(path, name, &mut buf[..]).unwrap();
+    buf.truncate(n);
+    buf
+}
+
+/// Whiteouts and opaque directories hide what lower layers hold, and only
+/// that: entries the same layer adds stay.
+fn whiteouts_and_opaque(s: &TestStore) {
+    let base = TarBuilder::new()
+        .file("a/keep", b"1")
+        .file("a/gone", b"2")
+        .file("b/old1", b"3")
+        .file("b/sub/old2", b"4")
+        .file("c", b"5")
+        .build();
+    let top = TarBuilder::new()
+        .whiteout("a/.wh.gone")
+        .dir("b", 0o755)
+        .whiteout("b/.wh..wh..opq")
+        .file("b/new", b"6")
+        .whiteout(".wh.c")
+        .file("d", b"7")
+        .build();
+    image(s, "wh", &[base, top]);
+    let root = s.mount_image("wh").unwrap();
+    let tree = describe_tree(&root);
+    let names: Vec<&str> = tree.iter().map(|l| l.split(' ').next().unwrap()).collect();
+    assert_eq!(names, vec!["a", "a/keep", "b", "b/new", "d"], "{tree:#?}");
+    s.unmount_image("wh", false).unwrap();
+}
+
+/// A hard link to a file of a lower layer gets that file's content.
+fn hardlink_to_lower_layer(s: &TestStore) {
+    let base = TarBuilder::new()
+        .file_with("bin/tool", b"tool", 0o755, 0, 0)
+        .build();
+    let top = TarBuilder::new().hardlink("bin/alias", "bin/tool").build();
+    image(s, "hl", &[base, top]);
+    let root = s.mount_image("hl").unwrap();
+    assert_eq!(fs::read(root.join("bin/alias")).unwrap(), b"tool");
+    assert_eq!(
+        fs::metadata(root.join("bin/alias")).unwrap().mode() & 0o777,
+        0o755
+    );
+    s.unmount_image("hl", false).unwrap();
+}
+
+/// The same diff on the same parent is one layer; gzip, zstd and plain
+/// streams of the same tar give the same diff digest and layer.
+fn layers_shared_and_compressions(s: &TestStore) {
+    let tar = TarBuilder::new().file("f", b"shared").build();
+    let plain = apply(s, None, &tar).unwrap();
+    let gz = apply(s, None, &gzip(&tar)).unwrap();
+    let zs = apply(s, None, &zstd(&tar)).unwrap();
+    assert_eq!(plain.id, gz.id);
+    assert_eq!(gz.id, zs.id);
+    assert_eq!(plain.diff_digest, Some(Digest::of(&tar)));
+    assert_eq!(s.layers().unwrap().len(), 1);
+    // With a known diff digest an existing layer is found without reading.
+    let lease = s.lease().unwrap();
+    let opts = ApplyOptions {
+        diff_digest: Some(Digest::of(&tar)),
+        ..Default::default()
+    };
+    let again = s
+        .apply_layer(&lease, None, &b"not even a tar"[..], &opts)
+        .unwrap();
+    assert_eq!(again.id, plain.id);
+    // Compressed digest and size recorded for a fresh compressed layer.
+    let tar2 = TarBuilder::new().file("g", b"other").build();
+    let blob = gzip(&tar2);
+    let opts = ApplyOptions {
+        compressed_digest: Some(Digest::of(&blob)),
+        diff_digest: Some(Digest::of(&tar2)),
+    };
+    let l = s.apply_layer(&lease, None, &blob[..], &opts).unwrap();
+    assert_eq!(l.compressed_digest, Some(Digest::of(&blob)));
+    assert_eq!(l.compressed_size, Some(blob.len() as u64));
+    assert_eq!(l.size, tar2.len() as u64);
+}
+
+/// A wrong digest is an error and leaves no layer behind.
+fn digest_mismatch_creates_nothing(s: &TestStore) {
+    let tar = TarBuilder::new().file("f", b"x").build();
+    let lease = s.lease().unwrap();
+    let opts = ApplyOptions {
+        compressed_digest: Some(Digest::of(b"something else")),
+        ..Default::default()
+    };
+    let err = s
+        .apply_layer(&lease, None, &gzip(&tar)[..], &opts)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::DigestMismatch {
+                what: "compressed",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let opts = ApplyOptions {
+        diff_digest: Some(Digest::of(b"something else")),
+        ..Default::default()
+    };
+    let err = s.apply_layer(&lease, None, &tar[..], &opts).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::DigestMismatch {
+                what: "uncompressed",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(s.layers().unwrap().is_empty());
+    assert_store_clean(s);
+}
+
+/// No staging leftovers and no driver content without a record.
+pub fn assert_store_clean(s: &TestStore) {
+    let root = s.root();
+    let staging: Vec<_> = fs::read_dir(root.join("staging")).unwrap().collect();
+    assert!(staging.is_empty(), "staging not empty: {staging:?}");
+    let ids: Vec<String> = s.layers().unwrap().into_iter().map(|l| l.id).collect();
+    let driver_dir = root.join(s.driver_kind().name());
+    for e in fs::read_dir(driver_dir).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        if name == "l" || name == "empty" {
+            continue;
+        }
+        assert!(ids.contains(&name), "driver content {name} has no record");
+    }
+}
+
+/// A container mounted read-write: host tools write there, the diff holds
+/// exactly those changes in OCI form, is deterministic, and applying it on
+/// the image gives the container's view.
+fn container_diff_roundtrip(s: &TestStore) {
+    let base = TarBuilder::new()
+        .dir("etc", 0o755)
+        .file("etc/keep", b"k")
+        .file("etc/remove-me", b"r")
+        .file("etc/change", b"old")
+        .file("var/lib/x/y", b"y")
+        .build();
+    let img = image(s, "ctr-base", &[base]);
+    let c = s
+        .create_container(NewContainer {
+            name: Some("web".into()),
+            image: "ctr-base".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let root = s.mount_container("web").unwrap();
+    fs::remove_file(root.join("etc/remove-me")).unwrap();
+    fs::write(root.join("etc/change"), b"new").unwrap();
+    fs::write(root.join("etc/added"), b"a").unwrap();
+    fs::remove_dir_all(root.join("var/lib/x")).unwrap();
+    let mut a = Vec::new();
+    let d1 = s.diff(&c.layer, &mut a).unwrap();
+    let mut b = Vec::new();
+    let d2 = s.diff(&c.layer, &mut b).unwrap();
+    assert_eq!(d1, d2, "same change, same digest");
+    assert_eq!(d1.digest, Digest::of(&a));
+    let mut names = Vec::new();
+    let mut ar = tar::Archive::new(&a[..]);
+    for e in ar.entries().unwrap() {
+        names.push(e.unwrap().path().unwrap().display().to_string());
+    }
+    for want in [
+        "etc/added",
+        "etc/change",
+        "etc/.wh.remove-me",
+        "var/lib/.wh.x",
+    ] {
+        assert!(
+            names.iter().any(|n| n == want),
+            "{want} missing from {names:?}"
+        );
+    }
+    assert!(!names.iter().any(|n| n.contains("keep")), "{names:?}");
+    let view = describe_tree(&root);
+    s.unmount_container("web", false).unwrap();
+    // Commit: the diff applied on the image's top layer gives the same tree.
+    let lease = s.lease().unwrap();
+    let committed = s
+        .apply_layer(
+            &lease,
+            img.top_layer.as_deref(),
+            &a[..],
+            &Default::default(),
+        )
+        .unwrap();
+    s.create_image(berth_storage::NewImage {
+        top_layer: Some(committed.id),
+        names: vec!["committed".into()],
+        manifest: b"{}".to_vec(),
+        config: b"{\"committed\":1}".to_vec(),
+    })
+    .unwrap();
+    let croot = s.mount_image("committed").unwrap();
+    assert_eq!(describe_tree(&croot), view);
+    s.unmount_image("committed", false).unwrap();
+}
+
+/// Mounts are counted; the last unmount really unmounts; removing what is
+/// mounted or used is refused and removes nothing; force does it.
+fn mount_counts_and_in_use(s: &TestStore) {
+    let tar = TarBuilder::new().file("f", b"x").build();
+    let img = image(s, "counted", &[tar]);
+    let p1 = s.mount_image("counted").unwrap();
+    let p2 = s.mount_image("counted").unwrap();
+    assert_eq!(p1, p2);
+    assert_eq!(s.image_mounts("counted").unwrap(), 2);
+    let err = s.remove_image("counted", false).unwrap_err();
+    assert!(err.to_string().contains("in use by 2 mount(s)"), "{err}");
+    assert_eq!(s.unmount_image("counted", false).unwrap(), 1);
+    assert!(
+        p1.join("f").exists(),
+        "still mounted after one of two unmounts"
+    );
+    assert_eq!(s.unmount_image("counted", false).unwrap(), 0);
+    assert!(!p1.join("f").exists(), "last unmount unmounts");
+
+    s.create_container(NewContainer {
+        name: Some("user".into()),
+        image: img.id.clone(),
+        ..Default::default()
+    })
+    .unwrap();
+    let err = s.remove_image("counted", false).unwrap_err();
+    assert!(matches!(err, Error::InUse { .. }), "{err}");
+    assert!(err.to_string().contains("container user"), "{err}");
+    let top = img.top_layer.clone().unwrap();
+    let err = s.remove_layer(&top, false).unwrap_err();
+    assert!(matches!(err, Error::InUse { .. }), "{err}");
+    assert_eq!(s.images().unwrap().len(), 1, "nothing removed");
+    s.mount_container("user").unwrap();
+    let err = s.remove_container("user", false).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("container user is in use by 1 mount(s)"),
+        "{err}"
+    );
+    let removed = s.remove_image("counted", true).unwrap();
+    assert_eq!(removed, vec![top]);
+    assert!(s.containers().unwrap().is_empty());
+    assert!(s.layers().unwrap().is_empty());
+    assert!(s.images().unwrap().is_empty());
+    assert_store_clean(s);
+}
+
+/// Images keep manifest and config verbatim, names move between images,
+/// removal collects only unshared layers.
+fn images_and_shared_layers(s: &TestStore) {
+    let base = TarBuilder::new().file("base", b"b").build();
+    let one = TarBuilder::new().file("one", b"1").build();
+    let two = TarBuilder::new().file("two", b"2").build();
+    let a = image(s, "a", &[base.clone(), one]);
+    let b = image(s, "b", &[base, two]);
+    assert_eq!(s.layers().unwrap().len(), 3, "base layer shared");
+    assert_eq!(s.image_manifest("a").unwrap(), b"{\"manifest\":\"a\"}");
+    assert_eq!(
+        s.image_config(&a.id).unwrap(),
+        b"{\"config\":\"a\",\"n\":2}"
+    );
+    assert_eq!(format!("{}", a.config_digest), format!("sha256:{}", a.id));
+    s.add_image_name("b", "a").unwrap();
+    assert_eq!(s.image("a").unwrap().id, b.id, "name moved");
+    let removed = s.remove_image(&a.id, false).unwrap();
+    assert_eq!(removed.len(), 1, "only the unshared layer goes");
+    assert_eq!(s.layers().unwrap().len(), 2);
+    assert!(matches!(s.image(&a.id), Err(Error::ImageNotFound(_))));
+}
+
+/// Reopening keeps everything complete.
+fn reopen_keeps_store(s: &TestStore) {
+    let tar = TarBuilder::new().file("f", b"x").build();
+    image(s, "keep", &[tar]);
+    let again = s.reopen();
+    assert_eq!(again.images().unwrap().len(), 1);
+    assert_eq!(again.layers().unwrap().len(), 1);
+    let root = again.mount_image("keep").unwrap();
+    assert_eq!(fs::read(root.join("f")).unwrap(), b"x");
+    again.unmount_image("keep", false).unwrap();
+}
+
+macro_rules! conformance {
+    ($module:ident, $kind:expr) => {
+        mod $module {
+            use super::*;
+            fn run(check: fn(&TestStore)) {
+                if let Some(s) = store($kind) {
+                    check(&s);
+                }
+            }
+            #[test]
+            fn all_entry_types() {
+                run(super::all_entry_types)
+            }
+            #[test]
+            fn whiteouts_and_opaque() {
+                run(super::whiteouts_and_opaque)
+            }
+            #[test]
+            fn hardlink_to_lower_layer() {
+                run(super::hardlink_to_lower_layer)
+            }
+            #[test]
+            fn layers_shared_and_compressions() {
+                run(super::layers_shared_and_compressions)
+            }
+            #[test]
+            fn digest_mismatch_creates_nothing() {
+                run(super::digest_mismatch_creates_nothing)
+            }
+            #[test]
+            fn container_diff_roundtrip() {
+                run(super::container_diff_roundtrip)
+            }
+            #[test]
+            fn mount_counts_and_in_use() {
+                run(super::mount_counts_and_in_use)
+            }
+            #[test]
+            fn images_and_shared_layers() {
+                run(super::images_and_shared_layers)
+            }
+            #[test]
+            fn reopen_keeps_store() {
+                run(super::reopen_keeps_store)
+            }
+        }
+    };
+}
+
+conformance!(overlay, DriverKind::Overlay);
+conformance!(vfs, DriverKind::Vfs);
