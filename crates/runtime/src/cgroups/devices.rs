@@ -215,13 +215,26 @@ pub(crate) fn write_v1(dir: &Path, state: &DeviceState) -> Result<()> {
         ("devices.deny", "devices.allow")
     };
     fsutil::write(dir, switch, "a")?;
-    let path = dir.join(exceptions);
+    if state.exceptions.is_empty() {
+        return Ok(());
+    }
+    // All lines are formatted into one buffer first, then written one
+    // write(2) each on a single open file.
+    let mut text = String::with_capacity(16 * state.exceptions.len());
+    let mut ends = Vec::with_capacity(state.exceptions.len());
     let mut line = String::with_capacity(24);
     for e in &state.exceptions {
         e.write_line(&mut line);
-        fsutil::write_path(&path, &line)?;
+        text.push_str(&line);
+        ends.push(text.len());
     }
-    Ok(())
+    let mut start = 0;
+    let lines = ends.iter().map(|&end| {
+        let l = &text[start..end];
+        start = end;
+        l
+    });
+    fsutil::write_lines(&dir.join(exceptions), lines)
 }
 
 /// The lines `write_v1` writes after the "a", for tests and debugging.

@@ -299,13 +299,7 @@ impl Cgroup {
     /// briefly on EBUSY while the last tasks exit. A cgroup already gone is
     /// fine. Every hierarchy is tried; the first error is returned.
     pub fn destroy(&self) -> Result<()> {
-        let mut first_err = None;
-        for h in self.all() {
-            if let Err(e) = fsutil::remove_cgroup(&h.dir) {
-                first_err.get_or_insert(e);
-            }
-        }
-        first_err.map_or(Ok(()), Err)
+        fsutil::remove_cgroups(self.all().map(|h| h.dir.as_path()))
     }
 
     /// Whether no process is left in the cgroup (or below it). One read of

@@ -327,20 +327,18 @@ fn blkio(cg: &Cgroup, b: &LinuxBlockIo) -> Result<()> {
     Ok(())
 }
 
-/// Give a new v1 cpuset cgroup its parent's cpus and mems: a new cpuset
-/// cgroup starts empty and would refuse tasks with ENOSPC.
+/// Give a cpuset cgroup just created its parent's cpus and mems: a new
+/// cpuset cgroup starts empty (unless the parent has clone_children set)
+/// and would refuse tasks with ENOSPC. Copying is right in both cases.
 pub(crate) fn init_cpuset(dir: &Path) -> Result<()> {
     let Some(parent) = dir.parent() else {
         return Ok(());
     };
     for file in ["cpuset.cpus", "cpuset.mems"] {
-        let own = fsutil::read(dir, file)?;
-        if own.trim().is_empty() {
-            let inherited = fsutil::read(parent, file)?;
-            let inherited = inherited.trim();
-            if !inherited.is_empty() {
-                write(dir, file, inherited)?;
-            }
+        let inherited = fsutil::read(parent, file)?;
+        let inherited = inherited.trim();
+        if !inherited.is_empty() {
+            write(dir, file, inherited)?;
         }
     }
     Ok(())
