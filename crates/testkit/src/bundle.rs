@@ -83,11 +83,18 @@ impl Bundle {
     /// Like [`Bundle::new`], with the bundle placed under `parent`.
     pub fn new_in(parent: &Path, args: &[&str]) -> io::Result<Self> {
         let id = unique_name("berth-test");
-        let dir = tempfile::Builder::new().prefix("berth-bundle-").tempdir_in(parent)?;
+        let dir = tempfile::Builder::new()
+            .prefix("berth-bundle-")
+            .tempdir_in(parent)?;
         populate_busybox_rootfs(&dir.path().join("rootfs"))?;
         let cgroups_path = test_cgroup_path(&id);
         let config = default_config(args, &cgroups_path);
-        let bundle = Bundle { dir, id, cgroups_path, config };
+        let bundle = Bundle {
+            dir,
+            id,
+            cgroups_path,
+            config,
+        };
         bundle.write_config()?;
         Ok(bundle)
     }

@@ -90,8 +90,16 @@ pub fn write_oci_layout(dir: &Path, tag: &str) -> io::Result<OciLayout> {
             "annotations": {"org.opencontainers.image.ref.name": tag}
         }]
     });
-    fs::write(dir.join("index.json"), serde_json::to_vec(&index).map_err(io::Error::other)?)?;
-    Ok(OciLayout { manifest_digest, config_digest, layer_digest, diff_id })
+    fs::write(
+        dir.join("index.json"),
+        serde_json::to_vec(&index).map_err(io::Error::other)?,
+    )?;
+    Ok(OciLayout {
+        manifest_digest,
+        config_digest,
+        layer_digest,
+        diff_id,
+    })
 }
 
 /// The host architecture in OCI (GOARCH) spelling.

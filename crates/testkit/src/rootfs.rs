@@ -20,7 +20,17 @@ pub fn busybox_path() -> PathBuf {
 pub fn populate_busybox_rootfs(root: &Path) -> io::Result<()> {
     let busybox = busybox_path();
     for dir in [
-        "bin", "sbin", "usr/bin", "usr/sbin", "etc", "proc", "sys", "dev", "tmp", "root", "var/tmp",
+        "bin",
+        "sbin",
+        "usr/bin",
+        "usr/sbin",
+        "etc",
+        "proc",
+        "sys",
+        "dev",
+        "tmp",
+        "root",
+        "var/tmp",
         "home/berth",
     ] {
         fs::create_dir_all(root.join(dir))?;
@@ -32,7 +42,10 @@ pub fn populate_busybox_rootfs(root: &Path) -> io::Result<()> {
 
     let out = Command::new(&busybox).arg("--list-full").output()?;
     if !out.status.success() {
-        return Err(io::Error::other(format!("{} --list-full failed", busybox.display())));
+        return Err(io::Error::other(format!(
+            "{} --list-full failed",
+            busybox.display()
+        )));
     }
     for applet in String::from_utf8_lossy(&out.stdout).lines() {
         let link = root.join(applet);

@@ -58,14 +58,25 @@ impl Store {
     /// Take a lease: layers applied or found through it are not collected by
     /// other processes until it is dropped. Create the image, then drop it.
     pub fn lease(&self) -> Result<Lease> {
-        let path = self.root.join("leases").join(random_hex(16));
+        // Lock the file before it has its real name: a collector that found
+        // it unlocked would take its owner for dead and delete it.
+        let dir = self.root.join("leases");
+        let name = random_hex(16);
+        let new = dir.join(format!(".new-{name}"));
+        let path = dir.join(name);
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create_new(true)
-            .open(&path)
-            .ctx("create lease", &path)?;
-        flock(&file, FlockOperation::LockExclusive).ctx("lock", &path)?;
+            .open(&new)
+            .ctx("create lease", &new)?;
+        let published = flock(&file, FlockOperation::LockExclusive)
+            .ctx("lock", &new)
+            .and_then(|()| fs::rename(&new, &path).ctx("publish lease", &path));
+        if let Err(e) = published {
+            let _ = fs::remove_file(&new);
+            return Err(e);
+        }
         Ok(Lease {
             path,
             state: Mutex::new((file, Vec::new())),
@@ -78,6 +89,10 @@ impl Store {
         let dir = self.root.join("leases");
         let mut held = HashSet::new();
         for name in list_dir(&dir)? {
+            if name.starts_with('.') {
+                // Not yet published (or its owner died in that instant).
+                continue;
+            }
             let path = dir.join(&name);
             let file = match File::open(&path) {
                 Ok(f) => f,

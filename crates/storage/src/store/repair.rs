@@ -87,9 +87,11 @@ impl Store {
                     remove_tree(&staging.join(base))?;
                     remove_tree(&lock_path)?;
                 }
-            } else if !names.contains(&format!("{name}.lock")) {
-                // Its lock file goes only after commit moved it away, so a
-                // directory without one is a leftover.
+            } else if !staging.join(format!("{name}.lock")).exists() {
+                // The lock file is made before the directory and removed
+                // after it is gone, so a directory without one is a
+                // leftover. (Checked by name, not from the listing: a
+                // listing may show the new directory but miss its lock.)
                 remove_tree(&staging.join(name))?;
             }
         }

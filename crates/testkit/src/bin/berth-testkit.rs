@@ -34,8 +34,15 @@ fn make_bundle(dir: &str, args: &[String]) -> std::io::Result<()> {
     let dir = PathBuf::from(dir);
     std::fs::create_dir_all(&dir)?;
     berth_testkit::populate_busybox_rootfs(&dir.join("rootfs"))?;
-    let argv: Vec<&str> = if args.is_empty() { vec!["sh"] } else { args.iter().map(String::as_str).collect() };
+    let argv: Vec<&str> = if args.is_empty() {
+        vec!["sh"]
+    } else {
+        args.iter().map(String::as_str).collect()
+    };
     let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("bundle");
     let config = berth_testkit::default_config(&argv, &berth_testkit::test_cgroup_path(name));
-    std::fs::write(dir.join("config.json"), serde_json::to_vec_pretty(&config).map_err(std::io::Error::other)?)
+    std::fs::write(
+        dir.join("config.json"),
+        serde_json::to_vec_pretty(&config).map_err(std::io::Error::other)?,
+    )
 }

@@ -1,0 +1,295 @@
+//! `create` (and the first half of `run`): everything up to a container
+//! whose init waits to exec the user's process.
+
+use super::init::{self, InitContext};
+use crate::cgroups::Cgroup;
+use crate::error::{Error, Result};
+use crate::namespaces::NamespacePlan;
+use crate::state::{process_start_time, ContainerState, StateRoot, EXEC_FIFO};
+use crate::sync::{self, Message, SyncSocket};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+use nix::sys::stat::Mode;
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+use oci_spec::runtime::LinuxIdMapping;
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+/// How the init is told to exec the user process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Launch {
+    /// `create`: the init waits on `exec.fifo` until `start`.
+    Create,
+    /// `run`: the parent sends `Start` over the sync socket right away.
+    Run,
+}
+
+/// Options of `create` and `run` beyond the config.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    /// The container id.
+    pub id: String,
+    /// The bundle directory.
+    pub bundle: PathBuf,
+    /// Write the init's pid here.
+    pub pid_file: Option<PathBuf>,
+    /// Send the pty master here (`process.terminal`).
+    pub console_socket: Option<PathBuf>,
+    /// Extra descriptors (3..3+N) passed to the container.
+    pub preserve_fds: u32,
+    /// Use MS_MOVE + chroot instead of pivot_root.
+    pub no_pivot: bool,
+}
+
+/// A container whose init is set up and waiting.
+pub struct Created {
+    /// What was saved to `state.json`.
+    pub state: ContainerState,
+    /// The runtime's end of the sync socket (`Launch::Run` sends `Start`).
+    pub sock: SyncSocket,
+    /// The signal mask the runtime had before blocking forwarded signals.
+    pub old_mask: SigSet,
+}
+
+/// Signals a foreground `run` forwards to the container; blocked from
+/// before the clone so none is lost, and waited for with `sigwait`.
+pub fn forwarded_signals() -> SigSet {
+    let mut set = SigSet::all();
+    for s in [
+        Signal::SIGKILL,
+        Signal::SIGSTOP,
+        Signal::SIGSEGV,
+        Signal::SIGBUS,
+        Signal::SIGILL,
+        Signal::SIGFPE,
+    ] {
+        set.remove(s);
+    }
+    set
+}
+
+/// Create container `opts.id` from its bundle. On any error nothing is
+/// left behind: no state dir, no cgroup, no process.
+pub fn create(root: &StateRoot, opts: &CreateOptions, launch: Launch) -> Result<Created> {
+    let bundle =
+        std::fs::canonicalize(&opts.bundle).map_err(|e| Error::io("bundle", &opts.bundle, e))?;
+    let spec = crate::spec::load_config(&bundle)?;
+    crate::spec::validate(&spec)?;
+    let rootfs = crate::spec::rootfs_path(&spec, &bundle)?;
+    let linux = spec.linux().as_ref();
+    let plan = NamespacePlan::new(
+        linux
+            .and_then(|l| l.namespaces().as_deref())
+            .unwrap_or_default(),
+    );
+
+    let claimed = root.claim(&opts.id)?;
+    let fifo = match launch {
+        Launch::Create => Some(make_exec_fifo(claimed.path())?),
+        Launch::Run => None,
+    };
+    let cgroup = match linux {
+        Some(l) => Some(CgroupGuard::create(
+            l.cgroups_path().as_deref(),
+            &opts.id,
+            l.resources().as_ref(),
+        )?),
+        None => None,
+    };
+    let (parent_sock, child_sock) = sync::pair()?;
+    if let Some(path) = &plan.join_pid {
+        crate::namespaces::join(oci_spec::runtime::LinuxNamespaceType::Pid, path)?;
+    }
+    let mut old_mask = SigSet::empty();
+    nix::sys::signal::pthread_sigmask(
+        SigmaskHow::SIG_BLOCK,
+        Some(&forwarded_signals()),
+        Some(&mut old_mask),
+    )
+    .map_err(|e| Error::sys("block signals", e))?;
+    let cgroup_rel = cgroup_relative_path(linux.and_then(|l| l.cgroups_path().as_deref()));
+
+    let pid = match clone_process(plan.clone_flags.bits())? {
+        None => init::run(InitContext {
+            spec: &spec,
+            bundle: &bundle,
+            rootfs: &rootfs,
+            plan: &plan,
+            sock: child_sock,
+            launch,
+            fifo,
+            cgroup_path: cgroup_rel.as_deref(),
+            sigmask: old_mask,
+            preserve_fds: opts.preserve_fds,
+            no_pivot: opts.no_pivot,
+        }),
+        Some(pid) => pid,
+    };
+    drop(child_sock);
+    drop(fifo);
+    let child = ChildGuard(Some(pid));
+
+    if plan.new_user {
+        if let Some(l) = linux {
+            write_id_maps(
+                pid,
+                l.uid_mappings().as_deref(),
+                l.gid_mappings().as_deref(),
+            )?;
+        }
+    }
+    if let Some(cg) = &cgroup {
+        cg.0.add_pid(pid.as_raw())?;
+    }
+    parent_sock.send(&Message::Go)?;
+    parent_sock.expect(Message::Ready)?;
+
+    let state = ContainerState {
+        id: opts.id.clone(),
+        pid: pid.as_raw(),
+        pid_start: process_start_time(pid.as_raw()).unwrap_or(0),
+        bundle: bundle.clone(),
+        rootfs,
+        created: crate::time::now_rfc3339(),
+        annotations: spec.annotations().clone().unwrap_or_default(),
+        cgroup: cgroup.as_ref().map(|c| c.0.clone()),
+        hooks: spec.hooks().clone(),
+        oci_version: spec.version().clone(),
+    };
+    state.save(claimed.path())?;
+    if let Some(path) = &opts.pid_file {
+        write_pid_file(path, pid.as_raw())?;
+    }
+    claimed.keep();
+    if let Some(cg) = cgroup {
+        cg.disarm();
+    }
+    child.disarm();
+    Ok(Created {
+        state,
+        sock: parent_sock,
+        old_mask,
+    })
+}
+
+/// `clone(2)` without a new stack: like `fork`, with namespace flags. The
+/// runtime is single-threaded, so the child's copy of memory is consistent.
+/// Returns `None` in the child.
+pub(crate) fn clone_process(flags: libc::c_int) -> Result<Option<Pid>> {
+    // SAFETY: with a null stack the child continues on a copy of our stack,
+    // exactly as fork(2) does; no pointers are passed.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            (flags as libc::c_ulong) | (libc::SIGCHLD as libc::c_ulong),
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
+    match ret {
+        -1 => Err(Error::sys("clone", nix::errno::Errno::last())),
+        0 => Ok(None),
+        pid => Ok(Some(Pid::from_raw(pid as i32))),
+    }
+}
+
+/// Make `exec.fifo` and open it read-write: opening a fifo read-write never
+/// blocks, and the init inherits the descriptor, so it can wait on it after
+/// pivot_root without a path.
+fn make_exec_fifo(dir: &Path) -> Result<File> {
+    let path = dir.join(EXEC_FIFO);
+    nix::unistd::mkfifo(&path, Mode::from_bits_truncate(0o600))
+        .map_err(|e| Error::sys("mkfifo exec.fifo", e))?;
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io("open", path, e))
+}
+
+fn write_id_maps(
+    pid: Pid,
+    uid: Option<&[LinuxIdMapping]>,
+    gid: Option<&[LinuxIdMapping]>,
+) -> Result<()> {
+    let fmt = |maps: Option<&[LinuxIdMapping]>| {
+        maps.unwrap_or_default()
+            .iter()
+            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+            .collect::<String>()
+    };
+    for (file, text) in [("uid_map", fmt(uid)), ("gid_map", fmt(gid))] {
+        let path = format!("/proc/{pid}/{file}");
+        std::fs::write(&path, text).map_err(|e| Error::io("write", path, e))?;
+    }
+    Ok(())
+}
+
+/// The pid file engines read: written whole, then renamed into place.
+fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+    let tmp = path.with_extension("berth-tmp");
+    std::fs::write(&tmp, pid.to_string()).map_err(|e| Error::io("write pid file", &tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io("write pid file", path, e))
+}
+
+/// The container's cgroup relative to the hierarchy roots, for bind
+/// mounting it when there is no cgroup namespace.
+fn cgroup_relative_path(cgroups_path: Option<&Path>) -> Option<PathBuf> {
+    cgroups_path
+        .filter(|p| p.is_absolute())
+        .map(Path::to_path_buf)
+}
+
+/// Removes the cgroup if creation fails after it was made.
+struct CgroupGuard(Cgroup, bool);
+
+impl CgroupGuard {
+    fn create(
+        path: Option<&Path>,
+        id: &str,
+        resources: Option<&oci_spec::runtime::LinuxResources>,
+    ) -> Result<Self> {
+        let path = path
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let cg = Cgroup::new(&path, id)?;
+        cg.create()?;
+        let guard = CgroupGuard(cg, true);
+        if let Some(r) = resources {
+            guard.0.apply(r)?;
+        }
+        Ok(guard)
+    }
+
+    fn disarm(mut self) {
+        self.1 = false;
+    }
+}
+
+impl Drop for CgroupGuard {
+    fn drop(&mut self) {
+        if self.1 {
+            let _ = self.0.destroy();
+        }
+    }
+}
+
+/// Kills and reaps the init if creation fails after the clone.
+struct ChildGuard(Option<Pid>);
+
+impl ChildGuard {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+            let _ = waitpid(pid, None);
+        }
+    }
+}

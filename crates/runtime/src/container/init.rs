@@ -1,0 +1,206 @@
+//! The container's init: the child of `clone`, running a copy of the
+//! runtime's memory (no re-exec), until it execs the user's process.
+//!
+//! Stages, each answering to a message of [`crate::sync`]:
+//! wait for `Go` → join/make the remaining namespaces → rootfs, pivot_root
+//! → finishing mounts → credentials → `Ready` → wait for start → exec.
+
+use super::create::Launch;
+use crate::error::{Error, Result};
+use crate::namespaces::NamespacePlan;
+use crate::process;
+use crate::rootfs::{self, RootfsOptions};
+use crate::sync::{Message, SyncSocket};
+use nix::sys::signal::SigSet;
+use oci_spec::runtime::Spec;
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+/// Everything the init needs, borrowed from the parent's memory (the init
+/// is a fork: no serialisation is needed).
+pub struct InitContext<'a> {
+    /// The container config.
+    pub spec: &'a Spec,
+    /// The bundle directory.
+    pub bundle: &'a Path,
+    /// The rootfs directory.
+    pub rootfs: &'a Path,
+    /// How to get the namespaces.
+    pub plan: &'a NamespacePlan,
+    /// The init's end of the sync channel.
+    pub sock: SyncSocket,
+    /// `Create`: block on the exec fifo (opened read-write by the parent, so
+    /// opening it never blocks); `Run`: wait for `Start` on the socket.
+    pub launch: Launch,
+    /// The exec fifo, for `Launch::Create`.
+    pub fifo: Option<File>,
+    /// The container's cgroup relative to the hierarchy roots.
+    pub cgroup_path: Option<&'a Path>,
+    /// The signal mask to restore before exec (the parent blocked signals
+    /// it forwards).
+    pub sigmask: SigSet,
+    /// Descriptors 3.. that stay open for the process (`--preserve-fds`,
+    /// socket activation).
+    pub preserve_fds: u32,
+    /// `--no-pivot`.
+    pub no_pivot: bool,
+}
+
+/// The init's whole life. Never returns: it execs or exits.
+pub fn run(mut ctx: InitContext<'_>) -> ! {
+    let err = match setup_and_exec(&mut ctx) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    let text = crate::error_chain(&err);
+    // After `create` the parent is gone: say it where the engine looks.
+    if ctx.sock.send(&Message::Failed(text.clone())).is_err() || ctx.launch == Launch::Create {
+        eprintln!("berth-runtime: container init: {text}");
+    }
+    // SAFETY: _exit ends this process without running the parent's
+    // destructors or atexit handlers, which belong to the parent.
+    unsafe { libc::_exit(127) }
+}
+
+enum Never {}
+
+fn setup_and_exec(ctx: &mut InitContext<'_>) -> Result<Never> {
+    // Device nodes and mount points get exactly the modes asked for.
+    nix::sys::stat::umask(nix::sys::stat::Mode::empty());
+    ctx.sock.expect(Message::Go)?;
+    let plan = ctx.plan;
+    plan.enter()?;
+    if plan.new_user {
+        // The parent wrote our maps; become root of the new namespace.
+        nix::unistd::setresgid(0.into(), 0.into(), 0.into())
+            .map_err(|e| Error::sys("setresgid 0 in userns", e))?;
+        nix::unistd::setresuid(0.into(), 0.into(), 0.into())
+            .map_err(|e| Error::sys("setresuid 0 in userns", e))?;
+    }
+    if plan.new_cgroup {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+            .map_err(|e| Error::sys("unshare cgroup namespace", e))?;
+    }
+    if plan.new_time {
+        enter_time_namespace(ctx.spec)?;
+    }
+    set_names(ctx.spec, plan)?;
+    let ropts = RootfsOptions {
+        rootfs: ctx.rootfs,
+        bundle: ctx.bundle,
+        in_userns: plan.new_user,
+        cgroupns: plan.new_cgroup,
+        cgroup_path: ctx.cgroup_path,
+        no_pivot: ctx.no_pivot,
+    };
+    if plan.new_mount {
+        rootfs::setup(ctx.spec, &ropts)?;
+    } else {
+        rootfs::chroot_only(ctx.rootfs)?;
+    }
+    rootfs::finish(ctx.spec)?;
+    nix::unistd::setsid().map_err(|e| Error::sys("setsid", e))?;
+    let proc_spec = ctx
+        .spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| Error::InvalidConfig {
+            field: "process",
+            reason: "missing".into(),
+        })?;
+    let mut target = process::prepare(proc_spec)?;
+    if ctx.preserve_fds > 0 && std::env::var_os("LISTEN_FDS").is_some() {
+        target.set_env("LISTEN_FDS", &ctx.preserve_fds.to_string());
+        target.set_env("LISTEN_PID", &nix::unistd::getpid().to_string());
+    }
+    ctx.sock.send(&Message::Ready)?;
+    match ctx.launch {
+        Launch::Run => ctx.sock.expect(Message::Start)?,
+        Launch::Create => wait_for_start(ctx.fifo.as_mut())?,
+    }
+    ctx.sigmask
+        .thread_set_mask()
+        .map_err(|e| Error::sys("restore signal mask", e))?;
+    process::close_fds_on_exec(3 + ctx.preserve_fds)?;
+    Err(target.exec())
+}
+
+/// Block until `start` writes to the exec fifo.
+fn wait_for_start(fifo: Option<&mut File>) -> Result<()> {
+    let fifo = fifo.ok_or_else(|| Error::Init("no exec fifo".into()))?;
+    let mut byte = [0u8; 1];
+    loop {
+        match fifo.read(&mut byte) {
+            Ok(1) => return Ok(()),
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io("read", crate::state::EXEC_FIFO, e)),
+        }
+    }
+}
+
+fn set_names(spec: &Spec, plan: &NamespacePlan) -> Result<()> {
+    if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+        if !plan.new_uts {
+            return Err(Error::InvalidConfig {
+                field: "hostname",
+                reason: "needs a new uts namespace".into(),
+            });
+        }
+        nix::unistd::sethostname(h).map_err(|e| Error::sys(format!("sethostname {h}"), e))?;
+    }
+    if let Some(d) = spec.domainname().as_deref().filter(|d| !d.is_empty()) {
+        if !plan.new_uts {
+            return Err(Error::InvalidConfig {
+                field: "domainname",
+                reason: "needs a new uts namespace".into(),
+            });
+        }
+        // SAFETY: the pointer and length describe `d`'s bytes.
+        let ret = unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) };
+        if ret != 0 {
+            return Err(Error::sys(
+                format!("setdomainname {d}"),
+                nix::errno::Errno::last(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A new time namespace with `linux.timeOffsets`. Offsets can only be
+/// written before any process lives in it; the init enters it at exec.
+fn enter_time_namespace(spec: &Spec) -> Result<()> {
+    nix::sched::unshare(nix::sched::CloneFlags::from_bits_retain(
+        libc::CLONE_NEWTIME,
+    ))
+    .map_err(|e| Error::sys("unshare time namespace", e))?;
+    let offsets = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.time_offsets().clone())
+        .unwrap_or_default();
+    let mut text = String::new();
+    for (clock, off) in offsets {
+        let name = match clock.as_str() {
+            "monotonic" | "boottime" => clock,
+            other => {
+                return Err(Error::InvalidConfig {
+                    field: "linux.timeOffsets",
+                    reason: format!("unknown clock {other:?}"),
+                })
+            }
+        };
+        text.push_str(&format!(
+            "{name} {} {}\n",
+            off.secs().unwrap_or(0),
+            off.nanosecs().unwrap_or(0)
+        ));
+    }
+    if !text.is_empty() {
+        std::fs::write("/proc/self/timens_offsets", text)
+            .map_err(|e| Error::io("write", "/proc/self/timens_offsets", e))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,183 @@
+//! `start`, `kill`, `delete` and `state`: the commands that act on a
+//! container that already exists.
+
+use crate::error::{Error, Result};
+use crate::state::{ContainerState, StateRoot, Status, EXEC_FIFO};
+use nix::sys::signal::{kill as send_signal, Signal};
+use nix::unistd::Pid;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Let the init of a created container exec the user's process.
+pub fn start(root: &StateRoot, id: &str) -> Result<()> {
+    let (state, _lock) = root.load_locked(id)?;
+    let dir = root.dir(id);
+    let status = state.status(&dir);
+    if status != Status::Created {
+        return Err(Error::WrongState {
+            id: id.into(),
+            action: "start",
+            status: status.as_str(),
+        });
+    }
+    let fifo_path = dir.join(EXEC_FIFO);
+    // Non-blocking: if the init died there is no reader and this fails
+    // with ENXIO instead of hanging.
+    let mut fifo = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(&fifo_path)
+        .map_err(|e| Error::io("open", &fifo_path, e))?;
+    fifo.write_all(&[0])
+        .map_err(|e| Error::io("write", &fifo_path, e))?;
+    std::fs::remove_file(&fifo_path).map_err(|e| Error::io("remove", &fifo_path, e))?;
+    crate::hooks::run_poststart(&state)
+}
+
+/// Send `signal` to the container's init, or with `all` to every process
+/// in its cgroup.
+pub fn kill(root: &StateRoot, id: &str, signal: Signal, all: bool) -> Result<()> {
+    let state = root.load(id)?;
+    let status = state.status(&root.dir(id));
+    if status == Status::Stopped && !all {
+        return Err(Error::WrongState {
+            id: id.into(),
+            action: "kill",
+            status: status.as_str(),
+        });
+    }
+    if all {
+        if let Some(cg) = &state.cgroup {
+            for pid in cg.pids()? {
+                let _ = send_signal(Pid::from_raw(pid), signal);
+            }
+            return Ok(());
+        }
+    }
+    send_signal(Pid::from_raw(state.pid), signal)
+        .map_err(|e| Error::sys(format!("kill {} {signal}", state.pid), e))
+}
+
+/// Remove a container. A running one needs `force` (it is killed first).
+pub fn delete(root: &StateRoot, id: &str, force: bool) -> Result<()> {
+    let (state, lock) = match root.load_locked(id) {
+        Ok(x) => x,
+        Err(Error::NotFound(_)) if force => return Ok(()),
+        Err(Error::State { .. }) if force => {
+            // A state file that cannot be read: with --force, remove what is there.
+            return root.remove(id);
+        }
+        Err(e) => return Err(e),
+    };
+    let dir = root.dir(id);
+    match state.status(&dir) {
+        Status::Stopped | Status::Created => {}
+        s if !force => {
+            return Err(Error::WrongState {
+                id: id.into(),
+                action: "delete",
+                status: s.as_str(),
+            })
+        }
+        _ => {}
+    }
+    if state.init_alive() {
+        kill_everything(&state)?;
+    }
+    destroy(root, &state)?;
+    drop(lock);
+    Ok(())
+}
+
+/// SIGKILL the init and everything in the cgroup, and wait until they are gone.
+fn kill_everything(state: &ContainerState) -> Result<()> {
+    if let Some(cg) = &state.cgroup {
+        // A frozen process cannot die; thaw first.
+        let _ = cg.thaw();
+        for pid in cg.pids().unwrap_or_default() {
+            let _ = send_signal(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+    }
+    let _ = send_signal(Pid::from_raw(state.pid), Signal::SIGKILL);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while state.init_alive() {
+        if Instant::now() > deadline {
+            return Err(Error::sys(
+                format!("wait for pid {} to die", state.pid),
+                nix::errno::Errno::ETIMEDOUT,
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    Ok(())
+}
+
+/// Tear down what `create` made: cgroup, poststop hooks, state dir.
+pub fn destroy(root: &StateRoot, state: &ContainerState) -> Result<()> {
+    if let Some(cg) = &state.cgroup {
+        if !cg.is_empty().unwrap_or(true) {
+            for pid in cg.pids().unwrap_or_default() {
+                let _ = send_signal(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+        }
+        cg.destroy()?;
+    }
+    let hooks = crate::hooks::run_poststop(state);
+    root.remove(&state.id)?;
+    hooks
+}
+
+/// The runtime spec's state object, as `state` prints it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StateReport {
+    /// The spec version the container was created with.
+    pub oci_version: String,
+    /// The container id.
+    pub id: String,
+    /// `created`, `running`, `paused` or `stopped`.
+    pub status: &'static str,
+    /// Host pid of the init (0 once stopped).
+    pub pid: i32,
+    /// The bundle directory.
+    pub bundle: PathBuf,
+    /// The rootfs directory.
+    pub rootfs: PathBuf,
+    /// Creation time.
+    pub created: String,
+    /// Owner of the container (runc prints the user; we print "").
+    pub owner: String,
+    /// Annotations from the config.
+    #[serde(skip_serializing_if = "HashMap::is_empty")]
+    pub annotations: HashMap<String, String>,
+}
+
+/// The state of container `id`.
+pub fn state(root: &StateRoot, id: &str) -> Result<StateReport> {
+    let state = root.load(id)?;
+    Ok(report(root, state))
+}
+
+/// The report of an already loaded state.
+pub fn report(root: &StateRoot, state: ContainerState) -> StateReport {
+    let status = state.status(&root.dir(&state.id));
+    StateReport {
+        oci_version: state.oci_version,
+        status: status.as_str(),
+        pid: if status == Status::Stopped {
+            0
+        } else {
+            state.pid
+        },
+        id: state.id,
+        bundle: state.bundle,
+        rootfs: state.rootfs,
+        created: state.created,
+        owner: String::new(),
+        annotations: state.annotations,
+    }
+}

@@ -1,0 +1,11 @@
+//! Container operations, one file per part of the lifecycle.
+
+pub mod create;
+pub mod exec;
+mod init;
+pub mod lifecycle;
+pub mod run;
+
+pub use create::{create, CreateOptions, Launch};
+pub use lifecycle::{delete, kill, start, state, StateReport};
+pub use run::run;

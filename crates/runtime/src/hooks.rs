@@ -1,0 +1,107 @@
+//! Running the config's hooks with the container state on stdin.
+
+use crate::error::{Error, Result};
+use crate::state::ContainerState;
+use oci_spec::runtime::Hook;
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The state JSON a hook reads on stdin (runtime spec "State").
+pub fn state_json(state: &ContainerState, status: &str) -> Vec<u8> {
+    serde_json::json!({
+        "ociVersion": state.oci_version,
+        "id": state.id,
+        "status": status,
+        "pid": state.pid,
+        "bundle": state.bundle,
+        "annotations": state.annotations,
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// Run one hook: `path` with `args` (args[0] is argv[0]) and `env`, the
+/// state on stdin; fail if it exits non-zero or outlives its `timeout`.
+pub fn run_hook(kind: &'static str, hook: &Hook, stdin: &[u8]) -> Result<()> {
+    let path = hook.path();
+    let fail = |reason: String| Error::Hook {
+        kind,
+        path: path.clone(),
+        reason,
+    };
+    let mut cmd = Command::new(path);
+    if let Some(args) = hook.args() {
+        if let Some((argv0, rest)) = args.split_first() {
+            std::os::unix::process::CommandExt::arg0(&mut cmd, argv0);
+            cmd.args(rest);
+        }
+    }
+    cmd.env_clear();
+    for kv in hook.env().iter().flatten() {
+        if let Some((k, v)) = kv.split_once('=') {
+            cmd.env(k, v);
+        }
+    }
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .spawn()
+        .map_err(|e| fail(format!("cannot start: {e}")))?;
+    if let Some(mut input) = child.stdin.take() {
+        // A hook that does not read its stdin is fine.
+        let _ = input.write_all(stdin);
+    }
+    let deadline = hook
+        .timeout()
+        .map(|t| Instant::now() + Duration::from_secs(t.max(1) as u64));
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => return Ok(()),
+            Ok(Some(status)) => return Err(fail(format!("exited with {status}"))),
+            Ok(None) => {}
+            Err(e) => return Err(fail(format!("wait: {e}"))),
+        }
+        if deadline.is_some_and(|d| Instant::now() > d) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(fail(format!(
+                "timed out after {}s",
+                hook.timeout().unwrap_or(0)
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Run each hook of a list in order, stopping at the first failure.
+pub fn run_list(kind: &'static str, hooks: Option<&Vec<Hook>>, stdin: &[u8]) -> Result<()> {
+    for hook in hooks.into_iter().flatten() {
+        run_hook(kind, hook, stdin)?;
+    }
+    Ok(())
+}
+
+/// `poststart` hooks, after the user process started.
+pub fn run_poststart(state: &ContainerState) -> Result<()> {
+    let Some(hooks) = &state.hooks else {
+        return Ok(());
+    };
+    run_list(
+        "poststart",
+        hooks.poststart().as_ref(),
+        &state_json(state, "running"),
+    )
+}
+
+/// `poststop` hooks, after the container is deleted. Failures are reported
+/// but do not stop the deletion (the spec says they are logged).
+pub fn run_poststop(state: &ContainerState) -> Result<()> {
+    let Some(hooks) = &state.hooks else {
+        return Ok(());
+    };
+    run_list(
+        "poststop",
+        hooks.poststop().as_ref(),
+        &state_json(state, "stopped"),
+    )
+}

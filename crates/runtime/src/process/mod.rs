@@ -1,0 +1,68 @@
+//! Turning the init (or an exec'd helper) into the user's process: limits,
+//! user, working directory, capabilities, then exec.
+
+mod caps;
+mod exec;
+mod rlimits;
+mod user;
+
+pub use exec::ExecTarget;
+
+use crate::error::{Error, Result};
+use oci_spec::runtime::Process;
+
+/// Apply everything in `process` that changes this process's credentials
+/// and limits, in the order the kernel requires, and find the executable.
+/// Runs inside the container's root; after it, only exec is left.
+pub fn prepare(process: &Process) -> Result<ExecTarget> {
+    if let Some(rl) = process.rlimits() {
+        rlimits::apply(rl)?;
+    }
+    if let Some(adj) = process.oom_score_adj() {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+            .map_err(|e| Error::io("write", "/proc/self/oom_score_adj", e))?;
+    }
+    let capabilities = process.capabilities().as_ref();
+    if let Some(c) = capabilities {
+        caps::limit_bounding(c)?;
+    }
+    user::switch(
+        process.user(),
+        user::setgroups_allowed(),
+        capabilities.is_some(),
+    )?;
+    let umask = process.user().umask().unwrap_or(0o022);
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask));
+    nix::unistd::chdir(process.cwd())
+        .map_err(|e| Error::sys(format!("chdir to cwd {}", process.cwd().display()), e))?;
+    if let Some(c) = capabilities {
+        caps::apply_sets(c)?;
+    }
+    if process.no_new_privileges().unwrap_or(false) {
+        nix::sys::prctl::set_no_new_privs()
+            .map_err(|e| Error::sys("prctl(PR_SET_NO_NEW_PRIVS)", e))?;
+    }
+    let args = process.args().as_deref().unwrap_or_default();
+    let env = process.env().as_deref().unwrap_or_default();
+    ExecTarget::resolve(args, env)
+}
+
+/// Mark every descriptor from `first` up close-on-exec, so nothing of the
+/// runtime reaches the container (CVE-2024-21626 leaked a host directory fd
+/// this way). Descriptors below `first` are stdio and preserved fds.
+pub fn close_fds_on_exec(first: u32) -> Result<()> {
+    // SAFETY: close_range only changes flags of descriptors; no memory is
+    // passed.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if ret < 0 {
+        return Err(Error::sys("close_range", nix::errno::Errno::last()));
+    }
+    Ok(())
+}

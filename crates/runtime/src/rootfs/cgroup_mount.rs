@@ -1,0 +1,169 @@
+//! The `cgroup` mount: the container's view of `/sys/fs/cgroup`.
+//!
+//! With a cgroup namespace the hierarchies are mounted afresh and show the
+//! namespace root (the container's own cgroup); without one the container's
+//! cgroup directories are bind mounted from the host.
+
+use super::mount_opts::MountOptions;
+use super::mounts::MountContext;
+use super::resolve::{ensure_in_root, fd_path, Kind};
+use crate::error::{Error, Result};
+use nix::mount::{mount, MsFlags};
+use std::path::{Path, PathBuf};
+
+/// One cgroup hierarchy mounted on the host.
+struct Hierarchy {
+    /// Where it is mounted, e.g. `/sys/fs/cgroup/memory`.
+    mount_point: PathBuf,
+    /// `cgroup` or `cgroup2`.
+    fstype: String,
+    /// Its super options without `rw`/`ro`, e.g. `memory` or `none,name=systemd`.
+    options: String,
+}
+
+/// The cgroup hierarchies under `/sys/fs/cgroup`, from the caller's mountinfo.
+fn host_hierarchies() -> Result<Vec<Hierarchy>> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|e| Error::io("read", "/proc/self/mountinfo", e))?;
+    let mut out = Vec::new();
+    for line in info.lines() {
+        // id parent maj:min root mount-point options [optional…] - fstype source super-options
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        let mut r = right.split(' ');
+        let (Some(fstype), Some(_source), Some(sopts)) = (r.next(), r.next(), r.next()) else {
+            continue;
+        };
+        if fstype != "cgroup" && fstype != "cgroup2" {
+            continue;
+        }
+        let Some(mount_point) = left.split(' ').nth(4) else {
+            continue;
+        };
+        if !mount_point.starts_with("/sys/fs/cgroup") {
+            continue;
+        }
+        let options = sopts
+            .split(',')
+            .filter(|o| *o != "rw" && *o != "ro")
+            .collect::<Vec<_>>()
+            .join(",");
+        out.push(Hierarchy {
+            mount_point: PathBuf::from(mount_point),
+            fstype: fstype.to_string(),
+            options,
+        });
+    }
+    Ok(out)
+}
+
+/// Mount the cgroup file systems at `dest` (normally `/sys/fs/cgroup`).
+pub fn mount_cgroups(ctx: &MountContext<'_>, dest: &Path, opts: &MountOptions) -> Result<()> {
+    let hierarchies = host_hierarchies()?;
+    let flags = opts.flags;
+    if let Some(unified) = hierarchies
+        .iter()
+        .find(|h| h.mount_point == Path::new("/sys/fs/cgroup"))
+    {
+        // Pure cgroup v2: one mount.
+        return mount_one(ctx, unified, dest, flags);
+    }
+    // v1 or hybrid: a tmpfs holding one directory per hierarchy.
+    let fd = ensure_in_root(ctx.root, dest, Kind::Dir)?;
+    let tmpfs_flags =
+        (flags & !MsFlags::MS_RDONLY) | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    mount(
+        Some("tmpfs"),
+        &fd_path(&fd),
+        Some("tmpfs"),
+        tmpfs_flags,
+        Some("mode=755"),
+    )
+    .map_err(|e| Error::sys(format!("mount tmpfs on {}", dest.display()), e))?;
+    drop(fd);
+    for h in &hierarchies {
+        let Some(name) = h
+            .mount_point
+            .strip_prefix("/sys/fs/cgroup")
+            .ok()
+            .filter(|n| !n.as_os_str().is_empty())
+        else {
+            continue;
+        };
+        let target = dest.join(name);
+        mount_one(ctx, h, &target, flags)?;
+        // Co-mounted controllers (`cpu,cpuacct`) get a link per name.
+        let name_str = name.to_string_lossy();
+        if name_str.contains(',') {
+            for part in name_str.split(',') {
+                let link = ctx_path(ctx, &dest.join(part))?;
+                let _ = std::os::unix::fs::symlink(name, link);
+            }
+        }
+    }
+    if flags.contains(MsFlags::MS_RDONLY) {
+        super::mounts::remount_bind(ctx, dest, tmpfs_flags | MsFlags::MS_RDONLY).or_else(|_| {
+            let fd = ensure_in_root(ctx.root, dest, Kind::Dir)?;
+            mount(
+                None::<&str>,
+                &fd_path(&fd),
+                None::<&str>,
+                tmpfs_flags | MsFlags::MS_RDONLY | MsFlags::MS_REMOUNT,
+                None::<&str>,
+            )
+            .map_err(|e| Error::sys(format!("remount {} read-only", dest.display()), e))
+        })?;
+    }
+    Ok(())
+}
+
+/// The host path of `dest` inside the rootfs, through its resolved fd.
+fn ctx_path(ctx: &MountContext<'_>, dest: &Path) -> Result<PathBuf> {
+    let parent = dest.parent().unwrap_or(Path::new("/"));
+    let fd = ensure_in_root(ctx.root, parent, Kind::Dir)?;
+    let real =
+        std::fs::read_link(fd_path(&fd)).map_err(|e| Error::io("readlink", fd_path(&fd), e))?;
+    Ok(real.join(dest.file_name().unwrap_or_default()))
+}
+
+fn mount_one(ctx: &MountContext<'_>, h: &Hierarchy, target: &Path, flags: MsFlags) -> Result<()> {
+    let fd = ensure_in_root(ctx.root, target, Kind::Dir)?;
+    let result = if ctx.cgroupns {
+        let data = (!h.options.is_empty()).then_some(h.options.as_str());
+        mount(
+            Some(h.fstype.as_str()),
+            &fd_path(&fd),
+            Some(h.fstype.as_str()),
+            flags,
+            data,
+        )
+    } else {
+        let rel = ctx.cgroup_path.unwrap_or(Path::new("/"));
+        let mut source = h.mount_point.join(rel.strip_prefix("/").unwrap_or(rel));
+        if !source.exists() {
+            source = h.mount_point.clone();
+        }
+        mount(
+            Some(&source),
+            &fd_path(&fd),
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .and_then(|()| {
+            if flags.is_empty() {
+                return Ok(());
+            }
+            let fd = super::resolve::open_in_root(ctx.root, target)?;
+            mount(
+                None::<&str>,
+                &fd_path(&fd),
+                None::<&str>,
+                flags | MsFlags::MS_BIND | MsFlags::MS_REMOUNT,
+                None::<&str>,
+            )
+        })
+    };
+    result.map_err(|e| Error::sys(format!("mount {} on {}", h.fstype, target.display()), e))
+}

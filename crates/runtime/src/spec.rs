@@ -1,0 +1,102 @@
+//! Reading `config.json` and checking what it asks for before anything is
+//! created, so bad input fails with nothing left behind.
+
+use crate::error::{Error, Result};
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// Read and parse `<bundle>/config.json`.
+pub fn load_config(bundle: &Path) -> Result<Spec> {
+    let path = bundle.join("config.json");
+    let bytes = std::fs::read(&path).map_err(|source| Error::ReadConfig {
+        path: path.clone(),
+        source,
+    })?;
+    serde_json::from_slice(&bytes).map_err(|source| Error::ParseConfig { path, source })
+}
+
+/// The absolute rootfs path of `spec` in `bundle`, checked to be a directory.
+pub fn rootfs_path(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
+    let root = spec.root().as_ref().ok_or_else(|| Error::InvalidConfig {
+        field: "root",
+        reason: "missing".into(),
+    })?;
+    let path = bundle.join(root.path());
+    match std::fs::metadata(&path) {
+        Ok(m) if m.is_dir() => Ok(path),
+        Ok(_) => Err(Error::InvalidConfig {
+            field: "root.path",
+            reason: format!("{} is not a directory", path.display()),
+        }),
+        Err(e) => Err(Error::io("rootfs", path, e)),
+    }
+}
+
+/// Checks that need no system state: a process to run, namespaces listed
+/// once each, a user namespace with mappings.
+pub fn validate(spec: &Spec) -> Result<()> {
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| Error::InvalidConfig {
+            field: "process",
+            reason: "missing".into(),
+        })?;
+    if process.args().as_ref().is_none_or(|a| a.is_empty()) {
+        return Err(Error::InvalidConfig {
+            field: "process.args",
+            reason: "empty".into(),
+        });
+    }
+    if !process.cwd().is_absolute() {
+        return Err(Error::InvalidConfig {
+            field: "process.cwd",
+            reason: format!("{:?} is not an absolute path", process.cwd()),
+        });
+    }
+    let Some(linux) = spec.linux() else {
+        return Ok(());
+    };
+    let mut seen = HashSet::new();
+    for ns in linux.namespaces().iter().flatten() {
+        if !seen.insert(ns.typ()) {
+            return Err(Error::InvalidConfig {
+                field: "linux.namespaces",
+                reason: format!("namespace type {} listed twice", ns.typ()),
+            });
+        }
+        if let Some(path) = ns.path() {
+            if !path.exists() {
+                return Err(Error::InvalidConfig {
+                    field: "linux.namespaces",
+                    reason: format!(
+                        "{} namespace path {} does not exist",
+                        ns.typ(),
+                        path.display()
+                    ),
+                });
+            }
+        }
+    }
+    let new_userns = linux
+        .namespaces()
+        .iter()
+        .flatten()
+        .any(|ns| ns.typ() == LinuxNamespaceType::User && ns.path().is_none());
+    if new_userns && linux.uid_mappings().as_ref().is_none_or(|m| m.is_empty()) {
+        return Err(Error::InvalidConfig {
+            field: "linux.uidMappings",
+            reason: "a new user namespace needs uid and gid mappings".into(),
+        });
+    }
+    for mount in spec.mounts().iter().flatten() {
+        if !mount.destination().is_absolute() {
+            return Err(Error::InvalidConfig {
+                field: "mounts",
+                reason: format!("destination {:?} is not absolute", mount.destination()),
+            });
+        }
+    }
+    Ok(())
+}

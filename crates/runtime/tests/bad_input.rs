@@ -1,0 +1,168 @@
+//! Bad input gets one clear error and leaves nothing behind: no state dir,
+//! no cgroup, no process.
+
+mod common;
+
+use berth_testkit::{is_root, require, Bundle};
+use common::*;
+use serde_json::json;
+
+/// Create `b` and expect failure with `needle` in the error; then check
+/// nothing of the container remains.
+fn assert_create_fails(rt: &Runtime, b: &Bundle, needle: &str) {
+    rt.track(b);
+    let out = rt.run(&["create", "-b", b.path().to_str().unwrap(), &b.id]);
+    assert!(!out.status.success(), "create should fail");
+    let err = stderr(&out);
+    assert!(
+        err.contains(needle),
+        "error {err:?} should mention {needle:?}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "one error line: {err:?}");
+    assert!(!rt.state_dir(&b.id).exists(), "no state dir left");
+    assert!(!cgroup_exists(&b.cgroups_path), "no cgroup left");
+}
+
+#[test]
+fn malformed_config_json() {
+    require!(is_root(), "needs root");
+    let rt = Runtime::new();
+    let b = bundle(&["true"]);
+    std::fs::write(
+        b.path().join("config.json"),
+        "{\"ociVersion\": \"1.2.0\", \"process\": [",
+    )
+    .unwrap();
+    assert_create_fails(&rt, &b, "is not a valid OCI runtime config");
+}
+
+#[test]
+fn missing_config_json() {
+    require!(is_root(), "needs root");
+    let rt = Runtime::new();
+    let b = bundle(&["true"]);
+    std::fs::remove_file(b.path().join("config.json")).unwrap();
+    assert_create_fails(&rt, &b, "cannot read runtime config");
+}
+
+#[test]
+fn rootfs_that_does_not_exist() {
+    require!(is_root(), "needs root");
+    let rt = Runtime::new();
+    let mut b = bundle(&["true"]);
+    b.config["root"]["path"] = json!("no-such-rootfs");
+    b.write_config().unwrap();
+    assert_create_fails(&rt, &b, "no-such-rootfs");
+}
+
+#[test]
+fn unknown_namespace_type() {
+    require!(is_root(), "needs root");
+    let rt = Runtime::new();
+    let mut b = bundle(&["true"]);
+    b.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "bogus"}));
+    b.write_config().unwrap();
+    assert_create_fails(&rt, &b, "bogus");
+}
+
+#[test]
+fn executable_not_found_fails_create() {
+    require!(is_root(), "needs root");
+    let rt = Runtime::new();
+    let b = bundle(&["no-such-command"]);
+    assert_create_fails(&rt, &b, "executable file not found");
+}
+
+#[test]
+fn failing_mount_is_reported_and_cleaned_up() {
+    require!(is_root(), "needs root");
+    let rt = Runtime::new();
+    let mut b = bundle(&["true"]);
+    b.config["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"destination": "/data", "type": "bind", "source": "/no/such/source", "options": ["rbind"]}));
+    b.write_config().unwrap();
+    assert_create_fails(&rt, &b, "/no/such/source");
+}
+
+#[test]
+fn duplicate_container_id() {
+    require!(is_root(), "needs root");
+    let rt = Runtime::new();
+    let b = bundle(&["sleep", "60"]);
+    rt.track(&b);
+    rt.ok(&["create", "-b", b.path().to_str().unwrap(), &b.id]);
+    let out = rt.run(&["create", "-b", b.path().to_str().unwrap(), &b.id]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
+    // The first container is untouched.
+    assert_eq!(rt.state(&b.id)["status"], "created");
+    let pid = rt.state(&b.id)["pid"].as_i64().unwrap() as i32;
+    rt.ok(&["delete", &b.id]);
+    reap(pid);
+    assert!(!cgroup_exists(&b.cgroups_path));
+}
+
+#[test]
+fn start_of_a_container_that_is_not_created() {
+    require!(is_root(), "needs root");
+    let rt = Runtime::new();
+    let missing = rt.run(&["start", "nope"]);
+    assert!(!missing.status.success());
+    assert!(stderr(&missing).contains("does not exist"));
+
+    let b = bundle(&["true"]);
+    rt.track(&b);
+    rt.ok(&["create", "-b", b.path().to_str().unwrap(), &b.id]);
+    let pid = rt.state(&b.id)["pid"].as_i64().unwrap() as i32;
+    rt.ok(&["start", &b.id]);
+    reap(pid);
+    rt.wait_status(&b.id, "stopped");
+    let out = rt.run(&["start", &b.id]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("stopped"), "{}", stderr(&out));
+    rt.ok(&["delete", &b.id]);
+}
+
+#[test]
+fn invalid_ids_are_refused() {
+    let rt = Runtime::new();
+    for id in ["../escape", "a/b", ""] {
+        let out = rt.run(&["state", id]);
+        assert!(!out.status.success());
+        assert!(
+            stderr(&out).contains("invalid container id"),
+            "{id}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn json_log_lines_for_engines() {
+    require!(is_root(), "needs root");
+    let rt = Runtime::new();
+    let log = rt.root.path().join("runtime.log");
+    let out = rt
+        .cmd()
+        .args([
+            "--log",
+            log.to_str().unwrap(),
+            "--log-format",
+            "json",
+            "delete",
+            "ghost",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let line: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(line["level"], "error");
+    assert!(line["msg"].as_str().unwrap().contains("does not exist"));
+    assert!(line["time"].as_str().is_some());
+}
