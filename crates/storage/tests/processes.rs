@@ -174,7 +174,10 @@ fn child_process() {
         ),
         "apply" => slow_apply(&root, kind),
         "delete" => {
-            open(&root, kind).remove_image(&args[2], false).unwrap();
+            let store = open(&root, kind);
+            println!("READY");
+            std::io::Write::flush(&mut std::io::stdout()).unwrap();
+            store.remove_image(&args[2], false).unwrap();
             println!("DELETED");
         }
         other => panic!("unknown role {other}"),
@@ -336,6 +339,8 @@ fn count_files(dir: &Path) -> usize {
     n
 }
 
+const FILES: usize = 1000;
+
 /// SIGKILL at various points of an image delete: after the next open the
 /// image is either whole or gone, nothing half-deleted is visible, and
 /// collection leaves no orphan layer.
@@ -345,19 +350,32 @@ fn sigkill_during_image_delete_is_repaired() {
         let Some(s) = store(kind) else { continue };
         let root = s.root();
         let mut outcomes = BTreeSet::new();
-        for (i, delay_ms) in [0u64, 5, 15, 40, 80].into_iter().enumerate() {
+        for (i, delay_us) in [0u64, 300, 1000, 3000, 10000, 30000]
+            .into_iter()
+            .enumerate()
+        {
             let name = format!("doomed{i}");
             let store = s.reopen();
             let chain = [
-                layer_tar(&format!("a{i}"), 1500),
-                layer_tar(&format!("b{i}"), 1500),
+                layer_tar(&format!("a{i}"), FILES),
+                layer_tar(&format!("b{i}"), FILES),
             ];
             image(&store, &name, &chain);
             let mut child = spawn(
                 "delete",
                 &[root.display().to_string(), kind.name().into(), name.clone()],
             );
-            std::thread::sleep(Duration::from_millis(delay_ms));
+            // Kill at a point of the delete itself, not of process start-up.
+            let mut line = String::new();
+            let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+            while !line.contains("READY") {
+                line.clear();
+                assert!(
+                    std::io::BufRead::read_line(&mut out, &mut line).unwrap() > 0,
+                    "child died"
+                );
+            }
+            std::thread::sleep(Duration::from_micros(delay_us));
             kill(&mut child);
             let store = s.reopen();
             for dir in ["images", "layers"] {
@@ -373,7 +391,12 @@ fn sigkill_during_image_delete_is_repaired() {
                 Ok(img) => {
                     outcomes.insert("image intact");
                     let mnt = store.mount_image(&img.id).unwrap();
-                    assert_eq!(count_files(&mnt), 2 * 1501, "image complete after the kill");
+
+                    assert_eq!(
+                        count_files(&mnt),
+                        2 * (FILES + 1),
+                        "image complete after the kill"
+                    );
                     store.unmount_image(&img.id, false).unwrap();
                     store.remove_image(&img.id, false).unwrap();
                 }
