@@ -13,7 +13,7 @@ const DEFAULT_CAPS: [&str; 3] = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SE
 /// at the absolute `cgroups_path`.
 pub fn default_config(args: &[&str], cgroups_path: &str) -> Value {
     json!({
-        "ociVersion": "1.2.0",
+        "ociVersion": "1.0.2",
         "process": {
             "terminal": false,
             "user": {"uid": 0, "gid": 0},

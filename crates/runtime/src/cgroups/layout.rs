@@ -95,10 +95,6 @@ impl Layout {
         let mut v1: Vec<Mount> = Vec::new();
         let mut unified = None;
         for line in text.lines() {
-            // Cheap filter before splitting: only cgroup mounts matter.
-            if !line.contains(" - cgroup") {
-                continue;
-            }
             let Some((pre, post)) = line.split_once(" - ") else {
                 continue;
             };
@@ -113,6 +109,15 @@ impl Layout {
                 continue;
             };
             let mountpoint = PathBuf::from(unescape(mountpoint));
+            // A later mount on the same point hides an earlier one (an
+            // engine may cover /sys/fs/cgroup/unified with a tmpfs).
+            if unified
+                .as_ref()
+                .is_some_and(|m: &Mount| m.mountpoint == mountpoint)
+            {
+                unified = None;
+            }
+            v1.retain(|m| m.mountpoint != mountpoint);
             match fstype {
                 "cgroup2" if unified.is_none() => {
                     unified = Some(Mount {

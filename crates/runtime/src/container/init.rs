@@ -54,8 +54,9 @@ pub fn run(mut ctx: InitContext<'_>) -> ! {
         Err(e) => e,
     };
     let text = crate::error_chain(&err);
-    // After `create` the parent is gone: say it where the engine looks.
-    if ctx.sock.send(&Message::Failed(text.clone())).is_err() || ctx.launch == Launch::Create {
+    // Once `create` has returned the parent is gone: say it on stderr,
+    // where the engine looks.
+    if ctx.sock.send(&Message::Failed(text.clone())).is_err() {
         eprintln!("berth-runtime: container init: {text}");
     }
     // SAFETY: _exit ends this process without running the parent's

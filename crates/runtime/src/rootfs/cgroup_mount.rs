@@ -35,12 +35,14 @@ fn host_hierarchies() -> Result<Vec<Hierarchy>> {
         let (Some(fstype), Some(_source), Some(sopts)) = (r.next(), r.next(), r.next()) else {
             continue;
         };
-        if fstype != "cgroup" && fstype != "cgroup2" {
-            continue;
-        }
         let Some(mount_point) = left.split(' ').nth(4) else {
             continue;
         };
+        // A later mount on the same point hides an earlier one.
+        out.retain(|h: &Hierarchy| h.mount_point != Path::new(mount_point));
+        if fstype != "cgroup" && fstype != "cgroup2" {
+            continue;
+        }
         if !mount_point.starts_with("/sys/fs/cgroup") {
             continue;
         }
