@@ -364,6 +364,23 @@ fn reopen_keeps_store(s: &TestStore) {
     again.unmount_image("keep", false).unwrap();
 }
 
+/// An image of 130 layers mounts (overlay's option string would overflow
+/// one page without short link names or `lowerdir+`).
+fn many_layers_mount(s: &TestStore) {
+    let layers: Vec<Vec<u8>> = (0..130)
+        .map(|i| {
+            TarBuilder::new()
+                .file(&format!("f{i:03}"), format!("{i}").as_bytes())
+                .build()
+        })
+        .collect();
+    image(s, "tall", &layers);
+    let root = s.mount_image("tall").unwrap();
+    assert_eq!(fs::read_dir(&root).unwrap().count(), 130);
+    assert_eq!(fs::read(root.join("f129")).unwrap(), b"129");
+    s.unmount_image("tall", false).unwrap();
+}
+
 macro_rules! conformance {
     ($module:ident, $kind:expr) => {
         mod $module {
@@ -404,6 +421,10 @@ macro_rules! conformance {
             #[test]
             fn images_and_shared_layers() {
                 run(super::images_and_shared_layers)
+            }
+            #[test]
+            fn many_layers_mount() {
+                run(super::many_layers_mount)
             }
             #[test]
             fn reopen_keeps_store() {

@@ -8,12 +8,15 @@
 //! - `<id>/link`  the layer's short name, `l/<link>` is a symlink to `diff`;
 //! - `<id>/lower` the short names of the layers below, top first.
 //!
-//! Mount options are limited to one page (4096 bytes). With 64-character
-//! ids and absolute paths, about 40 layers fit; with `l/` + 26 characters
-//! relative to the overlay directory, more than 128 do. The relative paths
-//! need the mounting thread's working directory to be the overlay
-//! directory, so the mount runs on a short-lived thread that unshares its
-//! working directory from the rest of the process.
+//! Mounting uses the new mount API where the kernel takes each lower layer
+//! as its own `lowerdir+` parameter (Linux 6.8+): no length limit. Older
+//! kernels get mount(2), whose options are limited to one page (4096
+//! bytes): with 64-character ids and absolute paths about 40 layers fit,
+//! with `l/` + 26 characters relative to the overlay directory more than
+//! 128 do. Those relative paths need the mounting thread's working
+//! directory to be the overlay directory, so that mount runs on a
+//! short-lived thread that unshares its working directory from the rest of
+//! the process.
 
 use super::{Driver, DriverKind, MountMode};
 use crate::apply::WhiteoutStyle;
@@ -23,6 +26,7 @@ use crate::fsutil::{fill_random, list_dir, random_hex, remove_tree};
 use rustix::mount::{MountFlags, UnmountFlags};
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 const LINK_LEN: usize = 26;
 
@@ -119,34 +123,35 @@ impl Driver for Overlay {
 
     fn mount(&self, id: &str, target: &Path, mode: MountMode) -> Result<()> {
         let layer = self.layer(id);
-        let data = match mode {
+        let spec = match mode {
             MountMode::ReadWrite => {
                 let lower = Self::read_small(&layer.join("lower"))?;
-                let lower = if lower.is_empty() {
-                    "empty".to_string()
-                } else {
-                    lower
-                };
-                format!("lowerdir={lower},upperdir={id}/diff,workdir={id}/work")
+                let mut lowers: Vec<String> = lower
+                    .split(':')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                if lowers.is_empty() {
+                    lowers.push("empty".into());
+                }
+                MountSpec {
+                    lowers,
+                    upper: Some((format!("{id}/diff"), format!("{id}/work"))),
+                }
             }
             MountMode::ReadOnly => {
-                let mut links = self.chain_links(id)?;
-                if links.len() == 1 {
+                let mut lowers = self.chain_links(id)?;
+                if lowers.len() == 1 {
                     // Without an upper layer overlayfs wants two lowers.
-                    links.push("empty".into());
+                    lowers.push("empty".into());
                 }
-                format!("lowerdir={}", links.join(":"))
+                MountSpec {
+                    lowers,
+                    upper: None,
+                }
             }
         };
-        // index=off: the same lower layers are shared by many mounts;
-        // metacopy/redirect_dir off: a diff must find every changed file's
-        // data and every renamed directory in the upper layer itself.
-        let data = format!("{data},index=off,metacopy=off,redirect_dir=off");
-        let flags = match mode {
-            MountMode::ReadOnly => MountFlags::RDONLY | MountFlags::NODEV,
-            MountMode::ReadWrite => MountFlags::NODEV,
-        };
-        mount_from(&self.dir, &data, target, flags).map_err(|source| Error::Mount {
+        mount_overlay(&self.dir, &spec, target).map_err(|source| Error::Mount {
             op: "mount overlay on",
             target: target.to_path_buf(),
             source,
@@ -190,6 +195,96 @@ pub(crate) fn prune_links(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// What to mount: lower directories (top first) and an optional upper and
+/// work directory, all relative to the overlay directory.
+struct MountSpec {
+    lowers: Vec<String>,
+    upper: Option<(String, String)>,
+}
+
+/// Options every mount gets. index=off: the same lower layers are shared by
+/// many mounts. metacopy and redirect_dir off: a diff must find every
+/// changed file's data and every renamed directory in the upper layer.
+const FIXED_OPTIONS: [(&str, &str); 3] = [
+    ("index", "off"),
+    ("metacopy", "off"),
+    ("redirect_dir", "off"),
+];
+
+/// 0: not tried yet, 1: the new mount API with `lowerdir+` works, 2: it
+/// does not (kernel before 6.8), use mount(2).
+static NEW_API: AtomicU8 = AtomicU8::new(0);
+
+fn mount_overlay(dir: &Path, spec: &MountSpec, target: &Path) -> std::io::Result<()> {
+    if NEW_API.load(Ordering::Relaxed) != 2 {
+        match mount_new_api(dir, spec, target) {
+            Ok(()) => {
+                NEW_API.store(1, Ordering::Relaxed);
+                return Ok(());
+            }
+            Err(e) if NEW_API.load(Ordering::Relaxed) == 1 => return Err(e),
+            Err(e) => {
+                tracing::debug!(error = %e, "overlay lowerdir+ unavailable, using mount(2)");
+                NEW_API.store(2, Ordering::Relaxed);
+            }
+        }
+    }
+    let (data, flags) = legacy_options(spec);
+    mount_from(dir, &data, target, flags)
+}
+
+/// The mount(2) option string and flags for `spec`.
+fn legacy_options(spec: &MountSpec) -> (String, MountFlags) {
+    let mut data = format!("lowerdir={}", spec.lowers.join(":"));
+    if let Some((upper, work)) = &spec.upper {
+        data.push_str(&format!(",upperdir={upper},workdir={work}"));
+    }
+    for (k, v) in FIXED_OPTIONS {
+        data.push_str(&format!(",{k}={v}"));
+    }
+    let mut flags = MountFlags::NODEV;
+    if spec.upper.is_none() {
+        flags |= MountFlags::RDONLY;
+    }
+    (data, flags)
+}
+
+/// fsopen/fsconfig/fsmount: each lower layer is its own `lowerdir+`
+/// parameter with a full path, so there is no one-page limit on the option
+/// string, and no need to change the working directory (which would take a
+/// thread of its own, and a scheduler tick to start it on a busy machine).
+fn mount_new_api(dir: &Path, spec: &MountSpec, target: &Path) -> std::io::Result<()> {
+    use rustix::mount::{
+        fsconfig_create, fsconfig_set_string, fsmount, fsopen, move_mount, FsMountFlags,
+        FsOpenFlags, MountAttrFlags, MoveMountFlags,
+    };
+    let fs = fsopen("overlay", FsOpenFlags::FSOPEN_CLOEXEC)?;
+    for lower in &spec.lowers {
+        fsconfig_set_string(&fs, "lowerdir+", dir.join(lower))?;
+    }
+    let mut attrs = MountAttrFlags::MOUNT_ATTR_NODEV;
+    match &spec.upper {
+        Some((upper, work)) => {
+            fsconfig_set_string(&fs, "upperdir", dir.join(upper))?;
+            fsconfig_set_string(&fs, "workdir", dir.join(work))?;
+        }
+        None => attrs |= MountAttrFlags::MOUNT_ATTR_RDONLY,
+    }
+    for (k, v) in FIXED_OPTIONS {
+        fsconfig_set_string(&fs, k, v)?;
+    }
+    fsconfig_create(&fs)?;
+    let mnt = fsmount(&fs, FsMountFlags::FSMOUNT_CLOEXEC, attrs)?;
+    move_mount(
+        &mnt,
+        c"",
+        rustix::fs::CWD,
+        target,
+        MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
+    )?;
+    Ok(())
+}
+
 /// Mount overlayfs with `data` whose paths are relative to `dir`.
 fn mount_from(dir: &Path, data: &str, target: &Path, flags: MountFlags) -> std::io::Result<()> {
     let data = std::ffi::CString::new(data).map_err(std::io::Error::other)?;
@@ -228,4 +323,44 @@ pub(crate) fn probe(root: &Path) -> std::result::Result<(), String> {
     })();
     let _ = fs::remove_dir_all(&base);
     result.map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// On kernels without `lowerdir+`, mount(2) must still fit 130 layers
+    /// in its one-page option string: that is what the short links are for.
+    #[test]
+    fn legacy_mount_fits_130_layers() {
+        if !rustix::process::geteuid().is_root() {
+            assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "needs root");
+            eprintln!("skipping: needs root to mount");
+            return;
+        }
+        let tmp = tempfile::tempdir_in("/dev/shm").unwrap();
+        let dir = tmp.path();
+        fs::create_dir_all(dir.join("l")).unwrap();
+        let mut lowers = Vec::new();
+        for i in 0..130 {
+            let id = format!("{i:064x}");
+            fs::create_dir_all(dir.join(&id).join("diff")).unwrap();
+            fs::write(dir.join(&id).join("diff").join(format!("f{i}")), b"x").unwrap();
+            let link = short_link();
+            std::os::unix::fs::symlink(format!("../{id}/diff"), dir.join("l").join(&link)).unwrap();
+            lowers.push(format!("l/{link}"));
+        }
+        let spec = MountSpec {
+            lowers,
+            upper: None,
+        };
+        let (data, flags) = legacy_options(&spec);
+        assert!(data.len() < 4096, "{} bytes", data.len());
+        let target = dir.join("merged");
+        fs::create_dir(&target).unwrap();
+        mount_from(dir, &data, &target, flags).unwrap();
+        let seen = fs::read_dir(&target).unwrap().count();
+        rustix::mount::unmount(&target, UnmountFlags::DETACH).unwrap();
+        assert_eq!(seen, 130);
+    }
 }
