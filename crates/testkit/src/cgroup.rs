@@ -27,9 +27,20 @@ pub fn remove_test_cgroup(path: &str) -> Vec<String> {
         }
     }
     for dir in candidates {
-        if dir.is_dir() && fs::remove_dir(&dir).is_err() {
+        if dir.is_dir() && remove_tree(&dir).is_err() {
             left.push(dir.display().to_string());
         }
     }
     left
+}
+
+/// rmdir a cgroup and its children, deepest first (engines nest their own
+/// cgroups, e.g. podman's `conmon`, under the parent a test hands them).
+fn remove_tree(dir: &Path) -> std::io::Result<()> {
+    for e in fs::read_dir(dir)?.flatten() {
+        if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            remove_tree(&e.path())?;
+        }
+    }
+    fs::remove_dir(dir)
 }
