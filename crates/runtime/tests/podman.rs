@@ -37,7 +37,7 @@ impl Podman {
         );
         let out = p.run(&[
             "tag",
-            &String::from_utf8_lossy(&out.stdout).trim().to_string(),
+            String::from_utf8_lossy(&out.stdout).trim(),
             "berth-busybox",
         ]);
         assert!(
