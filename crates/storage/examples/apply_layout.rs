@@ -51,17 +51,17 @@ fn main() -> Result<(), Box<dyn Error>> {
         .ok_or("config: no diff_ids")?;
     let layers = manifest["layers"].as_array().ok_or("manifest: no layers")?;
     let lease = store.lease()?;
-    let mut parent: Option<String> = None;
+    let mut blobs = Vec::new();
     for (layer, diff_id) in layers.iter().zip(diff_ids) {
         let digest = layer["digest"].as_str().ok_or("layer without digest")?;
         let opts = ApplyOptions {
             compressed_digest: Some(digest.parse::<Digest>()?),
             diff_digest: Some(diff_id.as_str().ok_or("bad diff id")?.parse::<Digest>()?),
         };
-        let file = fs::File::open(blob(layout, digest))?;
-        let applied = store.apply_layer(&lease, parent.as_deref(), file, &opts)?;
-        parent = Some(applied.id);
+        blobs.push((fs::File::open(blob(layout, digest))?, opts));
     }
+    let applied = store.apply_layers(&lease, None, blobs)?;
+    let parent = applied.last().map(|l| l.id.clone());
     let image = store.create_image(NewImage {
         top_layer: parent,
         names: vec!["bench:latest".into()],

@@ -381,6 +381,69 @@ fn many_layers_mount(s: &TestStore) {
     s.unmount_image("tall", false).unwrap();
 }
 
+/// Applying an image's layers together (in parallel on overlay) gives the
+/// same layers and the same tree as one by one, hard links to lower layers
+/// and whiteouts included; stored layers are not read again.
+fn apply_layers_together(s: &TestStore) {
+    let layers = vec![
+        TarBuilder::new()
+            .file("bin/tool", b"tool")
+            .file("etc/conf", b"c")
+            .build(),
+        TarBuilder::new()
+            .hardlink("bin/alias", "bin/tool")
+            .whiteout("etc/.wh.conf")
+            .build(),
+        TarBuilder::new().file("bin/third", b"3").build(),
+    ];
+    let opts = |t: &Vec<u8>| berth_storage::ApplyOptions {
+        compressed_digest: None,
+        diff_digest: Some(Digest::of(t)),
+    };
+    let lease = s.lease().unwrap();
+    let blobs: Vec<(&[u8], _)> = layers.iter().map(|t| (&t[..], opts(t))).collect();
+    let together = s.apply_layers(&lease, None, blobs).unwrap();
+    assert_eq!(together.len(), 3);
+    let one_by_one = image(s, "seq", &layers);
+    assert_eq!(
+        together[2].id,
+        one_by_one.top_layer.clone().unwrap(),
+        "same chain ids"
+    );
+    assert_eq!(s.layers().unwrap().len(), 3);
+    let root = s.mount_image("seq").unwrap();
+    assert_eq!(fs::read(root.join("bin/alias")).unwrap(), b"tool");
+    assert!(!root.join("etc/conf").exists());
+    s.unmount_image("seq", false).unwrap();
+    // Stored layers are found by digest; their blobs are never read.
+    let blobs: Vec<(&[u8], _)> = layers.iter().map(|t| (&b"garbage"[..], opts(t))).collect();
+    let again = s.apply_layers(&lease, None, blobs).unwrap();
+    assert_eq!(again, together);
+}
+
+/// A bad layer among several: an error, the layers below it stay, nothing
+/// of it or above it is visible or left in staging.
+fn apply_layers_failure(s: &TestStore) {
+    let good = TarBuilder::new().file("a", b"1").build();
+    let bad = TarBuilder::new().file("b", b"2").build();
+    let above = TarBuilder::new().file("c", b"3").build();
+    let lease = s.lease().unwrap();
+    let wrong = berth_storage::ApplyOptions {
+        compressed_digest: None,
+        diff_digest: Some(Digest::of(b"not it")),
+    };
+    let blobs: Vec<(&[u8], _)> = vec![
+        (&good[..], Default::default()),
+        (&bad[..], wrong),
+        (&above[..], Default::default()),
+    ];
+    let err = s.apply_layers(&lease, None, blobs).unwrap_err();
+    assert!(matches!(err, Error::DigestMismatch { .. }), "{err}");
+    let layers = s.layers().unwrap();
+    assert!(layers.len() <= 1, "{layers:?}");
+    assert_store_clean(s);
+}
+
 macro_rules! conformance {
     ($module:ident, $kind:expr) => {
         mod $module {
@@ -425,6 +488,14 @@ macro_rules! conformance {
             #[test]
             fn many_layers_mount() {
                 run(super::many_layers_mount)
+            }
+            #[test]
+            fn apply_layers_together() {
+                run(super::apply_layers_together)
+            }
+            #[test]
+            fn apply_layers_failure() {
+                run(super::apply_layers_failure)
             }
             #[test]
             fn reopen_keeps_store() {

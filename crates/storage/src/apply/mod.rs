@@ -7,23 +7,25 @@ mod unpack;
 
 pub use stream::Compression;
 pub(crate) use stream::StreamSummary;
-pub(crate) use unpack::WhiteoutStyle;
+pub(crate) use unpack::{finish_deferred_links, DeferredLink, WhiteoutStyle};
 
 use crate::error::Result;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Decompress `input` and unpack it into `root`. `lowers` are the content
-/// directories of the layers below (overlay), top first.
+/// directories of the layers below (overlay), top first; None when they
+/// are not known yet, and hard links into them are returned for
+/// [`finish_deferred_links`] instead.
 pub(crate) fn apply_stream<R: Read + Send>(
     input: R,
     root: &Path,
     style: WhiteoutStyle,
-    lowers: &[PathBuf],
-) -> Result<StreamSummary> {
+    lowers: Option<&[PathBuf]>,
+) -> Result<(StreamSummary, Vec<DeferredLink>)> {
     let unpacker = unpack::Unpacker::new(root, style, lowers)?;
-    let ((), summary) = stream::with_decompressed(input, |reader| unpacker.unpack(reader))?;
-    Ok(summary)
+    let (deferred, summary) = stream::with_decompressed(input, |reader| unpacker.unpack(reader))?;
+    Ok((summary, deferred))
 }
 
 pub(crate) use resolve::walk_existing as walk_existing_dir;

@@ -53,8 +53,10 @@ pub(crate) struct Unpacker<'a> {
     stack: DirStack,
     style: WhiteoutStyle,
     /// Content directories of the layers below, top first (overlay only):
-    /// where hard links to files of lower layers find their target.
-    lowers: &'a [PathBuf],
+    /// where hard links to files of lower layers find their target. None
+    /// while the parent is not committed yet: such links are then deferred.
+    lowers: Option<&'a [PathBuf]>,
+    deferred: Vec<DeferredLink>,
     /// Paths written by this stream: whiteouts and opaque markers only hide
     /// what lower layers hold, never what this same layer added.
     written: HashSet<Vec<u8>>,
@@ -82,7 +84,11 @@ fn stream_err(entry: Option<&str>) -> impl FnOnce(std::io::Error) -> Error + '_ 
 }
 
 impl<'a> Unpacker<'a> {
-    pub(crate) fn new(root: &Path, style: WhiteoutStyle, lowers: &'a [PathBuf]) -> Result<Self> {
+    pub(crate) fn new(
+        root: &Path,
+        style: WhiteoutStyle,
+        lowers: Option<&'a [PathBuf]>,
+    ) -> Result<Self> {
         let fd = open_dir(root).map_err(|e| Error::Io {
             op: "open layer directory",
             path: root.to_path_buf(),
@@ -92,6 +98,7 @@ impl<'a> Unpacker<'a> {
             stack: DirStack::new(fd),
             style,
             lowers,
+            deferred: Vec::new(),
             written: HashSet::new(),
             whited: HashSet::new(),
             dir_times: Vec::new(),
@@ -99,8 +106,9 @@ impl<'a> Unpacker<'a> {
         })
     }
 
-    /// Apply every entry of `reader`, then set directory times.
-    pub(crate) fn unpack(mut self, reader: &mut dyn Read) -> Result<()> {
+    /// Apply every entry of `reader`, then set directory times. Returns the
+    /// hard links to lower layers left for [`finish_deferred_links`].
+    pub(crate) fn unpack(mut self, reader: &mut dyn Read) -> Result<Vec<DeferredLink>> {
         let mut archive = tar::Archive::new(reader);
         for entry in archive.entries().map_err(stream_err(None))? {
             let mut entry = entry.map_err(stream_err(None))?;
@@ -109,7 +117,9 @@ impl<'a> Unpacker<'a> {
             let attrs = read_attrs(&mut entry, &name)?;
             self.entry(&mut entry, &raw, &name, attrs)?;
         }
-        self.finish_dir_times()
+        let deferred = std::mem::take(&mut self.deferred);
+        self.finish_dir_times()?;
+        Ok(deferred)
     }
 
     fn entry<R: Read>(
@@ -365,27 +375,17 @@ impl<'a> Unpacker<'a> {
         }
         // Not in this layer: a link to a file of a lower layer. Layers are
         // separate directories, so copy the file up instead.
-        for lower in self.lowers {
-            let root = open_dir(lower).map_err(entry_err(name, "open lower layer"))?;
-            let Some(tdir) = walk_existing(root.as_fd(), tparent, name)? else {
-                continue;
-            };
-            match lstat_at(tdir.as_fd(), tc.as_c_str()) {
-                Ok(st) if file_type(&st) == FileType::RegularFile => {
-                    self.remove_existing(depth, comps, c, name)?;
-                    return crate::driver::copy::copy_file(
-                        tdir.as_fd(),
-                        &tc,
-                        self.stack.fd(depth),
-                        c,
-                        &st,
-                    )
-                    .map_err(entry_err(name, "copy hard link target from lower layer"));
-                }
-                Ok(_) => return Err(hostile("is not a regular file in a lower layer")),
-                Err(Errno::NOENT) => continue,
-                Err(e) => return Err(entry_err(name, "stat hard link target")(e)),
-            }
+        let Some(lowers) = self.lowers else {
+            self.deferred.push(DeferredLink {
+                entry: name.to_string(),
+                link: comps.join(&b'/'),
+                target: target.to_vec(),
+            });
+            return Ok(());
+        };
+        self.remove_existing(depth, comps, c, name)?;
+        if copy_up(lowers, tparent, &tc, self.stack.fd(depth), c, name)? {
+            return Ok(());
         }
         Err(hostile("does not exist in this layer or below"))
     }
@@ -485,6 +485,94 @@ impl<'a> Unpacker<'a> {
         }
         Ok(())
     }
+}
+
+/// A hard link whose target was not in its own layer, applied before the
+/// layers below were known (layers unpacked in parallel).
+#[derive(Debug)]
+pub(crate) struct DeferredLink {
+    entry: String,
+    link: Vec<u8>,
+    target: Vec<u8>,
+}
+
+/// Copy `tparent/tc` from the first lower layer that has it to `c` in
+/// `dst`. `Ok(false)` when no lower layer has it.
+fn copy_up(
+    lowers: &[PathBuf],
+    tparent: &[&[u8]],
+    tc: &CStr,
+    dst: BorrowedFd<'_>,
+    c: &CStr,
+    name: &str,
+) -> Result<bool> {
+    for lower in lowers {
+        let root = open_dir(lower).map_err(entry_err(name, "open lower layer"))?;
+        let Some(tdir) = walk_existing(root.as_fd(), tparent, name)? else {
+            continue;
+        };
+        match lstat_at(tdir.as_fd(), tc) {
+            Ok(st) if file_type(&st) == FileType::RegularFile => {
+                crate::driver::copy::copy_file(tdir.as_fd(), tc, dst, c, &st)
+                    .map_err(entry_err(name, "copy hard link target from lower layer"))?;
+                return Ok(true);
+            }
+            Ok(_) => {
+                return Err(Error::HostileEntry {
+                    entry: name.to_string(),
+                    reason: "hard link target is not a regular file in a lower layer".into(),
+                })
+            }
+            Err(Errno::NOENT) => continue,
+            Err(e) => return Err(entry_err(name, "stat hard link target")(e)),
+        }
+    }
+    Ok(false)
+}
+
+/// Resolve deferred hard links of the layer at `root` now that its lower
+/// layers are known. A link whose path a later entry took is dropped.
+pub(crate) fn finish_deferred_links(
+    root: &Path,
+    lowers: &[PathBuf],
+    deferred: &[DeferredLink],
+) -> Result<()> {
+    let root_fd = open_dir(root).map_err(|e| Error::Io {
+        op: "open layer directory",
+        path: root.to_path_buf(),
+        source: e.into(),
+    })?;
+    for d in deferred {
+        let name = d.entry.as_str();
+        let comps: Vec<&[u8]> = d.link.split(|b| *b == b'/').collect();
+        let tcomps = split_entry_path(&d.target).map_err(|reason| Error::HostileEntry {
+            entry: name.to_string(),
+            reason: reason.to_string(),
+        })?;
+        let (Some((last, parent)), Some((tlast, tparent))) =
+            (comps.split_last(), tcomps.split_last())
+        else {
+            continue;
+        };
+        let Some(dir) = walk_existing(root_fd.as_fd(), parent, name)? else {
+            continue;
+        };
+        let c = cname(name, last)?;
+        if lstat_at(dir.as_fd(), c.as_c_str()).is_ok() {
+            continue;
+        }
+        let tc = cname(name, tlast)?;
+        if !copy_up(lowers, tparent, &tc, dir.as_fd(), &c, name)? {
+            return Err(Error::HostileEntry {
+                entry: name.to_string(),
+                reason: format!(
+                    "hard link target {:?}: does not exist in this layer or below",
+                    String::from_utf8_lossy(&d.target)
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// vfs opaque directory: remove everything below `dir` that this layer did

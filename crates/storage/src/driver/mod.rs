@@ -7,7 +7,8 @@
 //! container layer, goes through the same states:
 //!
 //! 1. **prepare** ([`Driver::prepare`]): an *active* layer is made in a
-//!    staging directory on top of a committed parent. It is writable and
+//!    staging directory on top of a committed parent (overlay can also
+//!    prepare it before the parent exists, then [`Driver::set_parent`]). It is writable and
 //!    invisible to everyone else; a tar stream is applied into it, or, for a
 //!    container, it stays empty until the container writes.
 //! 2. **commit** ([`Driver::commit`]): the staging directory is renamed to
@@ -77,6 +78,15 @@ pub(crate) trait Driver: Send + Sync + std::fmt::Debug {
     /// `staging` on top of committed layer `parent`. Returns the directory
     /// whose contents are the layer's files.
     fn prepare(&self, staging: &Path, parent: Option<&str>) -> Result<PathBuf>;
+
+    /// Whether a layer's content is independent of its parent's, so layers
+    /// can be prepared before their parent is committed and applied in
+    /// parallel (overlay). vfs copies the parent into each layer: no.
+    fn layers_independent(&self) -> bool;
+
+    /// Put the layer prepared in `staging` without a parent on top of the
+    /// committed `parent` (only for drivers whose layers are independent).
+    fn set_parent(&self, staging: &Path, parent: Option<&str>) -> Result<()>;
 
     /// The content directories of `parent` and the layers below it, top
     /// first, when this driver keeps them separate (overlay); empty for vfs.

@@ -101,6 +101,18 @@ impl Driver for Overlay {
         Ok(diff)
     }
 
+    fn layers_independent(&self) -> bool {
+        true
+    }
+
+    fn set_parent(&self, staging: &Path, parent: Option<&str>) -> Result<()> {
+        let lower = match parent {
+            Some(p) => self.chain_links(p)?.join(":"),
+            None => String::new(),
+        };
+        fs::write(staging.join("lower"), lower).ctx("write", staging.join("lower"))
+    }
+
     fn lowers(&self, parent: Option<&str>) -> Result<Vec<PathBuf>> {
         match parent {
             None => Ok(Vec::new()),

@@ -56,6 +56,21 @@ impl Driver for Vfs {
         Ok(root)
     }
 
+    fn layers_independent(&self) -> bool {
+        false
+    }
+
+    fn set_parent(&self, staging: &Path, parent: Option<&str>) -> Result<()> {
+        match parent {
+            None => Ok(()),
+            Some(p) => Err(Error::Io {
+                op: "rebase vfs layer on",
+                path: staging.join(p),
+                source: std::io::Error::from(std::io::ErrorKind::Unsupported),
+            }),
+        }
+    }
+
     fn lowers(&self, _parent: Option<&str>) -> Result<Vec<PathBuf>> {
         Ok(Vec::new())
     }

@@ -3,7 +3,7 @@
 
 use super::lease::Lease;
 use super::Store;
-use crate::apply::apply_stream;
+use crate::apply::{apply_stream, finish_deferred_links, DeferredLink, StreamSummary};
 use crate::diff::{write_tar, DiffSummary};
 use crate::digest::Digest;
 use crate::error::{Error, IoContext, Result};
@@ -26,9 +26,24 @@ pub struct ApplyOptions {
     pub diff_digest: Option<Digest>,
 }
 
+/// A layer applied in staging, not yet committed.
+pub(super) struct Staged {
+    staging: Staging,
+    content: PathBuf,
+    summary: StreamSummary,
+    deferred: Vec<DeferredLink>,
+}
+
+impl Staged {
+    /// The staging directory (the driver's layer directory).
+    pub(super) fn dir(&self) -> &std::path::Path {
+        &self.staging.dir
+    }
+}
+
 /// A staging directory owned by this process, locked so that a concurrent
 /// open's repair leaves it alone, and removed if not committed.
-struct Staging {
+pub(super) struct Staging {
     dir: PathBuf,
     lock_path: PathBuf,
     _lock: FileLock,
@@ -112,7 +127,8 @@ impl Store {
     /// diff on the same parent is shared, not stored twice.
     ///
     /// `lease` keeps the new layer (and `parent`) from being collected by
-    /// another process until the image referencing it is created.
+    /// another process until the image referencing it is created. To apply
+    /// all layers of an image, [`Store::apply_layers`] is faster.
     pub fn apply_layer<R: Read + Send>(
         &self,
         lease: &Lease,
@@ -120,24 +136,51 @@ impl Store {
         input: R,
         opts: &ApplyOptions,
     ) -> Result<Layer> {
-        {
-            let _l = self.lock(&self.locks.layers, LockMode::Shared)?;
-            if let Some(p) = parent {
-                self.read_layer(p)?;
-                lease.hold(p)?;
-            }
-            if let Some(diff) = &opts.diff_digest {
-                let id = chain_id(parent, diff)?;
-                if let Ok(existing) = self.read_layer(&id) {
-                    lease.hold(&id)?;
-                    return Ok(existing);
-                }
+        if let Some(existing) = self.hold_parent_or_existing(lease, parent, opts)? {
+            return Ok(existing);
+        }
+        let lowers = self.driver.lowers(parent)?;
+        let mut staged = self.stage(parent, Some(&lowers), input, opts)?;
+        self.commit_staged(&mut staged, parent, lease)
+    }
+
+    /// Check `parent` exists and lease it; return the layer `opts` describe
+    /// if it is already stored.
+    pub(super) fn hold_parent_or_existing(
+        &self,
+        lease: &Lease,
+        parent: Option<&str>,
+        opts: &ApplyOptions,
+    ) -> Result<Option<Layer>> {
+        let _l = self.lock(&self.locks.layers, LockMode::Shared)?;
+        if let Some(p) = parent {
+            self.read_layer(p)?;
+            lease.hold(p)?;
+        }
+        if let Some(diff) = &opts.diff_digest {
+            let id = chain_id(parent, diff)?;
+            if let Ok(existing) = self.read_layer(&id) {
+                lease.hold(&id)?;
+                return Ok(Some(existing));
             }
         }
-        let mut staging = self.staging()?;
+        Ok(None)
+    }
+
+    /// Prepare a staging layer on `parent` and apply `input` into it,
+    /// checking the digests `opts` names. `lowers` None: the parent is not
+    /// committed yet (parallel apply); hard links into it are deferred.
+    pub(super) fn stage<R: Read + Send>(
+        &self,
+        parent: Option<&str>,
+        lowers: Option<&[PathBuf]>,
+        input: R,
+        opts: &ApplyOptions,
+    ) -> Result<Staged> {
+        let staging = self.staging()?;
         let content = self.driver.prepare(&staging.dir, parent)?;
-        let lowers = self.driver.lowers(parent)?;
-        let summary = apply_stream(input, &content, self.driver.whiteout_style(), &lowers)?;
+        let (summary, deferred) =
+            apply_stream(input, &content, self.driver.whiteout_style(), lowers)?;
         if let Some(want) = &opts.compressed_digest {
             if *want != summary.compressed_digest {
                 return Err(Error::DigestMismatch {
@@ -156,24 +199,42 @@ impl Store {
                 });
             }
         }
-        if self.sync_layers {
-            let fd = crate::fsat::open_dir(&content).ctx("open", &content)?;
-            rustix::fs::syncfs(&fd).ctx("sync filesystem of", &content)?;
+        Ok(Staged {
+            staging,
+            content,
+            summary,
+            deferred,
+        })
+    }
+
+    /// Commit a staged image layer on `parent` (which must be committed).
+    pub(super) fn commit_staged(
+        &self,
+        staged: &mut Staged,
+        parent: Option<&str>,
+        lease: &Lease,
+    ) -> Result<Layer> {
+        if !staged.deferred.is_empty() {
+            let lowers = self.driver.lowers(parent)?;
+            finish_deferred_links(&staged.content, &lowers, &staged.deferred)?;
         }
-        let id = chain_id(parent, &summary.diff_digest)?;
+        if self.sync_layers {
+            let fd = crate::fsat::open_dir(&staged.content).ctx("open", &staged.content)?;
+            rustix::fs::syncfs(&fd).ctx("sync filesystem of", &staged.content)?;
+        }
+        let summary = &staged.summary;
+        let compressed = summary.compression != crate::apply::Compression::None;
         let layer = Layer {
-            id: id.clone(),
+            id: chain_id(parent, &summary.diff_digest)?,
             parent: parent.map(str::to_string),
             kind: LayerKind::Image,
             diff_digest: Some(summary.diff_digest.clone()),
-            compressed_digest: (summary.compression != crate::apply::Compression::None)
-                .then(|| summary.compressed_digest.clone()),
-            compressed_size: (summary.compression != crate::apply::Compression::None)
-                .then_some(summary.compressed_size),
+            compressed_digest: compressed.then(|| summary.compressed_digest.clone()),
+            compressed_size: compressed.then_some(summary.compressed_size),
             size: summary.size,
             created: crate::fsutil::now_secs(),
         };
-        self.commit_layer(&mut staging, layer, Some(lease))
+        self.commit_layer(&mut staged.staging, layer, Some(lease))
     }
 
     /// Make the staged layer `layer.id` visible: rename its content into
@@ -342,7 +403,7 @@ impl Store {
 }
 
 /// The id of the layer with diff `diff` on `parent`: the OCI chain id.
-fn chain_id(parent: Option<&str>, diff: &Digest) -> Result<String> {
+pub(super) fn chain_id(parent: Option<&str>, diff: &Digest) -> Result<String> {
     let parent = match parent {
         Some(p) => Some(
             format!("sha256:{p}")

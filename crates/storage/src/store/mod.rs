@@ -12,6 +12,7 @@
 //! - `leases/<tmp>`: layers a live process is about to reference;
 //! - `overlay/` or `vfs/`: the driver's layer contents.
 
+mod apply_many;
 mod containers;
 mod images;
 mod layers;
