@@ -200,6 +200,8 @@ pub fn assert_store_clean(s: &TestStore) {
     let root = s.root();
     let staging: Vec<_> = fs::read_dir(root.join("staging")).unwrap().collect();
     assert!(staging.is_empty(), "staging not empty: {staging:?}");
+    let trash: Vec<_> = fs::read_dir(root.join("trash")).unwrap().collect();
+    assert!(trash.is_empty(), "trash not emptied: {trash:?}");
     let ids: Vec<String> = s.layers().unwrap().into_iter().map(|l| l.id).collect();
     let driver_dir = root.join(s.driver_kind().name());
     for e in fs::read_dir(driver_dir).unwrap() {

@@ -378,6 +378,10 @@ fn sigkill_during_image_delete_is_repaired() {
             std::thread::sleep(Duration::from_micros(delay_us));
             kill(&mut child);
             let store = s.reopen();
+            assert!(
+                fs::read_dir(root.join("trash")).unwrap().next().is_none(),
+                "trash emptied by the next open"
+            );
             for dir in ["images", "layers"] {
                 for e in fs::read_dir(root.join(dir)).unwrap().flatten() {
                     let n = e.file_name().to_string_lossy().into_owned();

@@ -101,6 +101,10 @@ pub(crate) trait Driver: Send + Sync + std::fmt::Debug {
     /// Delete the content of layer `id`; a missing layer is not an error.
     fn remove(&self, id: &str) -> Result<()>;
 
+    /// Move the content of layer `id` to `trash` (a new path on the same
+    /// filesystem), to be deleted later without holding any store lock.
+    fn detach(&self, id: &str, trash: &Path) -> Result<()>;
+
     /// The ids of the layers that have content.
     fn list(&self) -> Result<Vec<String>>;
 

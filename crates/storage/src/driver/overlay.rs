@@ -180,6 +180,19 @@ impl Driver for Overlay {
         remove_tree(&layer)
     }
 
+    fn detach(&self, id: &str, trash: &Path) -> Result<()> {
+        let layer = self.layer(id);
+        if let Ok(link) = Self::read_small(&layer.join("link")) {
+            if !link.is_empty() && !link.contains('/') {
+                remove_tree(&self.dir.join("l").join(link))?;
+            }
+        }
+        match fs::rename(&layer, trash) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            r => r.ctx("move layer to trash", trash),
+        }
+    }
+
     fn list(&self) -> Result<Vec<String>> {
         Ok(list_dir(&self.dir)?
             .into_iter()

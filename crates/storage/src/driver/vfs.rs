@@ -102,6 +102,13 @@ impl Driver for Vfs {
         remove_tree(&self.dir.join(id))
     }
 
+    fn detach(&self, id: &str, trash: &Path) -> Result<()> {
+        match fs::rename(self.dir.join(id), trash) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            r => r.ctx("move layer to trash", trash),
+        }
+    }
+
     fn list(&self) -> Result<Vec<String>> {
         list_dir(&self.dir)
     }

@@ -146,6 +146,12 @@ impl Store {
     /// Remove container `key` and its read-write layer. Refused with
     /// [`Error::InUse`] while mounted, unless `force`, which unmounts.
     pub fn remove_container(&self, key: &str, force: bool) -> Result<()> {
+        let result = self.remove_container_locked(key, force);
+        self.empty_trash();
+        result
+    }
+
+    fn remove_container_locked(&self, key: &str, force: bool) -> Result<()> {
         let _c = self.lock(&self.locks.containers, LockMode::Exclusive)?;
         let _l = self.lock(&self.locks.layers, LockMode::Exclusive)?;
         let c = self.find_container(key)?;

@@ -185,6 +185,12 @@ impl Store {
     /// `force` those containers are removed and the mounts undone. Returns
     /// the ids of the layers removed.
     pub fn remove_image(&self, key: &str, force: bool) -> Result<Vec<String>> {
+        let result = self.remove_image_locked(key, force);
+        self.empty_trash();
+        result
+    }
+
+    fn remove_image_locked(&self, key: &str, force: bool) -> Result<Vec<String>> {
         let cmode = if force {
             LockMode::Exclusive
         } else {
@@ -219,13 +225,13 @@ impl Store {
         for c in &containers {
             self.delete_container(c)?;
         }
-        // The rename is the moment the image stops existing; a crash after
-        // it leaves a `.del-` directory that the next open removes.
+        // The rename is the moment the image stops existing; what is in the
+        // trash is deleted after the locks are released, or by the next
+        // open if this process dies first.
         let images = self.root.join("images");
-        let doomed = images.join(format!(".del-{}-{}", image.id, random_hex(4)));
+        let doomed = self.trash_path(&format!("image-{}", image.id));
         fs::rename(self.image_dir(&image.id), &doomed).ctx("remove image", &doomed)?;
         sync_dir(&images)?;
-        remove_tree(&doomed)?;
         // Collect the layers nothing else uses, top down.
         let mut removed = Vec::new();
         let mut next = image.top_layer.clone();

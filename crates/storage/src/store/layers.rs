@@ -332,13 +332,45 @@ impl Store {
         sync_dir(&self.root.join("layers"))?;
         self.unmount_all(id)?;
         remove_tree(&self.mount_dir(id))?;
-        self.driver.remove(id)
+        self.driver.detach(id, &self.trash_path(id))
+    }
+
+    /// A fresh path in `trash/` for something named `what`.
+    pub(crate) fn trash_path(&self, what: &str) -> PathBuf {
+        self.root
+            .join("trash")
+            .join(format!("{what}-{}", random_hex(6)))
+    }
+
+    /// Delete what removals moved to `trash/`. Runs without store locks, so
+    /// deleting a big layer does not keep other processes waiting; several
+    /// processes may empty the trash at once. A failure only leaves garbage
+    /// for the next try, so it is logged, not returned.
+    pub(crate) fn empty_trash(&self) {
+        let trash = self.root.join("trash");
+        let Ok(dir) = crate::fsat::open_dir(&trash) else {
+            return;
+        };
+        let Ok(names) = crate::fsat::read_names(std::os::fd::AsFd::as_fd(&dir)) else {
+            return;
+        };
+        for name in names {
+            if let Err(e) = crate::fsat::remove_at(std::os::fd::AsFd::as_fd(&dir), &name) {
+                tracing::warn!(path = %trash.join(name.to_string_lossy().as_ref()).display(), error = %e, "cannot empty trash");
+            }
+        }
     }
 
     /// Remove layer `id`. Refused with [`Error::InUse`] when another layer,
     /// an image, a mount or a lease uses it; `force` unmounts it first (but
     /// never breaks a chain of layers or an image).
     pub fn remove_layer(&self, id: &str, force: bool) -> Result<()> {
+        let result = self.remove_layer_locked(id, force);
+        self.empty_trash();
+        result
+    }
+
+    fn remove_layer_locked(&self, id: &str, force: bool) -> Result<()> {
         let _c = self.lock(&self.locks.containers, LockMode::Shared)?;
         let _i = self.lock(&self.locks.images, LockMode::Shared)?;
         let _l = self.lock(&self.locks.layers, LockMode::Exclusive)?;
@@ -367,6 +399,12 @@ impl Store {
     /// was killed, or by applies whose image was never created). Returns the
     /// removed ids.
     pub fn gc(&self) -> Result<Vec<String>> {
+        let result = self.gc_locked();
+        self.empty_trash();
+        result
+    }
+
+    fn gc_locked(&self) -> Result<Vec<String>> {
         let _c = self.lock(&self.locks.containers, LockMode::Shared)?;
         let _i = self.lock(&self.locks.images, LockMode::Shared)?;
         let _l = self.lock(&self.locks.layers, LockMode::Exclusive)?;

@@ -10,6 +10,8 @@
 //!   locked by its live writer;
 //! - `mounts/<layer>/{lock,count,root}`: mount counts and mount points;
 //! - `leases/<tmp>`: layers a live process is about to reference;
+//! - `trash/`: removed layers and images, deleted after the locks are
+//!   released;
 //! - `overlay/` or `vfs/`: the driver's layer contents.
 
 mod apply_many;
@@ -91,6 +93,7 @@ impl Store {
             "staging",
             "mounts",
             "leases",
+            "trash",
         ] {
             fs::create_dir_all(root.join(dir)).ctx("create", root.join(dir))?;
         }
@@ -106,6 +109,7 @@ impl Store {
             sync_layers: opts.sync_layers,
         };
         store.repair()?;
+        store.empty_trash();
         Ok(store)
     }
 
