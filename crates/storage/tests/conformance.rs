@@ -240,7 +240,7 @@ fn container_diff_roundtrip(s: &TestStore) {
     let mut a = Vec::new();
     let d1 = s.diff(&c.layer, &mut a).unwrap();
     let mut b = Vec::new();
-    let d2 = s.diff(&c.layer, &mut b).unwrap();
+    let d2 = s.container_diff("web", &mut b).unwrap();
     assert_eq!(d1, d2, "same change, same digest");
     assert_eq!(d1.digest, Digest::of(&a));
     let mut names = Vec::new();

@@ -424,3 +424,46 @@ fn sigkill_during_image_delete_is_repaired() {
         eprintln!("{}: outcomes of killed deletes: {outcomes:?}", kind.name());
     }
 }
+
+/// Readers do not wait for a writer, and writers wait only for what they
+/// touch: while another process is in the middle of applying a big layer,
+/// this one lists, mounts, unmounts and even creates another image at once.
+#[test]
+fn apply_in_another_process_blocks_nobody() {
+    for kind in kinds() {
+        let Some(s) = store(kind) else { continue };
+        image(&s, "ready", &[layer_tar("r", 5)]);
+        let root = s.root();
+        let mut child = spawn("apply", &[root.display().to_string(), kind.name().into()]);
+        let staging = root.join("staging");
+        wait_for(
+            || {
+                fs::read_dir(&staging)
+                    .unwrap()
+                    .flatten()
+                    .filter(|e| e.path().is_dir())
+                    .any(|e| count_files(&e.path()) > 100)
+            },
+            "the other process to be applying",
+        );
+        let start = Instant::now();
+        for _ in 0..10 {
+            assert_eq!(s.images().unwrap().len(), 1);
+            let mnt = s.mount_image("ready").unwrap();
+            assert!(mnt.join("r/f4").exists());
+            s.unmount_image("ready", false).unwrap();
+        }
+        image(&s, "other", &[layer_tar("o", 5)]);
+        let took = start.elapsed();
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the apply was still running"
+        );
+        assert!(
+            took < Duration::from_secs(2),
+            "{}: readers waited {took:?}",
+            kind.name()
+        );
+        kill(&mut child);
+    }
+}

@@ -129,6 +129,17 @@ impl Store {
         Ok(c)
     }
 
+    /// Write what container `key` changed (its read-write layer against the
+    /// image) as an OCI layer tar to `out`; see [`Store::diff`].
+    pub fn container_diff<W: std::io::Write>(
+        &self,
+        key: &str,
+        out: W,
+    ) -> Result<crate::DiffSummary> {
+        let layer = self.container(key)?.layer;
+        self.diff(&layer, out)
+    }
+
     /// Delete container `c` and its layer (unmounting it). Containers and
     /// layers locks held exclusively.
     pub(crate) fn delete_container(&self, c: &Container) -> Result<()> {
