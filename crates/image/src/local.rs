@@ -1,0 +1,78 @@
+//! Finding images in storage by the names users type: ids, digests, full
+//! names, and short names (`busybox` finds `docker.io/library/busybox:latest`
+//! or `localhost/busybox:latest`), as podman does.
+
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::reference::{ParsedName, Reference};
+use berth_storage::{Image, Store};
+
+/// The image `key` names in `store`.
+pub fn find_image(ctx: &Context, store: &Store, key: &str) -> Result<Image> {
+    match store.image(key) {
+        Ok(i) => return Ok(i),
+        Err(berth_storage::Error::ImageNotFound(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let Ok(parsed) = ParsedName::parse(key) else {
+        return Err(berth_storage::Error::ImageNotFound(key.to_string()).into());
+    };
+    let mut candidates: Vec<String> = Vec::new();
+    match parsed.qualified() {
+        Some(r) => candidates.push(r.to_string()),
+        None => {
+            candidates.push(parsed.with_registry("localhost").to_string());
+            for r in ctx.conf.candidates(key).unwrap_or_default() {
+                candidates.push(r.to_string());
+            }
+        }
+    }
+    for c in &candidates {
+        if let Ok(i) = store.image(c) {
+            return Ok(i);
+        }
+    }
+    if parsed.registry.is_none() {
+        // Any image whose name ends with /<repository>:<tag>.
+        let tag = parsed.tag.clone().unwrap_or_else(|| "latest".into());
+        let suffix = format!("/{}:{tag}", parsed.repository);
+        let matching: Vec<Image> = store
+            .images()?
+            .into_iter()
+            .filter(|i| i.names.iter().any(|n| n.ends_with(&suffix)))
+            .collect();
+        match matching.as_slice() {
+            [one] => return Ok(one.clone()),
+            [] => {}
+            many => {
+                return Err(Error::ShortName {
+                    name: key.into(),
+                    reason: format!(
+                        "is ambiguous: it matches {}",
+                        many.iter()
+                            .flat_map(|i| i.names.iter().filter(|n| n.ends_with(&suffix)))
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                })
+            }
+        }
+    }
+    Err(berth_storage::Error::ImageNotFound(key.to_string()).into())
+}
+
+/// The name to store a local tag under: `name` qualified, short names
+/// under `localhost/` as podman does.
+pub fn local_name(name: &str) -> Result<String> {
+    let parsed = ParsedName::parse(name)?;
+    Ok(match parsed.qualified() {
+        Some(r) => r.to_string(),
+        None => parsed.with_registry("localhost").to_string(),
+    })
+}
+
+/// The qualified reference to push `name` to.
+pub fn push_reference(ctx: &Context, name: &str) -> Result<Reference> {
+    crate::transport::qualify(ctx, name)
+}

@@ -1,0 +1,156 @@
+//! `docker://`: a registry through the distribution API. Pulls try the
+//! configured mirrors, then the location; pushes go to the location.
+
+use super::{Dest, ResolvedImage, Source};
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::manifest::{self, Descriptor};
+use crate::reference::Reference;
+use crate::registry::Client;
+use std::io::Read;
+
+/// An image in a registry, reached through one endpoint that answered.
+pub struct RegistrySource {
+    client: Client,
+    /// The reference at the endpoint used (after rewrites and mirrors).
+    pub endpoint: Reference,
+    /// The reference the user asked for.
+    pub reference: Reference,
+    manifest: (Vec<u8>, String),
+}
+
+impl RegistrySource {
+    /// Resolve `name` (short names through the search registries), and
+    /// fetch its manifest from the first endpoint that has it.
+    pub fn open(ctx: &Context, name: &str) -> Result<RegistrySource> {
+        let candidates = ctx.conf.candidates(name)?;
+        let mut errors = Vec::new();
+        for reference in &candidates {
+            for ep in ctx.endpoints(reference)? {
+                let attempt = (|| {
+                    let client = ctx.client(&ep)?;
+                    let (bytes, reported) =
+                        client.manifest(&ep.reference.repository, &ep.reference.manifest_ref())?;
+                    if let Some(want) = &ep.reference.digest {
+                        let actual = berth_storage::Digest::of(&bytes);
+                        if &actual != want {
+                            return Err(Error::DigestMismatch {
+                                what: "manifest",
+                                expected: want.to_string(),
+                                actual: actual.to_string(),
+                            });
+                        }
+                    }
+                    let mt = manifest::detect_media_type(&bytes, reported.as_deref());
+                    Ok((client, bytes, mt))
+                })();
+                match attempt {
+                    Ok((client, bytes, mt)) => {
+                        return Ok(RegistrySource {
+                            client,
+                            endpoint: ep.reference.clone(),
+                            reference: reference.clone(),
+                            manifest: (bytes, mt),
+                        })
+                    }
+                    Err(e) if candidates.len() == 1 && !ep.mirror => return Err(e),
+                    Err(e) => {
+                        tracing::debug!(endpoint = %ep.reference, error = %e, "endpoint failed");
+                        errors.push(format!("{}: {e}", ep.reference));
+                    }
+                }
+            }
+        }
+        Err(Error::NotFound(format!(
+            "image {name} (tried {})",
+            errors.join("; ")
+        )))
+    }
+
+    /// The client of the endpoint that answered.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl Source for RegistrySource {
+    fn describe(&self) -> String {
+        format!("docker://{}", self.reference)
+    }
+
+    fn manifest(&self) -> Result<(Vec<u8>, String)> {
+        Ok(self.manifest.clone())
+    }
+
+    fn instance(&self, desc: &Descriptor) -> Result<Vec<u8>> {
+        let (bytes, _) = self
+            .client
+            .manifest(&self.endpoint.repository, desc.digest.as_str())?;
+        Ok(bytes)
+    }
+
+    fn blob<'a>(&'a self, desc: &Descriptor) -> Result<Box<dyn Read + Send + 'a>> {
+        Ok(Box::new(self.client.blob(&self.endpoint.repository, desc)))
+    }
+}
+
+/// A registry repository to push to.
+pub struct RegistryDest {
+    client: Client,
+    reference: Reference,
+    /// Another repository of the same registry to mount blobs from.
+    pub mount_from: Option<String>,
+}
+
+impl RegistryDest {
+    /// Open the push endpoint of `reference`.
+    pub fn open(ctx: &Context, reference: &Reference) -> Result<RegistryDest> {
+        let ep = ctx.push_endpoint(reference)?;
+        Ok(RegistryDest {
+            client: ctx.client(&ep)?,
+            reference: ep.reference,
+            mount_from: None,
+        })
+    }
+}
+
+impl Dest for RegistryDest {
+    fn describe(&self) -> String {
+        format!("docker://{}", self.reference)
+    }
+
+    fn has_blob(&self, desc: &Descriptor) -> Result<bool> {
+        if self.client.has_blob(&self.reference.repository, desc)? {
+            return Ok(true);
+        }
+        if let Some(from) = &self.mount_from {
+            if from != &self.reference.repository {
+                return self
+                    .client
+                    .mount_blob(&self.reference.repository, from, desc);
+            }
+        }
+        Ok(false)
+    }
+
+    fn put_blob(&self, desc: &Descriptor, content: &mut dyn Read) -> Result<()> {
+        let chunked = std::env::var_os("BERTH_PUSH_CHUNKED").is_some();
+        self.client
+            .upload_blob(&self.reference.repository, desc, content, chunked)
+    }
+
+    fn put_manifest(&mut self, bytes: &[u8], media_type: &str, _: &ResolvedImage) -> Result<()> {
+        let digest = berth_storage::Digest::of(bytes);
+        let tag = self
+            .reference
+            .tag
+            .clone()
+            .unwrap_or_else(|| digest.to_string());
+        self.client
+            .put_manifest(&self.reference.repository, &tag, bytes, media_type)
+    }
+
+    fn commit(self: Box<Self>) -> Result<()> {
+        Ok(())
+    }
+}
