@@ -70,8 +70,29 @@ impl StoreOptions {
 /// An open store. Cheap to open; every method takes the file locks it needs,
 /// so any number of processes (and threads) can use the same root at once.
 ///
-/// Layers follow the lifecycle documented in [`crate::driver`]: prepared in
-/// staging, committed when complete and verified, mounted, removed.
+/// # Layer lifecycle
+///
+/// Modelled on containerd's snapshotter; every layer, image or container,
+/// goes through the same states:
+///
+/// 1. **prepare**: an active layer is made in `staging/` on top of a
+///    committed parent, invisible to everyone else, locked by its writer.
+///    [`Store::apply_layer`] unpacks a tar stream into it;
+///    [`Store::create_container`] leaves it empty for the container.
+/// 2. **commit**: once complete and its digests checked, the staging
+///    directory is renamed to the layer id, then the record is written: the
+///    record is what makes the layer visible. Image layers never change
+///    after this.
+/// 3. **view / mount**: [`Store::mount_image`] mounts a committed chain
+///    read-only (containerd's view), [`Store::mount_container`] a container
+///    layer read-write over its parents. Mounts are counted across
+///    processes; the last unmount really unmounts.
+/// 4. **remove**: [`Store::remove_image`], [`Store::remove_container`],
+///    [`Store::remove_layer`] refuse what is in use; the record goes first,
+///    then the content (through `trash/`), so a crash leaves at most an
+///    orphan directory that the next [`Store::open`] deletes.
+///
+/// [`Store::diff`] reads a committed layer back as an OCI layer tar.
 #[derive(Debug)]
 pub struct Store {
     root: PathBuf,
