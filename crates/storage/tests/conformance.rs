@@ -509,3 +509,68 @@ macro_rules! conformance {
 
 conformance!(overlay, DriverKind::Overlay);
 conformance!(vfs, DriverKind::Vfs);
+
+/// The same change made in a container on overlay and on vfs gives the
+/// same diff, byte for byte: the OCI form does not depend on the driver.
+#[test]
+fn same_change_same_diff_on_both_drivers() {
+    let (Some(ov), Some(vfs)) = (store(DriverKind::Overlay), store(DriverKind::Vfs)) else {
+        return;
+    };
+    let base = TarBuilder::new()
+        .dir("etc", 0o755)
+        .file("etc/keep", b"k")
+        .file("etc/change", b"old")
+        .file("etc/remove-me", b"r")
+        .dir("var", 0o755)
+        .dir("var/lib", 0o755)
+        .file("var/lib/x/y", b"y")
+        .build();
+    let mut digests = Vec::new();
+    for s in [&ov, &vfs] {
+        image(s, "base", std::slice::from_ref(&base));
+        s.create_container(NewContainer {
+            name: Some("c".into()),
+            image: "base".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        let root = s.mount_container("c").unwrap();
+        fs::write(root.join("etc/change"), b"new").unwrap();
+        fs::write(root.join("etc/added"), b"a").unwrap();
+        fs::remove_file(root.join("etc/remove-me")).unwrap();
+        fs::remove_dir_all(root.join("var/lib/x")).unwrap();
+        let t = rustix::fs::Timestamps {
+            last_access: rustix::fs::Timespec {
+                tv_sec: 1_700_000_000,
+                tv_nsec: 0,
+            },
+            last_modification: rustix::fs::Timespec {
+                tv_sec: 1_700_000_000,
+                tv_nsec: 0,
+            },
+        };
+        for p in ["etc/change", "etc/added", "etc", "var/lib", "var"] {
+            rustix::fs::utimensat(
+                rustix::fs::CWD,
+                root.join(p),
+                &t,
+                rustix::fs::AtFlags::empty(),
+            )
+            .unwrap();
+        }
+        let mut tar = Vec::new();
+        let d = s.container_diff("c", &mut tar).unwrap();
+        s.unmount_container("c", false).unwrap();
+        digests.push((d.digest, tar));
+    }
+    let list = |t: &[u8]| -> Vec<String> {
+        tar::Archive::new(t)
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect()
+    };
+    assert_eq!(list(&digests[0].1), list(&digests[1].1), "same entries");
+    assert_eq!(digests[0].0, digests[1].0, "same digest");
+}
