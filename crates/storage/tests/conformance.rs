@@ -446,6 +446,53 @@ fn apply_layers_failure(s: &TestStore) {
     assert_store_clean(s);
 }
 
+/// Parent directories an archive does not list keep the owner and mode the
+/// layers below give them (a `tmp/x` entry must not make `/tmp` 0755), one
+/// layer at a time and with the layers applied together.
+fn unlisted_parents_keep_lower_metadata(s: &TestStore) {
+    let mut h = header(tar::EntryType::Directory, 0o700);
+    h.set_uid(42);
+    let base = {
+        let mut b = tar::Builder::new(Vec::new());
+        b.append_data(
+            &mut header(tar::EntryType::Directory, 0o1777),
+            "tmp/",
+            std::io::empty(),
+        )
+        .unwrap();
+        b.append_data(&mut h, "opt/", std::io::empty()).unwrap();
+        b.into_inner().unwrap()
+    };
+    let top = TarBuilder::new()
+        .file("tmp/x", b"x")
+        .file("opt/sub/y", b"y")
+        .build();
+    // Together first (on overlay: in parallel, the parents fixed up at
+    // commit), so the image below mounts the layers made that way.
+    let lease = s.lease().unwrap();
+    let blobs = vec![
+        (&base[..], Default::default()),
+        (&top[..], Default::default()),
+    ];
+    let together = s.apply_layers(&lease, None, blobs).unwrap();
+    let one_by_one = image(s, "one-by-one", &[base.clone(), top.clone()]);
+    assert_eq!(
+        Some(together[1].id.clone()),
+        one_by_one.top_layer,
+        "same layers"
+    );
+    let root = s.mount_image("one-by-one").unwrap();
+    let m = |p: &str| fs::metadata(root.join(p)).unwrap();
+    assert_eq!(m("tmp").mode() & 0o7777, 0o1777);
+    assert_eq!((m("opt").mode() & 0o7777, m("opt").uid()), (0o700, 42));
+    assert_eq!(
+        m("opt/sub").mode() & 0o7777,
+        0o755,
+        "new directories are 0755"
+    );
+    s.unmount_image("one-by-one", false).unwrap();
+}
+
 macro_rules! conformance {
     ($module:ident, $kind:expr) => {
         mod $module {
@@ -498,6 +545,10 @@ macro_rules! conformance {
             #[test]
             fn apply_layers_failure() {
                 run(super::apply_layers_failure)
+            }
+            #[test]
+            fn unlisted_parents_keep_lower_metadata() {
+                run(super::unlisted_parents_keep_lower_metadata)
             }
             #[test]
             fn reopen_keeps_store() {

@@ -45,6 +45,8 @@ pub(crate) struct DirStack {
     root: OwnedFd,
     names: Vec<Vec<u8>>,
     fds: Vec<OwnedFd>,
+    /// Directories created because an entry needed them as parents.
+    pub(crate) created: Vec<Vec<u8>>,
 }
 
 impl DirStack {
@@ -53,6 +55,7 @@ impl DirStack {
             root,
             names: Vec::new(),
             fds: Vec::new(),
+            created: Vec::new(),
         }
     }
 
@@ -83,7 +86,10 @@ impl DirStack {
         self.fds.truncate(common);
         for (i, comp) in comps.iter().enumerate().skip(common) {
             let c = cname(entry, comp)?;
-            let fd = open_child_dir(self.fd(i), &c, comps, i, entry, true)?;
+            let (fd, created) = open_child_dir(self.fd(i), &c, comps, i, entry, true)?;
+            if created {
+                self.created.push(comps[..=i].join(&b'/'));
+            }
             self.names.push(comp.to_vec());
             self.fds.push(fd);
         }
@@ -115,7 +121,8 @@ impl DirStack {
 }
 
 /// Open `c` (component `i` of `comps`) inside `parent` as a directory,
-/// creating it when `create` is set. `Ok` only for a real directory.
+/// creating it when `create` is set. `Ok` only for a real directory, with
+/// whether it was created.
 fn open_child_dir(
     parent: BorrowedFd<'_>,
     c: &CString,
@@ -123,7 +130,7 @@ fn open_child_dir(
     i: usize,
     entry: &str,
     create: bool,
-) -> Result<OwnedFd> {
+) -> Result<(OwnedFd, bool)> {
     let prefix = || String::from_utf8_lossy(&comps[..=i].join(&b'/')).into_owned();
     let refuse = |parent: BorrowedFd<'_>| {
         let what = match lstat_at(parent, c.as_c_str()) {
@@ -136,10 +143,11 @@ fn open_child_dir(
         }
     };
     match open_dir_at(parent, c.as_c_str()) {
-        Ok(fd) => Ok(fd),
+        Ok(fd) => Ok((fd, false)),
         Err(Errno::NOENT) if create => {
-            match mkdirat(parent, c.as_c_str(), Mode::from_raw_mode(0o755)) {
-                Ok(()) | Err(Errno::EXIST) => {}
+            let created = match mkdirat(parent, c.as_c_str(), Mode::from_raw_mode(0o755)) {
+                Ok(()) => true,
+                Err(Errno::EXIST) => false,
                 Err(e) => {
                     return Err(Error::Entry {
                         entry: entry.to_string(),
@@ -147,8 +155,9 @@ fn open_child_dir(
                         source: e.into(),
                     })
                 }
-            }
-            open_dir_at(parent, c.as_c_str()).map_err(|_| refuse(parent))
+            };
+            let fd = open_dir_at(parent, c.as_c_str()).map_err(|_| refuse(parent))?;
+            Ok((fd, created))
         }
         Err(Errno::LOOP) | Err(Errno::NOTDIR) => Err(refuse(parent)),
         Err(e) => Err(Error::Entry {
@@ -171,7 +180,7 @@ pub(crate) fn walk_existing(
         let c = cname(entry, comp)?;
         let parent = cur.as_ref().map(|f| f.as_fd()).unwrap_or(root);
         match open_child_dir(parent, &c, comps, i, entry, false) {
-            Ok(fd) => cur = Some(fd),
+            Ok((fd, _)) => cur = Some(fd),
             Err(Error::Entry { source, .. }) if source.raw_os_error() == Some(libc_enoent()) => {
                 return Ok(None)
             }

@@ -56,7 +56,7 @@ pub(crate) struct Unpacker<'a> {
     /// where hard links to files of lower layers find their target. None
     /// while the parent is not committed yet: such links are then deferred.
     lowers: Option<&'a [PathBuf]>,
-    deferred: Vec<DeferredLink>,
+    deferred: Vec<Deferred>,
     /// Paths written by this stream: whiteouts and opaque markers only hide
     /// what lower layers hold, never what this same layer added.
     written: HashSet<Vec<u8>>,
@@ -108,7 +108,7 @@ impl<'a> Unpacker<'a> {
 
     /// Apply every entry of `reader`, then set directory times. Returns the
     /// hard links to lower layers left for [`finish_deferred_links`].
-    pub(crate) fn unpack(mut self, reader: &mut dyn Read) -> Result<Vec<DeferredLink>> {
+    pub(crate) fn unpack(mut self, reader: &mut dyn Read) -> Result<Vec<Deferred>> {
         let mut archive = tar::Archive::new(reader);
         for entry in archive.entries().map_err(stream_err(None))? {
             let mut entry = entry.map_err(stream_err(None))?;
@@ -117,8 +117,26 @@ impl<'a> Unpacker<'a> {
             let attrs = read_attrs(&mut entry, &name)?;
             self.entry(&mut entry, &raw, &name, attrs)?;
         }
-        let deferred = std::mem::take(&mut self.deferred);
+        let mut deferred = std::mem::take(&mut self.deferred);
+        // Parents the archive did not list take their owner, mode and times
+        // from the layer below (a `tmp/x` entry must not turn a 1777 `/tmp`
+        // into 0755), as containerd does.
+        let implicit: Vec<Vec<u8>> = std::mem::take(&mut self.stack.created)
+            .into_iter()
+            .filter(|p| !self.written.contains(p))
+            .collect();
+        let lowers = self.lowers;
+        let root = rustix::io::dup(self.stack.root()).map_err(entry_err("", "dup root"))?;
         self.finish_dir_times()?;
+        match lowers {
+            Some(lowers) if !lowers.is_empty() => {
+                for path in &implicit {
+                    adopt_lower_dir(root.as_fd(), lowers, path)?;
+                }
+            }
+            Some(_) => {}
+            None => deferred.extend(implicit.into_iter().map(Deferred::ParentDir)),
+        }
         Ok(deferred)
     }
 
@@ -376,7 +394,7 @@ impl<'a> Unpacker<'a> {
         // Not in this layer: a link to a file of a lower layer. Layers are
         // separate directories, so copy the file up instead.
         let Some(lowers) = self.lowers else {
-            self.deferred.push(DeferredLink {
+            self.deferred.push(Deferred::Link {
                 entry: name.to_string(),
                 link: comps.join(&b'/'),
                 target: target.to_vec(),
@@ -487,13 +505,61 @@ impl<'a> Unpacker<'a> {
     }
 }
 
-/// A hard link whose target was not in its own layer, applied before the
-/// layers below were known (layers unpacked in parallel).
+/// What needs the layers below and was unpacked before they were known
+/// (layers unpacked in parallel).
 #[derive(Debug)]
-pub(crate) struct DeferredLink {
-    entry: String,
-    link: Vec<u8>,
-    target: Vec<u8>,
+pub(crate) enum Deferred {
+    /// A hard link whose target was not in its own layer.
+    Link {
+        entry: String,
+        link: Vec<u8>,
+        target: Vec<u8>,
+    },
+    /// A parent directory the archive did not list.
+    ParentDir(Vec<u8>),
+}
+
+/// Give the directory `path` of the layer at `root` the owner, mode and
+/// times of the same directory in the first lower layer that has one.
+fn adopt_lower_dir(root: BorrowedFd<'_>, lowers: &[PathBuf], path: &[u8]) -> Result<()> {
+    let entry = String::from_utf8_lossy(path).into_owned();
+    let comps: Vec<&[u8]> = path.split(|b| *b == b'/').collect();
+    let ours = match walk_existing(root, &comps, &entry) {
+        Ok(Some(fd)) => fd,
+        // A later entry replaced or removed it: nothing to adopt.
+        Ok(None) | Err(Error::HostileEntry { .. }) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for lower in lowers {
+        let lroot = open_dir(lower).map_err(entry_err(&entry, "open lower layer"))?;
+        let theirs = match walk_existing(lroot.as_fd(), &comps, &entry) {
+            Ok(Some(fd)) => fd,
+            // Missing there, or not a directory there (our directory hides
+            // it): look further down.
+            Ok(None) | Err(Error::HostileEntry { .. }) => continue,
+            Err(e) => return Err(e),
+        };
+        let st = rustix::fs::fstat(&theirs).map_err(entry_err(&entry, "stat lower directory"))?;
+        fchown(
+            &ours,
+            Some(Uid::from_raw(st.st_uid)),
+            Some(Gid::from_raw(st.st_gid)),
+        )
+        .map_err(entry_err(&entry, "chown"))?;
+        fchmod(&ours, Mode::from_raw_mode(st.st_mode & 0o7777))
+            .map_err(entry_err(&entry, "chmod"))?;
+        let t = |sec: i64, nsec: u64| Timespec {
+            tv_sec: sec,
+            tv_nsec: nsec as _,
+        };
+        let times = Timestamps {
+            last_access: t(st.st_atime, st.st_atime_nsec as u64),
+            last_modification: t(st.st_mtime, st.st_mtime_nsec as u64),
+        };
+        futimens(&ours, &times).map_err(entry_err(&entry, "set times"))?;
+        return Ok(());
+    }
+    Ok(())
 }
 
 /// Copy `tparent/tc` from the first lower layer that has it to `c` in
@@ -530,12 +596,12 @@ fn copy_up(
     Ok(false)
 }
 
-/// Resolve deferred hard links of the layer at `root` now that its lower
+/// Finish what was deferred for the layer at `root` now that its lower
 /// layers are known. A link whose path a later entry took is dropped.
-pub(crate) fn finish_deferred_links(
+pub(crate) fn finish_deferred(
     root: &Path,
     lowers: &[PathBuf],
-    deferred: &[DeferredLink],
+    deferred: &[Deferred],
 ) -> Result<()> {
     let root_fd = open_dir(root).map_err(|e| Error::Io {
         op: "open layer directory",
@@ -543,9 +609,19 @@ pub(crate) fn finish_deferred_links(
         source: e.into(),
     })?;
     for d in deferred {
-        let name = d.entry.as_str();
-        let comps: Vec<&[u8]> = d.link.split(|b| *b == b'/').collect();
-        let tcomps = split_entry_path(&d.target).map_err(|reason| Error::HostileEntry {
+        let (name, link, target) = match d {
+            Deferred::ParentDir(path) => {
+                adopt_lower_dir(root_fd.as_fd(), lowers, path)?;
+                continue;
+            }
+            Deferred::Link {
+                entry,
+                link,
+                target,
+            } => (entry.as_str(), link, target),
+        };
+        let comps: Vec<&[u8]> = link.split(|b| *b == b'/').collect();
+        let tcomps = split_entry_path(target).map_err(|reason| Error::HostileEntry {
             entry: name.to_string(),
             reason: reason.to_string(),
         })?;
@@ -567,7 +643,7 @@ pub(crate) fn finish_deferred_links(
                 entry: name.to_string(),
                 reason: format!(
                     "hard link target {:?}: does not exist in this layer or below",
-                    String::from_utf8_lossy(&d.target)
+                    String::from_utf8_lossy(target)
                 ),
             });
         }

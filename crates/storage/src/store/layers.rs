@@ -3,7 +3,7 @@
 
 use super::lease::Lease;
 use super::Store;
-use crate::apply::{apply_stream, finish_deferred_links, DeferredLink, StreamSummary};
+use crate::apply::{apply_stream, finish_deferred, Deferred, StreamSummary};
 use crate::diff::{write_tar, DiffSummary};
 use crate::digest::Digest;
 use crate::error::{Error, IoContext, Result};
@@ -31,7 +31,7 @@ pub(super) struct Staged {
     staging: Staging,
     content: PathBuf,
     summary: StreamSummary,
-    deferred: Vec<DeferredLink>,
+    deferred: Vec<Deferred>,
 }
 
 impl Staged {
@@ -216,7 +216,7 @@ impl Store {
     ) -> Result<Layer> {
         if !staged.deferred.is_empty() {
             let lowers = self.driver.lowers(parent)?;
-            finish_deferred_links(&staged.content, &lowers, &staged.deferred)?;
+            finish_deferred(&staged.content, &lowers, &staged.deferred)?;
         }
         if self.sync_layers {
             let fd = crate::fsat::open_dir(&staged.content).ctx("open", &staged.content)?;
