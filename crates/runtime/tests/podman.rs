@@ -189,3 +189,52 @@ fn podman_detached_exec_stop_rm() {
         String::from_utf8_lossy(&rm.stderr)
     );
 }
+
+#[test]
+fn podman_run_it_gets_a_terminal() {
+    require!(is_root(), "needs root");
+    require!(have_podman(), "podman not installed");
+    require!(
+        Path::new("/usr/bin/script").exists(),
+        "script(1) not installed"
+    );
+    let p = Podman::new();
+    let cmd = p.cmd();
+    let mut line: Vec<String> = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    line.extend(
+        [
+            "run",
+            "--rm",
+            "-it",
+            "--network",
+            "none",
+            "--cgroup-parent",
+            &p.cgroup_parent,
+            "--ulimit",
+            "nofile=1024:1024",
+            "--ulimit",
+            "nproc=1024:1024",
+            "berth-busybox",
+            "sh",
+            "-c",
+            "tty; exit 6",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
+    // script(1) gives podman a terminal, as a user's shell would.
+    let out = Command::new("script")
+        .args(["-qec", &line.join(" "), "/dev/null"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("/dev/pts/0"),
+        "{text:?} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(6));
+}

@@ -72,10 +72,13 @@ pub fn run(root: &StateRoot, a: ExecArgs) -> Result<i32> {
         }
         None => from_flags(root, &a)?,
     };
-    if process.terminal().unwrap_or(false) && a.console_socket.is_none() {
-        bail!("a terminal was asked for but no --console-socket given");
-    }
+    let console = match (&a.console_socket, process.terminal().unwrap_or(false)) {
+        (Some(path), true) => Some(berth_runtime::console::connect(path)?),
+        (None, true) => bail!("a terminal was asked for but no --console-socket given"),
+        _ => None,
+    };
     let opts = ExecOptions {
+        console,
         id: a.id,
         process,
         detach: a.detach,

@@ -172,7 +172,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     };
     match cli.command {
         Command::Create(a) => {
-            container::create(&root, &create_opts(a), container::Launch::Create)?;
+            container::create(&root, &create_opts(a), container::Launch::Create, None)?;
         }
         Command::Start { id } => container::start(&root, &id)?,
         Command::Run {

@@ -13,6 +13,7 @@ use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 use oci_spec::runtime::LinuxIdMapping;
 use std::fs::{File, OpenOptions};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
 /// How the init is told to exec the user process.
@@ -49,6 +50,8 @@ pub struct Created {
     pub sock: SyncSocket,
     /// The signal mask the runtime had before blocking forwarded signals.
     pub old_mask: SigSet,
+    /// The process has a terminal (its pty master went to the console).
+    pub terminal: bool,
 }
 
 /// Signals a foreground `run` forwards to the container; blocked from
@@ -70,11 +73,37 @@ pub fn forwarded_signals() -> SigSet {
 
 /// Create container `opts.id` from its bundle. On any error nothing is
 /// left behind: no state dir, no cgroup, no process.
-pub fn create(root: &StateRoot, opts: &CreateOptions, launch: Launch) -> Result<Created> {
+///
+/// With `process.terminal` the pty master goes to `console` if given (a
+/// foreground `run` proxying the terminal itself), else to
+/// `opts.console_socket`.
+pub fn create(
+    root: &StateRoot,
+    opts: &CreateOptions,
+    launch: Launch,
+    console: Option<UnixStream>,
+) -> Result<Created> {
     let bundle =
         std::fs::canonicalize(&opts.bundle).map_err(|e| Error::io("bundle", &opts.bundle, e))?;
     let spec = crate::spec::load_config(&bundle)?;
     crate::spec::validate(&spec)?;
+    let terminal = spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false);
+    let console = match (terminal, console, &opts.console_socket) {
+        (false, _, _) => None,
+        (true, Some(c), _) => Some(c),
+        (true, None, Some(path)) => Some(crate::console::connect(path)?),
+        (true, None, None) => {
+            return Err(Error::InvalidConfig {
+                field: "process.terminal",
+                reason: "a terminal needs --console-socket when the runtime does not stay attached"
+                    .into(),
+            })
+        }
+    };
     let rootfs = crate::spec::rootfs_path(&spec, &bundle)?;
     let linux = spec.linux().as_ref();
     let plan = NamespacePlan::new(
@@ -122,6 +151,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions, launch: Launch) -> Result<
             sigmask: old_mask,
             preserve_fds: opts.preserve_fds,
             no_pivot: opts.no_pivot,
+            console,
         }),
         Some(pid) => pid,
     };
@@ -169,6 +199,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions, launch: Launch) -> Result<
         state,
         sock: parent_sock,
         old_mask,
+        terminal,
     })
 }
 

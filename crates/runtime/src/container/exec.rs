@@ -11,7 +11,9 @@ use nix::sys::signal::{kill, SigSet, SigmaskHow, Signal};
 use nix::sys::wait::waitpid;
 use oci_spec::runtime::Process;
 use std::fs::File;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
+use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
 /// What to run and how.
@@ -26,6 +28,8 @@ pub struct ExecOptions {
     pub pid_file: Option<PathBuf>,
     /// Extra descriptors (3..3+N) passed on.
     pub preserve_fds: u32,
+    /// Connected console socket, required when `process.terminal` is set.
+    pub console: Option<UnixStream>,
 }
 
 /// Namespace kinds in the order they are joined: user first (it grants the
@@ -73,6 +77,12 @@ pub fn exec(root: &StateRoot, opts: &ExecOptions) -> Result<i32> {
             status: status.as_str(),
         });
     }
+    if opts.process.terminal().unwrap_or(false) && opts.console.is_none() {
+        return Err(Error::InvalidConfig {
+            field: "process.terminal",
+            reason: "a terminal needs --console-socket".into(),
+        });
+    }
     let namespaces = open_namespaces(state.pid)?;
     // Joining a pid namespace only moves our future children into it.
     let own_pidns = std::fs::metadata("/proc/self/ns/pid").map(|m| m.ino()).ok();
@@ -92,13 +102,14 @@ pub fn exec(root: &StateRoot, opts: &ExecOptions) -> Result<i32> {
     )
     .map_err(|e| Error::sys("block signals", e))?;
     let pid = match clone_process(0)? {
-        None => child(
-            child_sock,
-            &namespaces,
-            &opts.process,
-            old_mask,
-            opts.preserve_fds,
-        ),
+        None => child(ChildContext {
+            sock: child_sock,
+            namespaces: &namespaces,
+            process: &opts.process,
+            mask: old_mask,
+            preserve: opts.preserve_fds,
+            console: opts.console.as_ref(),
+        }),
         Some(pid) => pid,
     };
     drop(child_sock);
@@ -128,22 +139,44 @@ pub fn exec(root: &StateRoot, opts: &ExecOptions) -> Result<i32> {
     if opts.detach {
         return Ok(0);
     }
-    super::run::wait_forwarding(pid)
+    super::run::wait_forwarding(pid, |_| false)
 }
 
-fn child(
+/// What the exec'd child needs, borrowed from the parent's memory.
+struct ChildContext<'a> {
     sock: SyncSocket,
-    namespaces: &[(File, CloneFlags)],
-    process: &Process,
+    namespaces: &'a [(File, CloneFlags)],
+    process: &'a Process,
     mask: SigSet,
     preserve: u32,
-) -> ! {
+    console: Option<&'a UnixStream>,
+}
+
+fn child(ctx: ChildContext<'_>) -> ! {
+    let ChildContext {
+        sock,
+        namespaces,
+        process,
+        mask,
+        preserve,
+        console,
+    } = ctx;
     let result = (|| -> Result<std::convert::Infallible> {
         sock.expect(Message::Go)?;
         for (file, flag) in namespaces {
             nix::sched::setns(file, *flag).map_err(|e| Error::sys(format!("setns {flag:?}"), e))?;
         }
         nix::unistd::setsid().map_err(|e| Error::sys("setsid", e))?;
+        if let Some(console) = console {
+            let user = process.user();
+            crate::console::setup_pty(
+                console.as_raw_fd(),
+                process.console_size(),
+                user.uid(),
+                user.gid(),
+                false,
+            )?;
+        }
         let target = process::prepare(process)?;
         sock.send(&Message::Ready)?;
         sock.expect(Message::Start)?;

@@ -15,6 +15,8 @@ use nix::sys::signal::SigSet;
 use oci_spec::runtime::Spec;
 use std::fs::File;
 use std::io::Read;
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
 use std::path::Path;
 
 /// Everything the init needs, borrowed from the parent's memory (the init
@@ -45,6 +47,8 @@ pub struct InitContext<'a> {
     pub preserve_fds: u32,
     /// `--no-pivot`.
     pub no_pivot: bool,
+    /// Connected console socket, when `process.terminal` is set.
+    pub console: Option<UnixStream>,
 }
 
 /// The init's whole life. Never returns: it execs or exits.
@@ -110,6 +114,16 @@ fn setup_and_exec(ctx: &mut InitContext<'_>) -> Result<Never> {
             field: "process",
             reason: "missing".into(),
         })?;
+    if let Some(console) = ctx.console.take() {
+        let user = proc_spec.user();
+        crate::console::setup_pty(
+            console.as_raw_fd(),
+            proc_spec.console_size(),
+            user.uid(),
+            user.gid(),
+            plan.new_mount,
+        )?;
+    }
     let mut target = process::prepare(proc_spec)?;
     if ctx.preserve_fds > 0 && std::env::var_os("LISTEN_FDS").is_some() {
         target.set_env("LISTEN_FDS", &ctx.preserve_fds.to_string());

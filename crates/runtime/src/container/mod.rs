@@ -1,5 +1,6 @@
 //! Container operations, one file per part of the lifecycle.
 
+mod attach;
 pub mod create;
 pub mod exec;
 mod init;

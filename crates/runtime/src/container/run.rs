@@ -1,6 +1,7 @@
 //! `run`: create and start in one go, then (unless detached) wait for the
 //! container, forwarding signals, and remove it.
 
+use super::attach::{receive_master, TerminalProxy};
 use super::create::{create, forwarded_signals, CreateOptions, Created, Launch};
 use crate::error::{Error, Result};
 use crate::state::StateRoot;
@@ -8,42 +9,75 @@ use crate::sync::Message;
 use nix::sys::signal::{kill, SigmaskHow, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
+use std::os::unix::net::UnixStream;
 
 /// Run the container; returns the exit code the runtime should exit with:
 /// the container's own, or 128+signal if a signal ended it.
 pub fn run(root: &StateRoot, opts: &CreateOptions, detach: bool) -> Result<i32> {
+    // A foreground run with a terminal and no console socket proxies the
+    // terminal itself; the pair is dropped unused when there is no terminal.
+    let own_console = if detach || opts.console_socket.is_some() {
+        None
+    } else {
+        Some(UnixStream::pair().map_err(|e| Error::io("socketpair", "console", e))?)
+    };
+    let (ours, theirs) = match own_console {
+        Some((a, b)) => (Some(a), Some(b)),
+        None => (None, None),
+    };
     let Created {
         state,
         sock,
         old_mask,
-    } = create(root, opts, Launch::Run)?;
+        terminal,
+    } = create(root, opts, Launch::Run, theirs)?;
     let pid = Pid::from_raw(state.pid);
-    let started = sock
-        .send(&Message::Start)
-        .and_then(|()| match sock.recv()? {
+    let proxy = match (terminal, &ours) {
+        (true, Some(ours)) => receive_master(ours)
+            .and_then(TerminalProxy::start)
+            .map(Some),
+        _ => Ok(None),
+    };
+    let started = proxy.and_then(|proxy| {
+        sock.send(&Message::Start)?;
+        match sock.recv()? {
             // EOF: the socket closed on exec, the user process runs.
-            None => Ok(()),
+            None => Ok(proxy),
             Some(Message::Failed(text)) => Err(Error::Init(text)),
             Some(other) => Err(Error::Init(format!("unexpected message {other:?}"))),
-        });
-    if let Err(e) = started {
-        let _ = kill(pid, Signal::SIGKILL);
-        let _ = waitpid(pid, None);
-        let _ = super::lifecycle::destroy(root, &state);
-        return Err(e);
-    }
+        }
+    });
+    let proxy = match started {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = waitpid(pid, None);
+            let _ = super::lifecycle::destroy(root, &state);
+            return Err(e);
+        }
+    };
     crate::hooks::run_poststart(&state)?;
     if detach {
         let _ = nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old_mask), None);
         return Ok(0);
     }
-    let code = wait_forwarding(pid)?;
+    let code = wait_forwarding(pid, |sig| match (&proxy, sig) {
+        (Some(p), Signal::SIGWINCH) => {
+            p.resize();
+            true
+        }
+        _ => false,
+    })?;
+    if let Some(p) = proxy {
+        p.finish();
+    }
     super::lifecycle::destroy(root, &state)?;
     Ok(code)
 }
 
-/// Wait for `pid` to exit while passing every other signal on to it.
-pub(crate) fn wait_forwarding(pid: Pid) -> Result<i32> {
+/// Wait for `pid` to exit while passing every other signal on to it, unless
+/// `handle` takes care of it (returns true).
+pub(crate) fn wait_forwarding(pid: Pid, handle: impl Fn(Signal) -> bool) -> Result<i32> {
     let set = forwarded_signals();
     loop {
         // Reap first: SIGCHLD may have been delivered before we got here.
@@ -55,7 +89,7 @@ pub(crate) fn wait_forwarding(pid: Pid) -> Result<i32> {
             Err(e) => return Err(Error::sys("waitpid", e)),
         }
         let sig = set.wait().map_err(|e| Error::sys("sigwait", e))?;
-        if sig != Signal::SIGCHLD {
+        if sig != Signal::SIGCHLD && !handle(sig) {
             let _ = kill(pid, sig);
         }
     }
