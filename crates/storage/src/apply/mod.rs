@@ -1,13 +1,15 @@
 //! Applying a layer blob (plain, gzip or zstd tar) to a layer directory in
 //! one pass, computing its digests on the way.
 
+mod lower;
 mod resolve;
 mod stream;
 mod unpack;
 
+pub(crate) use lower::{finish_deferred, Deferred};
 pub use stream::Compression;
 pub(crate) use stream::StreamSummary;
-pub(crate) use unpack::{finish_deferred, Deferred, WhiteoutStyle};
+pub(crate) use unpack::WhiteoutStyle;
 
 use crate::error::Result;
 use std::io::Read;
