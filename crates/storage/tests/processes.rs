@@ -173,6 +173,10 @@ fn child_process() {
             args[3].parse().unwrap(),
         ),
         "apply" => slow_apply(&root, kind),
+        "mount" => {
+            let path = open(&root, kind).mount_image(&args[2]).unwrap();
+            println!("MOUNTED {}", path.display());
+        }
         "delete" => {
             let store = open(&root, kind);
             println!("READY");
@@ -465,5 +469,49 @@ fn apply_in_another_process_blocks_nobody() {
             kind.name()
         );
         kill(&mut child);
+    }
+}
+
+/// Mount counts are shared by processes: one process mounts and exits, the
+/// mount stays; this one mounts and unmounts twice; only the last unmount
+/// of all really unmounts, and removal is refused until then.
+#[test]
+fn mount_counts_span_processes() {
+    for kind in kinds() {
+        let Some(s) = store(kind) else { continue };
+        image(&s, "shared", &[layer_tar("s", 3)]);
+        let root = s.root();
+        let out = spawn(
+            "mount",
+            &[
+                root.display().to_string(),
+                kind.name().into(),
+                "shared".into(),
+            ],
+        )
+        .wait_with_output()
+        .unwrap();
+        assert!(out.status.success());
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let path = stdout
+            .lines()
+            .find_map(|l| l.split_once("MOUNTED ").map(|(_, p)| PathBuf::from(p)))
+            .expect("child mounted");
+        assert!(
+            path.join("s/f2").exists(),
+            "mount outlives the process that made it"
+        );
+        assert_eq!(s.image_mounts("shared").unwrap(), 1);
+        assert_eq!(s.mount_image("shared").unwrap(), path);
+        assert_eq!(s.unmount_image("shared", false).unwrap(), 1);
+        assert!(
+            path.join("s/f2").exists(),
+            "still mounted for the other process"
+        );
+        let err = s.remove_image("shared", false).unwrap_err();
+        assert!(err.to_string().contains("in use by 1 mount(s)"), "{err}");
+        assert_eq!(s.unmount_image("shared", false).unwrap(), 0);
+        assert!(!path.join("s/f2").exists(), "the last unmount unmounts");
+        s.remove_image("shared", false).unwrap();
     }
 }
