@@ -136,9 +136,20 @@ impl Store {
                             ready.insert(j, s);
                             continue;
                         }
-                        // Workers stop only when done or after a failure,
-                        // which arrives on the channel first.
-                        Err(_) => break,
+                        // All workers stopped: after a failure of a layer
+                        // above this one, which is then the error to report.
+                        Err(_) => {
+                            let mut failed: Vec<_> =
+                                ready.drain().filter(|(_, r)| r.is_err()).collect();
+                            failed.sort_by_key(|(j, _)| *j);
+                            return match failed.into_iter().next() {
+                                Some((_, r)) => r.map(|_| ()),
+                                None => Err(crate::Error::Stream {
+                                    entry: None,
+                                    source: std::io::Error::other("layer workers stopped early"),
+                                }),
+                            };
+                        }
                     },
                 };
                 let mut staged = staged?;
