@@ -79,6 +79,32 @@ fn xattr(path: &std::path::Path, name: &str) -> Vec<u8> {
     buf
 }
 
+/// PAX global headers (as `git archive` writes) are archive metadata, not
+/// files, and create nothing.
+fn pax_global_header_creates_nothing(s: &TestStore) {
+    let mut b = tar::Builder::new(Vec::new());
+    let rec = b"52 comment=0123456789abcdef0123456789abcdef01234567\n";
+    let mut h = header(tar::EntryType::XGlobalHeader, 0o644);
+    h.set_size(rec.len() as u64);
+    b.append_data(&mut h, "PaxHeaders.0/global", &rec[..])
+        .unwrap();
+    b.append_data(
+        &mut header(tar::EntryType::Regular, 0o644),
+        "f",
+        std::io::empty(),
+    )
+    .unwrap();
+    let tar = b.into_inner().unwrap();
+    image(s, "pax", &[tar]);
+    let root = s.mount_image("pax").unwrap();
+    let names: Vec<_> = fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec!["f"]);
+    s.unmount_image("pax", false).unwrap();
+}
+
 /// Whiteouts and opaque directories hide what lower layers hold, and only
 /// that: entries the same layer adds stay.
 fn whiteouts_and_opaque(s: &TestStore) {
@@ -549,6 +575,10 @@ macro_rules! conformance {
             #[test]
             fn unlisted_parents_keep_lower_metadata() {
                 run(super::unlisted_parents_keep_lower_metadata)
+            }
+            #[test]
+            fn pax_global_header_creates_nothing() {
+                run(super::pax_global_header_creates_nothing)
             }
             #[test]
             fn reopen_keeps_store() {

@@ -108,7 +108,7 @@ impl<'a> Unpacker<'a> {
     }
 
     /// Apply every entry of `reader`, then set directory times. Returns the
-    /// hard links to lower layers left for [`finish_deferred_links`].
+    /// hard links and parent directories left for [`super::finish_deferred`].
     pub(crate) fn unpack(mut self, reader: &mut dyn Read) -> Result<Vec<Deferred>> {
         let mut archive = tar::Archive::new(reader);
         for entry in archive.entries().map_err(stream_err(None))? {
@@ -149,6 +149,14 @@ impl<'a> Unpacker<'a> {
         attrs: Attrs,
     ) -> Result<()> {
         let kind = entry.header().entry_type();
+        if matches!(
+            kind,
+            tar::EntryType::XGlobalHeader | tar::EntryType::XHeader
+        ) {
+            // PAX records for the archive, not files (their names are
+            // made-up paths that must not create directories).
+            return Ok(());
+        }
         let comps = split_entry_path(raw).map_err(|reason| Error::HostileEntry {
             entry: name.to_string(),
             reason: reason.to_string(),
@@ -235,7 +243,6 @@ impl<'a> Unpacker<'a> {
                 .map_err(entry_err(name, "chmod"))?;
                 self.set_link_attrs(depth, &c, last, &attrs, name)?;
             }
-            tar::EntryType::XGlobalHeader | tar::EntryType::XHeader => return Ok(()),
             other => {
                 return Err(Error::UnsupportedEntry {
                     entry: name.to_string(),
