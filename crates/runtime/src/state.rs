@@ -45,6 +45,10 @@ pub struct ContainerState {
     pub hooks: Option<oci_spec::runtime::Hooks>,
     /// The config's `ociVersion`, echoed by `state`.
     pub oci_version: String,
+    /// The resources in force: the config's, as changed by `update`
+    /// (the device rules are re-applied whole on every update).
+    #[serde(default)]
+    pub resources: Option<oci_spec::runtime::LinuxResources>,
 }
 
 /// The lifecycle states of the runtime spec.

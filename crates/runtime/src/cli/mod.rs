@@ -4,6 +4,7 @@ mod exec;
 mod features;
 mod info;
 mod log;
+mod manage;
 mod signal;
 mod spec;
 
@@ -144,6 +145,29 @@ enum Command {
     },
     /// Print what this runtime supports, as JSON.
     Features,
+    /// Freeze every process of a container.
+    Pause {
+        /// The container id.
+        id: String,
+    },
+    /// Thaw a paused container.
+    Resume {
+        /// The container id.
+        id: String,
+    },
+    /// Print container statistics as JSON lines.
+    Events {
+        /// Print statistics once and exit.
+        #[arg(long)]
+        stats: bool,
+        /// How often to print them.
+        #[arg(long, default_value = "5s")]
+        interval: String,
+        /// The container id.
+        id: String,
+    },
+    /// Change the resources of a container.
+    Update(manage::UpdateArgs),
 }
 
 /// Parse the command line, run the command, log any error, and return the
@@ -198,6 +222,14 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         } => info::ps(&root, &id, &format, &ps_args)?,
         Command::Spec { bundle, rootless } => spec::write(&bundle, rootless)?,
         Command::Features => features::print()?,
+        Command::Pause { id } => container::manage::pause(&root, &id)?,
+        Command::Resume { id } => container::manage::resume(&root, &id)?,
+        Command::Events {
+            stats,
+            interval,
+            id,
+        } => manage::events(&root, &id, stats, &interval)?,
+        Command::Update(a) => manage::update(&root, a)?,
     }
     Ok(0)
 }

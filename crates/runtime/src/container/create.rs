@@ -184,6 +184,7 @@ pub fn create(
         annotations: spec.annotations().clone().unwrap_or_default(),
         cgroup: cgroup.as_ref().map(|c| c.0.clone()),
         hooks: spec.hooks().clone(),
+        resources: linux.and_then(|l| l.resources().clone()),
         oci_version: spec.version().clone(),
     };
     state.save(claimed.path())?;

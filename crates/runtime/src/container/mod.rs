@@ -5,6 +5,7 @@ pub mod create;
 pub mod exec;
 mod init;
 pub mod lifecycle;
+pub mod manage;
 pub mod run;
 
 pub use create::{create, CreateOptions, Launch};
