@@ -40,6 +40,14 @@ pub(crate) fn build_filter(profile: &LinuxSeccomp) -> Result<ScmpFilterContext> 
         what: "create filter".into(),
         source,
     })?;
+    // A binary tree of syscall numbers instead of a linear list: the
+    // kernel emulates the program once per syscall number when it loads it
+    // (to find the always-allowed ones), so a ~400-rule profile loads
+    // several times faster, and each filtered syscall takes fewer steps.
+    ctx.set_ctl_optimize(2).map_err(|source| Error::Compile {
+        what: "set binary-tree optimisation".into(),
+        source,
+    })?;
     for arch in profile.architectures().iter().flatten() {
         let scmp = scmp_arch(*arch);
         ctx.add_arch(scmp).map_err(|_| {

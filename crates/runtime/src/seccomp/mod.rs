@@ -134,6 +134,35 @@ impl Program {
     }
 }
 
+/// What the init installs: the program and, when it uses
+/// `SCMP_ACT_NOTIFY`, the channel its notify descriptor goes back on.
+#[derive(Clone, Copy)]
+pub struct Filter<'a> {
+    /// The compiled program (made by the runtime before the clone).
+    pub program: &'a Program,
+    /// The init's end of [`notify::channel`], when
+    /// [`Program::needs_listener`].
+    pub notify: Option<&'a notify::NotifySender>,
+}
+
+impl Filter<'_> {
+    /// Load the program and hand the notify descriptor (if any) to the
+    /// runtime, closing our copy: the container's process must not hold
+    /// the descriptor that answers for its own syscalls.
+    pub fn install(&self) -> Result<()> {
+        let Some(fd) = self.program.load()? else {
+            return Ok(());
+        };
+        let sender = self.notify.ok_or_else(|| {
+            Error::invalid(
+                "linux.seccomp.listenerPath",
+                "the filter has a listener but the runtime made no channel for it",
+            )
+        })?;
+        sender.send(std::os::fd::AsFd::as_fd(&fd))
+    }
+}
+
 /// The profile fields that make the program (not `flags` or the listener,
 /// which only change how it is loaded), as JSON: the cache key's input.
 fn rules_json(profile: &LinuxSeccomp) -> Result<Vec<u8>> {

@@ -104,6 +104,25 @@ impl NotifyReceiver {
     }
 }
 
+/// The runtime's half of the handover: wait for the init's descriptor and
+/// send it with `state` (status `creating`, the init's host pid) to the
+/// profile's `listenerPath`. Returns `false` when the init closed the
+/// channel without a descriptor (it failed; its error comes on the sync
+/// socket), `true` when the listener has the descriptor.
+pub fn forward(receiver: &NotifyReceiver, profile: &LinuxSeccomp, state: State) -> Result<bool> {
+    let Some(fd) = receiver.recv()? else {
+        return Ok(false);
+    };
+    let listener = profile.listener_path().as_deref().ok_or_else(|| {
+        Error::invalid(
+            "linux.seccomp.listenerPath",
+            "SCMP_ACT_NOTIFY is used but no listenerPath is set",
+        )
+    })?;
+    send_to_listener(listener, fd.as_fd(), &process_state(profile, state))?;
+    Ok(true)
+}
+
 /// The payload the listener gets: the container's state (status
 /// `creating`, as the runtime still sets it up) with `fds` naming the
 /// descriptor and the profile's `listenerMetadata`.
