@@ -21,6 +21,26 @@ pub fn state_json(state: &ContainerState, status: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The state JSON of a container being created (for `prestart`,
+/// `createRuntime` and, passed on to the init, `createContainer` and
+/// `startContainer`).
+pub fn creating_state_json(
+    spec: &oci_spec::runtime::Spec,
+    id: &str,
+    pid: i32,
+    bundle: &std::path::Path,
+) -> String {
+    serde_json::json!({
+        "ociVersion": spec.version(),
+        "id": id,
+        "status": "creating",
+        "pid": pid,
+        "bundle": bundle,
+        "annotations": spec.annotations().clone().unwrap_or_default(),
+    })
+    .to_string()
+}
+
 /// Run one hook: `path` with `args` (args[0] is argv[0]) and `env`, the
 /// state on stdin; fail if it exits non-zero or outlives its `timeout`.
 pub fn run_hook(kind: &'static str, hook: &Hook, stdin: &[u8]) -> Result<()> {

@@ -90,11 +90,50 @@ pub fn validate(spec: &Spec) -> Result<()> {
             reason: "a new user namespace needs uid and gid mappings".into(),
         });
     }
+    validate_hooks(spec)?;
     for mount in spec.mounts().iter().flatten() {
         if !mount.destination().is_absolute() {
             return Err(Error::InvalidConfig {
                 field: "mounts",
                 reason: format!("destination {:?} is not absolute", mount.destination()),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Hooks run in the runtime's namespaces must exist before anything is
+/// created; `startContainer` runs inside the container and is checked there.
+fn validate_hooks(spec: &Spec) -> Result<()> {
+    let Some(hooks) = spec.hooks() else {
+        return Ok(());
+    };
+    #[allow(deprecated)]
+    let host_side = [
+        hooks.prestart(),
+        hooks.create_runtime(),
+        hooks.create_container(),
+        hooks.poststart(),
+        hooks.poststop(),
+    ];
+    for hook in host_side
+        .into_iter()
+        .flatten()
+        .flatten()
+        .chain(hooks.start_container().iter().flatten())
+    {
+        if !hook.path().is_absolute() {
+            return Err(Error::InvalidConfig {
+                field: "hooks",
+                reason: format!("hook path {} is not absolute", hook.path().display()),
+            });
+        }
+    }
+    for hook in host_side.into_iter().flatten().flatten() {
+        if !hook.path().is_file() {
+            return Err(Error::InvalidConfig {
+                field: "hooks",
+                reason: format!("hook {} does not exist", hook.path().display()),
             });
         }
     }

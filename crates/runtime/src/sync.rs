@@ -4,6 +4,10 @@
 //!
 //! 1. parent → init `Go`: id maps are written and the init is in its cgroup;
 //!    it may now make its cgroup namespace and set up the root filesystem.
+//!    With hooks in the config, once the mounts are made (before
+//!    pivot_root): init → parent `Hooks`; the parent runs `prestart` and
+//!    `createRuntime` and answers `HooksDone` with the state JSON, which the
+//!    init passes to `createContainer` (now) and `startContainer` (at exec).
 //! 2. init → parent `Ready`: set up, the executable found, waiting to start
 //!    (or `Failed` with the error text, then the init exits).
 //! 3. parent → init `Start` (for `run`; after `create` the init waits on
@@ -26,12 +30,18 @@ pub enum Message {
     Start,
     /// Init → parent: setup or exec failed; the text says why.
     Failed(String),
+    /// Init → parent: mounts are made, run the runtime-namespace hooks.
+    Hooks,
+    /// Parent → init: hooks ran; the container state JSON for the init's own.
+    HooksDone(String),
 }
 
 const TAG_GO: u8 = 1;
 const TAG_READY: u8 = 2;
 const TAG_START: u8 = 3;
 const TAG_FAILED: u8 = 4;
+const TAG_HOOKS: u8 = 5;
+const TAG_HOOKS_DONE: u8 = 6;
 
 /// One end of the parent/init channel.
 pub struct SyncSocket {
@@ -62,6 +72,11 @@ impl SyncSocket {
                 buf.push(TAG_FAILED);
                 buf.extend_from_slice(text.as_bytes());
             }
+            Message::Hooks => buf.push(TAG_HOOKS),
+            Message::HooksDone(json) => {
+                buf.push(TAG_HOOKS_DONE);
+                buf.extend_from_slice(json.as_bytes());
+            }
         }
         nix::unistd::write(self.fd.as_fd(), &buf)
             .map_err(|e| Error::sys("write sync socket", e))?;
@@ -70,7 +85,7 @@ impl SyncSocket {
 
     /// Receive one message; `None` at EOF (the peer exec'd or exited).
     pub fn recv(&self) -> Result<Option<Message>> {
-        let mut buf = [0u8; 8192];
+        let mut buf = vec![0u8; 1 << 16];
         let n = loop {
             match nix::unistd::read(self.fd.as_raw_fd(), &mut buf) {
                 Err(nix::errno::Errno::EINTR) => continue,
@@ -84,6 +99,8 @@ impl SyncSocket {
             TAG_GO => Message::Go,
             TAG_READY => Message::Ready,
             TAG_START => Message::Start,
+            TAG_HOOKS => Message::Hooks,
+            TAG_HOOKS_DONE => Message::HooksDone(String::from_utf8_lossy(&buf[1..n]).into_owned()),
             _ => Message::Failed(String::from_utf8_lossy(&buf[1..n]).into_owned()),
         }))
     }

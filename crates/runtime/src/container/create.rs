@@ -172,6 +172,20 @@ pub fn create(
         cg.0.add_pid(pid.as_raw())?;
     }
     parent_sock.send(&Message::Go)?;
+    if let Some(hooks) = spec.hooks() {
+        parent_sock.expect(Message::Hooks)?;
+        let json = crate::hooks::creating_state_json(&spec, &opts.id, pid.as_raw(), &bundle);
+        let ran = crate::hooks::run_list("prestart", hooks.prestart().as_ref(), json.as_bytes())
+            .and_then(|()| {
+                let create_runtime = hooks.create_runtime().as_ref();
+                crate::hooks::run_list("createRuntime", create_runtime, json.as_bytes())
+            });
+        if let Err(e) = ran {
+            let _ = parent_sock.send(&Message::Failed(crate::error_chain(&e)));
+            return Err(e);
+        }
+        parent_sock.send(&Message::HooksDone(json))?;
+    }
     parent_sock.expect(Message::Ready)?;
 
     let state = ContainerState {

@@ -101,9 +101,22 @@ fn setup_and_exec(ctx: &mut InitContext<'_>) -> Result<Never> {
     };
     if plan.new_mount {
         rootfs::setup(ctx.spec, &ropts)?;
-    } else {
-        rootfs::chroot_only(ctx.rootfs)?;
     }
+    let hooks = ctx.spec.hooks().as_ref();
+    let state_json = if hooks.is_some() {
+        ctx.sock.send(&Message::Hooks)?;
+        let json = match ctx.sock.recv()? {
+            Some(Message::HooksDone(json)) => json,
+            Some(Message::Failed(text)) => return Err(Error::Init(text)),
+            other => return Err(Error::Init(format!("expected HooksDone, got {other:?}"))),
+        };
+        let create_container = hooks.and_then(|h| h.create_container().as_ref());
+        crate::hooks::run_list("createContainer", create_container, json.as_bytes())?;
+        Some(json)
+    } else {
+        None
+    };
+    rootfs::enter(&ropts, plan.new_mount)?;
     rootfs::finish(ctx.spec)?;
     nix::unistd::setsid().map_err(|e| Error::sys("setsid", e))?;
     let proc_spec = ctx
@@ -133,6 +146,10 @@ fn setup_and_exec(ctx: &mut InitContext<'_>) -> Result<Never> {
     match ctx.launch {
         Launch::Run => ctx.sock.expect(Message::Start)?,
         Launch::Create => wait_for_start(ctx.fifo.as_mut())?,
+    }
+    if let Some(json) = &state_json {
+        let start_container = hooks.and_then(|h| h.start_container().as_ref());
+        crate::hooks::run_list("startContainer", start_container, json.as_bytes())?;
     }
     ctx.sigmask
         .thread_set_mask()

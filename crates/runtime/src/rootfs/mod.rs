@@ -32,8 +32,8 @@ pub struct RootfsOptions<'a> {
     pub no_pivot: bool,
 }
 
-/// Mount everything under the rootfs and enter it. Runs in the init, inside
-/// its new mount namespace, before anything of the user's runs.
+/// Mount everything under the rootfs. Runs in the init, inside its new
+/// mount namespace, before anything of the user's runs; [`enter`] follows.
 pub fn setup(spec: &Spec, opts: &RootfsOptions<'_>) -> Result<()> {
     let linux = spec.linux().as_ref();
     // Nothing mounted from here on may propagate back to the host.
@@ -79,8 +79,16 @@ pub fn setup(spec: &Spec, opts: &RootfsOptions<'_>) -> Result<()> {
         devices::create_devices(root.as_fd(), devices, opts.in_userns)?;
         devices::create_dev_symlinks(root.as_fd(), with_proc)?;
     }
-    drop(root);
-    if opts.no_pivot {
+    Ok(())
+}
+
+/// Make the prepared rootfs the root of this process: pivot_root, or with
+/// `--no-pivot` a move over `/` and chroot; without a mount namespace,
+/// only chroot.
+pub fn enter(opts: &RootfsOptions<'_>, new_mount_ns: bool) -> Result<()> {
+    if !new_mount_ns {
+        chroot_only(opts.rootfs)
+    } else if opts.no_pivot {
         move_root(opts.rootfs)
     } else {
         pivot_root(opts.rootfs)
@@ -122,7 +130,7 @@ fn move_root(rootfs: &Path) -> Result<()> {
 }
 
 /// Without a mount namespace: only chroot into the rootfs.
-pub fn chroot_only(rootfs: &Path) -> Result<()> {
+fn chroot_only(rootfs: &Path) -> Result<()> {
     nix::unistd::chroot(rootfs)
         .map_err(|e| Error::sys(format!("chroot {}", rootfs.display()), e))?;
     nix::unistd::chdir("/").map_err(|e| Error::sys("chdir /", e))
