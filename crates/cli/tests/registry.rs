@@ -250,3 +250,32 @@ fn tls_and_basic_auth_login_logout() {
         "{err}"
     );
 }
+
+#[test]
+fn pull_killed_midway_then_pulled_again() {
+    let pre = prerequisites();
+    require!(pre.is_ok(), pre.unwrap_err());
+    let reg = Registry::plain();
+    seed_busybox(&reg, "kill/busybox", "1");
+    let image = format!("{}/kill/busybox:1", reg.addr);
+    let b = Berth::new();
+    // SIGKILL at several points of the pull; each next pull must repair
+    // what the killed one left and succeed.
+    for delay_ms in [5u64, 15, 30, 60, 120] {
+        let mut child = b
+            .cmd()
+            .args(["pull", "-q", "--tls-verify=false", &image])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        b.ok(&["pull", "-q", "--tls-verify=false", &image]);
+        let mnt = b.ok(&["mount", &image]);
+        assert!(std::path::Path::new(mnt.trim()).join("bin/busybox").exists());
+        b.ok(&["umount", &image]);
+        b.ok(&["rmi", &image]);
+    }
+}
