@@ -52,7 +52,7 @@ fn image_size(store: &berth_storage::Store, top: Option<&str>) -> u64 {
 pub fn list(cli: &Cli, a: &ImagesArgs) -> anyhow::Result<()> {
     let store = cli.store()?;
     let mut images = store.images()?;
-    images.sort_by(|x, y| y.created.cmp(&x.created));
+    images.sort_by_key(|i| std::cmp::Reverse(i.created));
     if a.format.as_deref() == Some("json") {
         let out: Vec<Value> = images
             .iter()

@@ -274,7 +274,9 @@ fn pull_killed_midway_then_pulled_again() {
         let _ = child.wait();
         b.ok(&["pull", "-q", "--tls-verify=false", &image]);
         let mnt = b.ok(&["mount", &image]);
-        assert!(std::path::Path::new(mnt.trim()).join("bin/busybox").exists());
+        assert!(std::path::Path::new(mnt.trim())
+            .join("bin/busybox")
+            .exists());
         b.ok(&["umount", &image]);
         b.ok(&["rmi", &image]);
     }

@@ -193,6 +193,7 @@ pub struct Index {
 }
 
 /// What a manifest document turned out to be.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Parsed {
     /// A single-image manifest.
