@@ -2,8 +2,8 @@
 //! are compiled by libseccomp once per host boot, not once per container.
 //!
 //! An entry is `<dir>/<key>.bpf`, where the key is the sha256 of everything
-//! the program depends on: the profile's rules, the libseccomp version, the
-//! native arch. A file is
+//! the program depends on: the profile's rules, the libseccomp version and
+//! options, the native arch. A file is
 //!
 //! ```text
 //! magic "BERTHBPF" | format u32 LE | instructions u32 LE | key [32] | sha256(program) [32] | program
@@ -30,12 +30,13 @@ const HEADER: usize = 8 + 4 + 4 + 32 + 32;
 pub(crate) type Key = [u8; 32];
 
 /// The key of a program built from `rules` (the profile's JSON, without
-/// the fields that do not change the program) by `libseccomp_version`.
-pub(crate) fn key(rules: &[u8], libseccomp_version: &str) -> Key {
+/// the fields that do not change the program) by `generator` (the
+/// libseccomp version and how it was driven).
+pub(crate) fn key(rules: &[u8], generator: &str) -> Key {
     let mut h = Sha256::new();
     h.update(b"berth-seccomp-bpf\0");
     h.update(FORMAT.to_le_bytes());
-    h.update(libseccomp_version.as_bytes());
+    h.update(generator.as_bytes());
     h.update(b"\0");
     h.update(std::env::consts::ARCH.as_bytes());
     h.update(b"\0");

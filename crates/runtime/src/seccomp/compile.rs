@@ -131,6 +131,11 @@ fn export(ctx: &ScmpFilterContext) -> Result<Vec<u8>> {
     Ok(bpf)
 }
 
+/// How this module drives libseccomp (optimisation level, attributes):
+/// part of the cache key, so a change here never loads programs built the
+/// old way. Bump it with any change to [`build_filter`].
+pub(crate) const CODEGEN: &str = "berth-1 optimize=2";
+
 /// The version of the libseccomp linked in, e.g. `2.5.4`.
 pub(crate) fn version() -> String {
     match ScmpVersion::current() {

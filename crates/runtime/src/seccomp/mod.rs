@@ -81,7 +81,7 @@ impl Program {
         let flags = load::kernel_flags(profile.flags().as_deref().unwrap_or_default(), listener);
         let key = match cache_dir {
             Some(dir) => {
-                let key = cache::key(&rules_json(profile)?, &compile::version());
+                let key = cache::key(&rules_json(profile)?, &generator());
                 if let Some(bpf) = cache::read(dir, &key) {
                     return Ok(Program {
                         bpf,
@@ -161,6 +161,11 @@ impl Filter<'_> {
         })?;
         sender.send(std::os::fd::AsFd::as_fd(&fd))
     }
+}
+
+/// What made the program besides the rules: libseccomp and how we drive it.
+fn generator() -> String {
+    format!("libseccomp {} {}", compile::version(), compile::CODEGEN)
 }
 
 /// The profile fields that make the program (not `flags` or the listener,
