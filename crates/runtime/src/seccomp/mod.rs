@@ -1,8 +1,8 @@
 //! `linux.seccomp`: the system-call filter of the container's process.
 //!
 //! A profile becomes a classic-BPF program through libseccomp
-//! ([`compile`]), is kept on disk keyed by the sha256 of its rules
-//! ([`cache`]), and is installed with `seccomp(2)` directly ([`load`]).
+//! (`compile.rs`), is kept on disk keyed by the sha256 of its rules
+//! (`cache.rs`), and is installed with `seccomp(2)` directly (`load.rs`).
 //! Engines pass the same ~400-rule profile to every container, so after the
 //! first container a start costs a hash and a small file read instead of a
 //! libseccomp compile.
