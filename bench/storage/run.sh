@@ -2,7 +2,7 @@
 # Layer apply and mount benchmark for berth-storage, side by side with its
 # peers in one run: berth (apply_layout example, overlay driver), `umoci
 # unpack` of the same OCI layout, and `tar -xzf` of each layer in sequence
-# (the floor). Medians over RUNS runs (hyperfine), ratios berth/peer.
+# (the floor). Medians over RUNS interleaved rounds, ratios berth/peer.
 # Scratch space is tmpfs: ext4 here is slow to create files right after
 # deleting many, which would measure the disk, not the tools.
 #
@@ -15,7 +15,7 @@ scratch=${SCRATCH:-/dev/shm/berth-bench}
 runs=${RUNS:-5}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target}
 
-for tool in hyperfine umoci tar python3; do
+for tool in umoci tar python3 bc; do
     command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }
 done
 "$here/make-layout.sh" "$layout"
@@ -55,22 +55,36 @@ echo "layout: $layout ($count gzip layers, $(du -sh --apparent-size "$layout" | 
 echo "unpacked: $(du -sh --apparent-size "$scratch/probe/overlay" | cut -f1), $(find "$scratch/probe/overlay" | wc -l) files and directories"
 rm -rf "$scratch/probe"
 
-hyperfine --style basic --runs "$runs" --warmup 1 \
-    --export-json "$scratch/apply.json" \
-    --prepare "rm -rf $scratch/out && mkdir -p $scratch/out" \
-    -n berth "$bin/apply_layout $layout $scratch/out/store overlay" \
-    -n umoci "umoci unpack --image $layout:bench $scratch/out/bundle" \
-    -n tar "bash $scratch/tar-layers.sh $scratch/out"
+# Interleaved rounds (berth, umoci, tar, berth, …) rather than one tool's
+# runs after the other's: on a shared machine, load that comes and goes
+# then hits every tool alike. Output is deleted outside the timing.
+declare -A times
+for ((round = 1; round <= runs; round++)); do
+    for tool in berth umoci tar; do
+        rm -rf "$scratch/out" && mkdir -p "$scratch/out"
+        case $tool in
+            berth) cmd=("$bin/apply_layout" "$layout" "$scratch/out/store" overlay) ;;
+            umoci) cmd=(umoci unpack --image "$layout:bench" "$scratch/out/bundle") ;;
+            tar) cmd=(bash "$scratch/tar-layers.sh" "$scratch/out") ;;
+        esac
+        start=$(date +%s.%N)
+        "${cmd[@]}" >/dev/null
+        end=$(date +%s.%N)
+        times[$tool]+="$(echo "$end - $start" | bc) "
+    done
+    last() { awk '{print $NF}' <<<"$1"; }
+    echo "round $round: berth $(last "${times[berth]}") s, umoci $(last "${times[umoci]}") s, tar $(last "${times[tar]}") s"
+done
 rm -rf "$scratch/out"
 
-python3 - "$scratch/apply.json" <<'PY'
-import json, sys
-res = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
-med = {k: r["median"] for k, r in res.items()}
+python3 - "${times[berth]}" "${times[umoci]}" "${times[tar]}" <<'PY'
+import statistics, sys
+t = {k: [float(x) for x in v.split()] for k, v in zip(("berth", "umoci", "tar"), sys.argv[1:])}
+med = {k: statistics.median(v) for k, v in t.items()}
 print()
-print("apply all layers, median seconds:")
+print(f"apply all layers, {len(t['berth'])} interleaved rounds, median seconds:")
 for k in ("berth", "umoci", "tar"):
-    print(f"  {k:6} {med[k]:7.3f}  (min {res[k]['min']:.3f}, max {res[k]['max']:.3f})")
+    print(f"  {k:6} {med[k]:7.3f}  (min {min(t[k]):.3f}, max {max(t[k]):.3f})")
 print(f"  berth/umoci = {med['berth'] / med['umoci']:.2f}  (target <= 0.50)")
 print(f"  berth/tar   = {med['berth'] / med['tar']:.2f}  (target <= 1.20)")
 PY
