@@ -91,6 +91,12 @@ pub fn validate(spec: &Spec) -> Result<()> {
         });
     }
     validate_hooks(spec)?;
+    if linux.intel_rdt().is_some() && !Path::new("/sys/fs/resctrl/schemata").exists() {
+        return Err(Error::InvalidConfig {
+            field: "linux.intelRdt",
+            reason: "this host has no resctrl file system mounted at /sys/fs/resctrl".into(),
+        });
+    }
     for mount in spec.mounts().iter().flatten() {
         if !mount.destination().is_absolute() {
             return Err(Error::InvalidConfig {

@@ -162,6 +162,8 @@ fn child(ctx: ChildContext<'_>) -> ! {
         console,
     } = ctx;
     let result = (|| -> Result<std::convert::Infallible> {
+        // See the init: no /proc/PID/exe access to the runtime's image.
+        process::set_dumpable(false)?;
         sock.expect(Message::Go)?;
         for (file, flag) in namespaces {
             nix::sched::setns(file, *flag).map_err(|e| Error::sys(format!("setns {flag:?}"), e))?;

@@ -73,6 +73,12 @@ enum Never {}
 fn setup_and_exec(ctx: &mut InitContext<'_>) -> Result<Never> {
     // Device nodes and mount points get exactly the modes asked for.
     nix::sys::stat::umask(nix::sys::stat::Mode::empty());
+    // Until exec this process is a copy of the runtime: a process of the
+    // container (an `exec` into a created container) must not open the
+    // runtime binary through /proc/1/exe and overwrite it (CVE-2019-5736).
+    // Non-dumpable processes' /proc entries need CAP_SYS_PTRACE; exec makes
+    // the user's process dumpable again.
+    crate::process::set_dumpable(false)?;
     ctx.sock.expect(Message::Go)?;
     let plan = ctx.plan;
     plan.enter()?;
@@ -82,6 +88,10 @@ fn setup_and_exec(ctx: &mut InitContext<'_>) -> Result<Never> {
             .map_err(|e| Error::sys("setresgid 0 in userns", e))?;
         nix::unistd::setresuid(0.into(), 0.into(), 0.into())
             .map_err(|e| Error::sys("setresuid 0 in userns", e))?;
+        // Root of the new namespace must own its /proc/self files to write
+        // them; the runtime binary belongs to an unmapped host uid, so the
+        // container cannot write it anyway.
+        crate::process::set_dumpable(true)?;
     }
     if plan.new_cgroup {
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
@@ -138,6 +148,14 @@ fn setup_and_exec(ctx: &mut InitContext<'_>) -> Result<Never> {
         )?;
     }
     let mut target = process::prepare(proc_spec)?;
+    if let Some(p) = ctx
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.personality().as_ref())
+    {
+        process::set_personality(p)?;
+    }
     if ctx.preserve_fds > 0 && std::env::var_os("LISTEN_FDS").is_some() {
         target.set_env("LISTEN_FDS", &ctx.preserve_fds.to_string());
         target.set_env("LISTEN_PID", &nix::unistd::getpid().to_string());

@@ -3,8 +3,12 @@
 
 mod caps;
 mod exec;
+mod lsm;
 mod rlimits;
+mod sched;
 mod user;
+
+pub use sched::set_personality;
 
 pub use exec::ExecTarget;
 
@@ -21,6 +25,14 @@ pub fn prepare(process: &Process) -> Result<ExecTarget> {
     if let Some(adj) = process.oom_score_adj() {
         std::fs::write("/proc/self/oom_score_adj", adj.to_string())
             .map_err(|e| Error::io("write", "/proc/self/oom_score_adj", e))?;
+    }
+    // Both may need capabilities (CAP_SYS_ADMIN, CAP_SYS_NICE) that are
+    // about to be dropped.
+    if let Some(p) = process.io_priority() {
+        sched::set_io_priority(p)?;
+    }
+    if let Some(s) = process.scheduler() {
+        sched::set_scheduler(s)?;
     }
     let capabilities = process.capabilities().as_ref();
     if let Some(c) = capabilities {
@@ -42,6 +54,10 @@ pub fn prepare(process: &Process) -> Result<ExecTarget> {
         nix::sys::prctl::set_no_new_privs()
             .map_err(|e| Error::sys("prctl(PR_SET_NO_NEW_PRIVS)", e))?;
     }
+    lsm::prepare_exec(
+        process.apparmor_profile().as_deref(),
+        process.selinux_label().as_deref(),
+    )?;
     let args = process.args().as_deref().unwrap_or_default();
     let env = process.env().as_deref().unwrap_or_default();
     ExecTarget::resolve(args, env)
@@ -65,4 +81,9 @@ pub fn close_fds_on_exec(first: u32) -> Result<()> {
         return Err(Error::sys("close_range", nix::errno::Errno::last()));
     }
     Ok(())
+}
+
+/// `prctl(PR_SET_DUMPABLE)`.
+pub fn set_dumpable(on: bool) -> Result<()> {
+    nix::sys::prctl::set_dumpable(on).map_err(|e| Error::sys("prctl(PR_SET_DUMPABLE)", e))
 }

@@ -139,6 +139,14 @@ fn chroot_only(rootfs: &Path) -> Result<()> {
 /// After entering the root: sysctls, masked and read-only paths, and the
 /// read-only root.
 pub fn finish(spec: &Spec) -> Result<()> {
+    let mounts_proc = spec
+        .mounts()
+        .iter()
+        .flatten()
+        .any(|m| m.destination() == Path::new("/proc"));
+    if mounts_proc {
+        paths::ensure_procfs()?;
+    }
     if let Some(linux) = spec.linux() {
         if let Some(sysctl) = linux.sysctl() {
             paths::write_sysctls(sysctl)?;

@@ -24,11 +24,56 @@ pub struct MountContext<'a> {
     pub cgroup_path: Option<&'a Path>,
 }
 
+/// Files under /proc a bind mount may cover (lxcfs and friends), as runc
+/// allows; anything else there could hide or fake what the kernel exposes.
+const PROC_BIND_ALLOWED: [&str; 10] = [
+    "/proc/cpuinfo",
+    "/proc/diskstats",
+    "/proc/meminfo",
+    "/proc/stat",
+    "/proc/swaps",
+    "/proc/uptime",
+    "/proc/loadavg",
+    "/proc/slabinfo",
+    "/proc/net/dev",
+    "/proc/sys/kernel/ns_last_pid",
+];
+
+/// `/proc` and `/sys` must be the real file systems: a volume in their
+/// place could fake the files the runtime writes (sysctls, masked paths,
+/// LSM attributes) — the attack class of CVE-2019-16884 and CVE-2019-19921.
+fn check_proc_sys(m: &Mount, typ: &str, bind: bool) -> Result<()> {
+    let dest = Path::new("/").join(m.destination());
+    let refuse = |why: &str| {
+        Err(Error::InvalidConfig {
+            field: "mounts",
+            reason: format!("refusing {typ} mount on {}: {why}", dest.display()),
+        })
+    };
+    if dest == Path::new("/proc") && typ != "proc" {
+        return refuse("/proc must be a proc file system");
+    }
+    if dest.starts_with("/proc") && dest != Path::new("/proc") {
+        let allowed = bind && PROC_BIND_ALLOWED.iter().any(|p| dest == Path::new(p));
+        if !allowed {
+            return refuse("only a few files under /proc may be bind mounted over");
+        }
+    }
+    if dest == Path::new("/sys") && typ != "sysfs" {
+        let host_sys = bind && m.source().as_deref() == Some(Path::new("/sys"));
+        if !host_sys {
+            return refuse("/sys must be sysfs or a bind of the host's /sys");
+        }
+    }
+    Ok(())
+}
+
 /// Mount `m` at its destination inside the rootfs.
 pub fn mount_entry(ctx: &MountContext<'_>, m: &Mount) -> Result<()> {
     let opts = mount_opts::parse(m.options().as_deref().unwrap_or_default());
     let typ = m.typ().as_deref().unwrap_or("");
     let dest = m.destination();
+    check_proc_sys(m, typ, typ == "bind" || opts.bind)?;
     if typ == "bind" || opts.bind {
         bind(ctx, m, &opts)
     } else if typ == "cgroup" || typ == "cgroup2" {

@@ -8,8 +8,25 @@ use nix::mount::{mount, MsFlags};
 use std::collections::HashMap;
 use std::path::Path;
 
+const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+
+/// Refuse to write through a `/proc` that is not procfs.
+pub fn ensure_procfs() -> Result<()> {
+    let st = nix::sys::statfs::statfs("/proc").map_err(|e| Error::sys("statfs /proc", e))?;
+    if st.filesystem_type().0 as i64 != PROC_SUPER_MAGIC {
+        return Err(Error::InvalidConfig {
+            field: "mounts",
+            reason: "/proc in the container is not a proc file system".into(),
+        });
+    }
+    Ok(())
+}
+
 /// Write each `linux.sysctl` key under `/proc/sys`.
 pub fn write_sysctls(sysctl: &HashMap<String, String>) -> Result<()> {
+    if !sysctl.is_empty() {
+        ensure_procfs()?;
+    }
     for (key, value) in sysctl {
         if key.contains("..") || key.contains('/') && key.contains('.') && key.starts_with('/') {
             return Err(Error::InvalidConfig {
