@@ -13,7 +13,12 @@ pub fn load_config(bundle: &Path) -> Result<Spec> {
         path: path.clone(),
         source,
     })?;
-    serde_json::from_slice(&bytes).map_err(|source| Error::ParseConfig { path, source })
+    serde_json::from_slice(&bytes).map_err(|source| {
+        // oci-spec refuses unknown seccomp actions while parsing; name the field.
+        crate::seccomp::explain_parse_error(&bytes)
+            .map(Error::from)
+            .unwrap_or(Error::ParseConfig { path, source })
+    })
 }
 
 /// The absolute rootfs path of `spec` in `bundle`, checked to be a directory.

@@ -18,13 +18,16 @@ pub fn print() -> Result<()> {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
             "capabilities": caps::all().iter().map(|c| c.to_string()).collect::<Vec<_>>(),
             "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false},
-            "seccomp": {"enabled": false},
+            "seccomp": berth_runtime::seccomp::features(),
             "apparmor": {"enabled": false},
             "selinux": {"enabled": false},
             "intelRdt": {"enabled": false},
             "mountExtensions": {"idmap": {"enabled": false}}
         },
-        "annotations": {"org.opencontainers.runtime-spec.features": "berth-runtime"}
+        "annotations": {
+            "org.opencontainers.runtime-spec.features": "berth-runtime",
+            "io.github.seccomp.libseccomp.version": berth_runtime::seccomp::libseccomp_version()
+        }
     });
     println!("{}", serde_json::to_string_pretty(&features)?);
     Ok(())

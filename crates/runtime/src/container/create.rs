@@ -106,6 +106,21 @@ pub fn create(
     };
     let rootfs = crate::spec::rootfs_path(&spec, &bundle)?;
     let linux = spec.linux().as_ref();
+    // Compiled (or read from the cache) before anything exists, so a bad
+    // profile leaves nothing behind; the init inherits the program.
+    let seccomp_profile = linux.and_then(|l| l.seccomp().as_ref());
+    let seccomp = seccomp_profile
+        .map(|p| {
+            crate::seccomp::Program::prepare(p, crate::seccomp::default_cache_dir().as_deref())
+        })
+        .transpose()?;
+    let (notify_rx, notify_tx) = match &seccomp {
+        Some(p) if p.needs_listener() => {
+            let (rx, tx) = crate::seccomp::notify::channel()?;
+            (Some(rx), Some(tx))
+        }
+        _ => (None, None),
+    };
     let plan = NamespacePlan::new(
         linux
             .and_then(|l| l.namespaces().as_deref())
@@ -152,10 +167,13 @@ pub fn create(
             preserve_fds: opts.preserve_fds,
             no_pivot: opts.no_pivot,
             console,
+            seccomp: seccomp.as_ref(),
+            seccomp_notify: notify_tx.as_ref(),
         }),
         Some(pid) => pid,
     };
     drop(child_sock);
+    drop(notify_tx);
     drop(fifo);
     let child = ChildGuard(Some(pid));
 
@@ -185,6 +203,18 @@ pub fn create(
             return Err(e);
         }
         parent_sock.send(&Message::HooksDone(json))?;
+    }
+    if let (Some(rx), Some(profile)) = (&notify_rx, seccomp_profile) {
+        let mut st = oci_spec::runtime::State::default();
+        st.set_version(spec.version().clone());
+        st.set_id(opts.id.clone());
+        st.set_status(oci_spec::runtime::ContainerState::Creating);
+        st.set_pid(Some(pid.as_raw()));
+        st.set_bundle(bundle.clone());
+        st.set_annotations(spec.annotations().clone());
+        // The listener has the fd before the init goes on: a notified
+        // syscall of the init's last steps cannot hang the start.
+        crate::seccomp::notify::forward(rx, profile, st)?;
     }
     parent_sock.expect(Message::Ready)?;
 

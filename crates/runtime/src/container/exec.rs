@@ -83,6 +83,26 @@ pub fn exec(root: &StateRoot, opts: &ExecOptions) -> Result<i32> {
             reason: "a terminal needs --console-socket".into(),
         });
     }
+    // The container's filter applies to what is exec'd in it too (from
+    // the cache: the container's start compiled it).
+    let spec = crate::spec::load_config(&state.bundle)?;
+    let seccomp_profile = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref());
+    let seccomp = seccomp_profile
+        .map(|p| {
+            crate::seccomp::Program::prepare(p, crate::seccomp::default_cache_dir().as_deref())
+        })
+        .transpose()?;
+    let (notify_rx, notify_tx) = match &seccomp {
+        Some(p) if p.needs_listener() => {
+            let (rx, tx) = crate::seccomp::notify::channel()?;
+            (Some(rx), Some(tx))
+        }
+        _ => (None, None),
+    };
+    let filter = seccomp.as_ref().map(|program| crate::seccomp::Filter {
+        program,
+        notify: notify_tx.as_ref(),
+    });
     let namespaces = open_namespaces(state.pid)?;
     // Joining a pid namespace only moves our future children into it.
     let own_pidns = std::fs::metadata("/proc/self/ns/pid").map(|m| m.ino()).ok();
@@ -109,16 +129,28 @@ pub fn exec(root: &StateRoot, opts: &ExecOptions) -> Result<i32> {
             mask: old_mask,
             preserve: opts.preserve_fds,
             console: opts.console.as_ref(),
+            filter,
         }),
         Some(pid) => pid,
     };
     drop(child_sock);
+    drop(notify_tx);
     drop(namespaces);
     let started = (|| {
         if let Some(cg) = &state.cgroup {
             cg.add_pid(pid.as_raw())?;
         }
         parent_sock.send(&Message::Go)?;
+        if let (Some(rx), Some(profile)) = (&notify_rx, seccomp_profile) {
+            let mut st = oci_spec::runtime::State::default();
+            st.set_version(spec.version().clone());
+            st.set_id(opts.id.clone());
+            st.set_status(oci_spec::runtime::ContainerState::Running);
+            st.set_pid(Some(pid.as_raw()));
+            st.set_bundle(state.bundle.clone());
+            st.set_annotations(spec.annotations().clone());
+            crate::seccomp::notify::forward(rx, profile, st)?;
+        }
         parent_sock.expect(Message::Ready)?;
         parent_sock.send(&Message::Start)?;
         match parent_sock.recv()? {
@@ -150,6 +182,7 @@ struct ChildContext<'a> {
     mask: SigSet,
     preserve: u32,
     console: Option<&'a UnixStream>,
+    filter: Option<crate::seccomp::Filter<'a>>,
 }
 
 fn child(ctx: ChildContext<'_>) -> ! {
@@ -160,6 +193,7 @@ fn child(ctx: ChildContext<'_>) -> ! {
         mask,
         preserve,
         console,
+        filter,
     } = ctx;
     let result = (|| -> Result<std::convert::Infallible> {
         // See the init: no /proc/PID/exe access to the runtime's image.
@@ -179,7 +213,7 @@ fn child(ctx: ChildContext<'_>) -> ! {
                 false,
             )?;
         }
-        let target = process::prepare(process)?;
+        let target = process::prepare(process, filter)?;
         sock.send(&Message::Ready)?;
         sock.expect(Message::Start)?;
         mask.thread_set_mask()

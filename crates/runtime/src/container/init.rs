@@ -49,6 +49,10 @@ pub struct InitContext<'a> {
     pub no_pivot: bool,
     /// Connected console socket, when `process.terminal` is set.
     pub console: Option<UnixStream>,
+    /// The compiled `linux.seccomp` filter, if the config has one.
+    pub seccomp: Option<&'a crate::seccomp::Program>,
+    /// Where the filter's notify descriptor goes (`SCMP_ACT_NOTIFY`).
+    pub seccomp_notify: Option<&'a crate::seccomp::notify::NotifySender>,
 }
 
 /// The init's whole life. Never returns: it execs or exits.
@@ -147,7 +151,7 @@ fn setup_and_exec(ctx: &mut InitContext<'_>) -> Result<Never> {
             plan.new_mount,
         )?;
     }
-    let mut target = process::prepare(proc_spec)?;
+    // Before the filter: a profile may not allow personality(2).
     if let Some(p) = ctx
         .spec
         .linux()
@@ -156,6 +160,11 @@ fn setup_and_exec(ctx: &mut InitContext<'_>) -> Result<Never> {
     {
         process::set_personality(p)?;
     }
+    let filter = ctx.seccomp.map(|program| crate::seccomp::Filter {
+        program,
+        notify: ctx.seccomp_notify,
+    });
+    let mut target = process::prepare(proc_spec, filter)?;
     if ctx.preserve_fds > 0 && std::env::var_os("LISTEN_FDS").is_some() {
         target.set_env("LISTEN_FDS", &ctx.preserve_fds.to_string());
         target.set_env("LISTEN_PID", &nix::unistd::getpid().to_string());

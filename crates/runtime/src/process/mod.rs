@@ -13,12 +13,19 @@ pub use sched::set_personality;
 pub use exec::ExecTarget;
 
 use crate::error::{Error, Result};
+use crate::seccomp;
 use oci_spec::runtime::Process;
 
 /// Apply everything in `process` that changes this process's credentials
 /// and limits, in the order the kernel requires, and find the executable.
 /// Runs inside the container's root; after it, only exec is left.
-pub fn prepare(process: &Process) -> Result<ExecTarget> {
+///
+/// The seccomp filter is loaded where the kernel and runc put it: without
+/// `noNewPrivileges` loading needs CAP_SYS_ADMIN, so before the user and
+/// capabilities change; with it, last, so that the runtime's own syscalls
+/// after it are few (the profile must allow only those before exec).
+pub fn prepare(process: &Process, filter: Option<seccomp::Filter<'_>>) -> Result<ExecTarget> {
+    let no_new_privs = process.no_new_privileges().unwrap_or(false);
     if let Some(rl) = process.rlimits() {
         rlimits::apply(rl)?;
     }
@@ -33,6 +40,9 @@ pub fn prepare(process: &Process) -> Result<ExecTarget> {
     }
     if let Some(s) = process.scheduler() {
         sched::set_scheduler(s)?;
+    }
+    if let Some(f) = filter.filter(|_| !no_new_privs) {
+        f.install()?;
     }
     let capabilities = process.capabilities().as_ref();
     if let Some(c) = capabilities {
@@ -50,7 +60,7 @@ pub fn prepare(process: &Process) -> Result<ExecTarget> {
     if let Some(c) = capabilities {
         caps::apply_sets(c)?;
     }
-    if process.no_new_privileges().unwrap_or(false) {
+    if no_new_privs {
         nix::sys::prctl::set_no_new_privs()
             .map_err(|e| Error::sys("prctl(PR_SET_NO_NEW_PRIVS)", e))?;
     }
@@ -60,7 +70,11 @@ pub fn prepare(process: &Process) -> Result<ExecTarget> {
     )?;
     let args = process.args().as_deref().unwrap_or_default();
     let env = process.env().as_deref().unwrap_or_default();
-    ExecTarget::resolve(args, env)
+    let target = ExecTarget::resolve(args, env)?;
+    if let Some(f) = filter.filter(|_| no_new_privs) {
+        f.install()?;
+    }
+    Ok(target)
 }
 
 /// Mark every descriptor from `first` up close-on-exec, so nothing of the
