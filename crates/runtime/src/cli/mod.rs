@@ -21,8 +21,10 @@ use std::path::PathBuf;
 )]
 struct Cli {
     /// Directory holding container state.
-    #[arg(long, global = true, default_value = "/run/berth-runtime")]
-    root: PathBuf,
+    /// (default /run/berth-runtime, or $XDG_RUNTIME_DIR/berth-runtime when
+    /// not run as root).
+    #[arg(long, global = true)]
+    root: Option<PathBuf>,
     /// Write log lines (and errors) to this file.
     #[arg(long, global = true)]
     log: Option<PathBuf>,
@@ -185,7 +187,7 @@ pub fn main() -> i32 {
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<i32> {
-    let root = StateRoot::new(cli.root);
+    let root = StateRoot::new(cli.root.unwrap_or_else(default_root));
     let create_opts = |a: CreateArgs| CreateOptions {
         id: a.id,
         bundle: a.bundle,
@@ -248,4 +250,16 @@ fn socket_activation_fds() -> u32 {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
+}
+
+/// Where state lives when `--root` is not given: runc's choice, under
+/// berth's name.
+fn default_root() -> PathBuf {
+    if nix::unistd::geteuid().is_root() {
+        return PathBuf::from("/run/berth-runtime");
+    }
+    match std::env::var_os("XDG_RUNTIME_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir).join("berth-runtime"),
+        _ => PathBuf::from(format!("/tmp/berth-runtime-{}", nix::unistd::geteuid())),
+    }
 }

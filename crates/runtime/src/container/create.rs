@@ -133,11 +133,11 @@ pub fn create(
         Launch::Run => None,
     };
     let cgroup = match linux {
-        Some(l) => Some(CgroupGuard::create(
+        Some(l) => CgroupGuard::create(
             l.cgroups_path().as_deref(),
             &opts.id,
             l.resources().as_ref(),
-        )?),
+        )?,
         None => None,
     };
     let (parent_sock, child_sock) = sync::pair()?;
@@ -290,15 +290,60 @@ fn write_id_maps(
     uid: Option<&[LinuxIdMapping]>,
     gid: Option<&[LinuxIdMapping]>,
 ) -> Result<()> {
-    let fmt = |maps: Option<&[LinuxIdMapping]>| {
-        maps.unwrap_or_default()
-            .iter()
-            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
-            .collect::<String>()
+    let uid = uid.unwrap_or_default();
+    let gid = gid.unwrap_or_default();
+    if nix::unistd::geteuid().is_root() {
+        write_map(pid, "uid_map", uid)?;
+        return write_map(pid, "gid_map", gid);
+    }
+    // Rootless: the kernel lets a user map only itself, and only after
+    // giving up setgroups; anything else goes through the setuid helpers
+    // that check /etc/subuid and /etc/subgid.
+    let own = |maps: &[LinuxIdMapping], id: u32| {
+        maps.len() == 1 && maps[0].host_id() == id && maps[0].size() == 1
     };
-    for (file, text) in [("uid_map", fmt(uid)), ("gid_map", fmt(gid))] {
-        let path = format!("/proc/{pid}/{file}");
-        std::fs::write(&path, text).map_err(|e| Error::io("write", path, e))?;
+    if own(uid, nix::unistd::geteuid().as_raw()) {
+        write_map(pid, "uid_map", uid)?;
+    } else {
+        map_with_helper("newuidmap", pid, uid)?;
+    }
+    if own(gid, nix::unistd::getegid().as_raw()) {
+        let path = format!("/proc/{pid}/setgroups");
+        std::fs::write(&path, "deny").map_err(|e| Error::io("write", path, e))?;
+        write_map(pid, "gid_map", gid)
+    } else {
+        map_with_helper("newgidmap", pid, gid)
+    }
+}
+
+fn write_map(pid: Pid, file: &str, maps: &[LinuxIdMapping]) -> Result<()> {
+    let text: String = maps
+        .iter()
+        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+        .collect();
+    let path = format!("/proc/{pid}/{file}");
+    std::fs::write(&path, text).map_err(|e| Error::io("write", path, e))
+}
+
+fn map_with_helper(helper: &'static str, pid: Pid, maps: &[LinuxIdMapping]) -> Result<()> {
+    let mut cmd = std::process::Command::new(helper);
+    cmd.arg(pid.to_string());
+    for m in maps {
+        cmd.args([
+            m.container_id().to_string(),
+            m.host_id().to_string(),
+            m.size().to_string(),
+        ]);
+    }
+    let out = cmd.output().map_err(|e| Error::io("run", helper, e))?;
+    if !out.status.success() {
+        return Err(Error::InvalidConfig {
+            field: "linux.uidMappings",
+            reason: format!(
+                "{helper} refused the mapping: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        });
     }
     Ok(())
 }
@@ -318,6 +363,18 @@ fn cgroup_relative_path(cgroups_path: Option<&Path>) -> Option<PathBuf> {
         .map(Path::to_path_buf)
 }
 
+/// Whether `resources` sets any limit (a device rule list alone is not one:
+/// rootless containers cannot have device cgroups anyway).
+fn has_limits(resources: Option<&oci_spec::runtime::LinuxResources>) -> bool {
+    let Some(r) = resources else { return false };
+    r.memory().is_some()
+        || r.cpu().is_some()
+        || r.pids().is_some()
+        || r.block_io().is_some()
+        || r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty())
+        || r.unified().as_ref().is_some_and(|u| !u.is_empty())
+}
+
 /// Removes the cgroup if creation fails after it was made.
 struct CgroupGuard(Cgroup, bool);
 
@@ -326,17 +383,32 @@ impl CgroupGuard {
         path: Option<&Path>,
         id: &str,
         resources: Option<&oci_spec::runtime::LinuxResources>,
-    ) -> Result<Self> {
+    ) -> Result<Option<Self>> {
         let path = path
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_default();
         let cg = Cgroup::new(&path, id)?;
-        cg.create()?;
+        match cg.create() {
+            Ok(()) => {}
+            // Rootless without a delegated cgroup: like runc, go on
+            // without one as long as no limit was asked for.
+            Err(crate::cgroups::Error::Mkdir { ref source, .. })
+                if !nix::unistd::geteuid().is_root()
+                    && matches!(
+                        source.raw_os_error(),
+                        Some(libc::EACCES | libc::EPERM | libc::EROFS)
+                    )
+                    && !has_limits(resources) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        }
         let guard = CgroupGuard(cg, true);
         if let Some(r) = resources {
             guard.0.apply(r)?;
         }
-        Ok(guard)
+        Ok(Some(guard))
     }
 
     fn disarm(mut self) {

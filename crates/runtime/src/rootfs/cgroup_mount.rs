@@ -131,7 +131,8 @@ fn ctx_path(ctx: &MountContext<'_>, dest: &Path) -> Result<PathBuf> {
 
 fn mount_one(ctx: &MountContext<'_>, h: &Hierarchy, target: &Path, flags: MsFlags) -> Result<()> {
     let fd = ensure_in_root(ctx.root, target, Kind::Dir)?;
-    let result = if ctx.cgroupns {
+    // A user namespace may not mount cgroup v1 hierarchies: bind them.
+    let result = if ctx.cgroupns && !ctx.in_userns {
         let data = (!h.options.is_empty()).then_some(h.options.as_str());
         mount(
             Some(h.fstype.as_str()),
