@@ -96,6 +96,8 @@ pub fn validate(spec: &Spec) -> Result<()> {
         });
     }
     validate_hooks(spec)?;
+    check_id_mappings("linux.uidMappings", linux.uid_mappings().as_deref())?;
+    check_id_mappings("linux.gidMappings", linux.gid_mappings().as_deref())?;
     if linux.intel_rdt().is_some() && !Path::new("/sys/fs/resctrl/schemata").exists() {
         return Err(Error::InvalidConfig {
             field: "linux.intelRdt",
@@ -146,6 +148,36 @@ fn validate_hooks(spec: &Spec) -> Result<()> {
                 field: "hooks",
                 reason: format!("hook {} does not exist", hook.path().display()),
             });
+        }
+    }
+    Ok(())
+}
+
+/// Mapping ranges must not overlap on either side (the kernel refuses such
+/// a map with a bare EINVAL, after the container's namespaces exist).
+fn check_id_mappings(
+    field: &'static str,
+    maps: Option<&[oci_spec::runtime::LinuxIdMapping]>,
+) -> Result<()> {
+    let maps = maps.unwrap_or_default();
+    for (i, a) in maps.iter().enumerate() {
+        if a.size() == 0 {
+            return Err(Error::InvalidConfig {
+                field,
+                reason: format!("mapping {i} has size 0"),
+            });
+        }
+        for (j, b) in maps.iter().enumerate().skip(i + 1) {
+            let overlap = |x: u32, y: u32| {
+                let (x, y) = (u64::from(x), u64::from(y));
+                x < y + u64::from(b.size()) && y < x + u64::from(a.size())
+            };
+            if overlap(a.container_id(), b.container_id()) || overlap(a.host_id(), b.host_id()) {
+                return Err(Error::InvalidConfig {
+                    field,
+                    reason: format!("mappings {i} and {j} overlap"),
+                });
+            }
         }
     }
     Ok(())

@@ -166,3 +166,21 @@ fn json_log_lines_for_engines() {
     assert!(line["msg"].as_str().unwrap().contains("does not exist"));
     assert!(line["time"].as_str().is_some());
 }
+
+#[test]
+fn overlapping_id_mappings() {
+    require!(is_root(), "needs root");
+    let rt = Runtime::new();
+    let mut b = bundle(&["true"]);
+    b.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    b.config["linux"]["uidMappings"] = json!([
+        {"containerID": 0, "hostID": 100000, "size": 1000},
+        {"containerID": 500, "hostID": 300000, "size": 10}
+    ]);
+    b.config["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 1000}]);
+    b.write_config().unwrap();
+    assert_create_fails(&rt, &b, "linux.uidMappings: mappings 0 and 1 overlap");
+}

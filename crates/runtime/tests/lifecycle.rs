@@ -243,3 +243,55 @@ fn spec_writes_a_config_that_runs() {
         .unwrap()
         .contains(&"time".into()));
 }
+
+/// `--preserve-fds N` passes fds 3..3+N; under socket activation
+/// (LISTEN_FDS/LISTEN_PID naming the runtime) the listeners arrive as fds
+/// 3.. with LISTEN_FDS and LISTEN_PID set for the container's process.
+#[test]
+fn preserved_fds_and_socket_activation_reach_the_process() {
+    require!(is_root(), "needs root");
+    let rt = Runtime::new();
+    let b = bundle(&["sh", "-c", "ls /proc/self/fd | tr '\\n' ' '; echo; cat <&3"]);
+    rt.track(&b);
+    let payload = b.path().join("payload");
+    std::fs::write(&payload, "through fd 3\n").unwrap();
+    let root = rt.root.path().to_str().unwrap().to_string();
+    // sh opens fd 3 without close-on-exec, as a service manager would.
+    let script = format!(
+        "exec {BIN} --root {root} run --preserve-fds 1 -b {} {} 3<{}",
+        b.path().display(),
+        b.id,
+        payload.display()
+    );
+    let out = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("0 1 2 3 4 \n"),
+        "fd 3 preserved, 4 is ls's own: {text:?}"
+    );
+    assert!(text.contains("through fd 3"), "{text:?}");
+
+    // Socket activation: LISTEN_PID names the runtime itself ($$ survives exec).
+    let b2 = bundle(&[
+        "sh",
+        "-c",
+        "echo LISTEN_FDS=$LISTEN_FDS LISTEN_PID=$LISTEN_PID; cat <&3",
+    ]);
+    rt.track(&b2);
+    let script = format!(
+        "LISTEN_FDS=1 LISTEN_PID=$$ exec {BIN} --root {root} run -b {} {} 3<{}",
+        b2.path().display(),
+        b2.id,
+        payload.display()
+    );
+    let out = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "LISTEN_FDS=1 LISTEN_PID=1\nthrough fd 3\n");
+}
