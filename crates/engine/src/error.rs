@@ -1,0 +1,136 @@
+//! The engine's errors: each says which container, image or path.
+
+use std::path::PathBuf;
+
+/// What went wrong in the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Storage refused or failed (unknown image, name in use, …).
+    #[error(transparent)]
+    Storage(#[from] berth_storage::Error),
+    /// The image library failed (short-name resolution, …).
+    #[error(transparent)]
+    Image(#[from] berth_image::Error),
+    /// No container has this id, id prefix or name.
+    #[error("no container named {0:?}")]
+    NotFound(String),
+    /// An option the user gave is malformed.
+    #[error("invalid {option} {value:?}: {reason}")]
+    InvalidOption {
+        /// The option (`--memory`, `-v`, …).
+        option: &'static str,
+        /// What was given.
+        value: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// A feature that is recognised but not built yet.
+    #[error("{0} is not implemented yet")]
+    NotImplemented(&'static str),
+    /// The image's config could not be read.
+    #[error("image {image}: bad config: {source}")]
+    ImageConfig {
+        /// The image id.
+        image: String,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The command to run is not in the image.
+    #[error("{0}: executable file not found in $PATH: no such file or directory")]
+    CommandNotFound(String),
+    /// The image has no command and none was given.
+    #[error("no command given and image {0} has no Entrypoint or Cmd")]
+    NoCommand(String),
+    /// A user or group name is not in the image's /etc/passwd or /etc/group.
+    #[error("unable to find {what} {name:?} in the image's {file}")]
+    UnknownUser {
+        /// "user" or "group".
+        what: &'static str,
+        /// The name.
+        name: String,
+        /// /etc/passwd or /etc/group.
+        file: &'static str,
+    },
+    /// A file operation failed.
+    #[error("{op} {}: {source}", path.display())]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// On which path.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A system call failed.
+    #[error("{op}: {source}")]
+    Sys {
+        /// What was being done.
+        op: String,
+        /// The errno.
+        #[source]
+        source: nix::errno::Errno,
+    },
+    /// The runtime binary failed.
+    #[error("{runtime} {verb} {id}: {message}")]
+    Runtime {
+        /// The runtime binary.
+        runtime: PathBuf,
+        /// The runtime verb (create, start, kill, delete).
+        verb: &'static str,
+        /// The container id.
+        id: String,
+        /// What it said.
+        message: String,
+    },
+    /// The container is in the wrong state for the operation.
+    #[error("container {name} is {state}: {what}")]
+    State {
+        /// The container's name.
+        name: String,
+        /// Its state.
+        state: String,
+        /// What cannot be done.
+        what: String,
+    },
+    /// A record under the runroot is unreadable.
+    #[error("container record {}: {source}", path.display())]
+    Record {
+        /// The file.
+        path: PathBuf,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The monitor did not report the container as started.
+    #[error("monitor of {id}: {message}")]
+    Monitor {
+        /// The container id.
+        id: String,
+        /// What it reported.
+        message: String,
+    },
+}
+
+/// The engine's result.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+pub(crate) trait IoContext<T> {
+    fn ctx(self, op: &'static str, path: impl Into<PathBuf>) -> Result<T>;
+}
+
+impl<T> IoContext<T> for std::io::Result<T> {
+    fn ctx(self, op: &'static str, path: impl Into<PathBuf>) -> Result<T> {
+        self.map_err(|source| Error::Io {
+            op,
+            path: path.into(),
+            source,
+        })
+    }
+}
+
+pub(crate) fn sys(op: impl Into<String>) -> impl FnOnce(nix::errno::Errno) -> Error {
+    let op = op.into();
+    move |source| Error::Sys { op, source }
+}

@@ -1,0 +1,31 @@
+//! Containers from images, daemonless: the `engine` of berth's design.
+//!
+//! An [`Engine`] turns an image in storage into a container: a read-write
+//! layer over the image (storage's `create_container`), and a bundle whose
+//! `config.json` merges the image config (Entrypoint, Cmd, Env, WorkingDir,
+//! User, StopSignal) with the user's [`CreateOptions`] under podman's
+//! default confinement. It runs containers through the OCI runtime's
+//! binary: in the foreground (the caller's stdio, signals passed on, the
+//! exit code returned) or detached under a small per-container
+//! [monitor] that writes the log in the CRI format and records the exit.
+//! Run state lives under the runroot ([`record`]) behind flocks, so every
+//! command works from any process.
+#![deny(missing_docs)]
+
+pub mod confinement;
+mod engine;
+mod error;
+mod files;
+pub mod image_config;
+mod lifecycle;
+pub mod logs;
+pub mod monitor;
+pub mod options;
+pub mod record;
+mod runtime;
+pub mod spec;
+
+pub use engine::{ContainerInfo, Engine, EngineOptions, Meta};
+pub use error::{Error, Result};
+pub use options::{CreateOptions, NetworkMode, Volume};
+pub use record::{State, Status};

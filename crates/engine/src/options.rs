@@ -1,0 +1,212 @@
+//! What the user asks of a container (`berth run`/`create` options), kept
+//! with the container in storage so its bundle can be written again.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// How the container is networked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkMode {
+    /// Its own network namespace with only loopback.
+    #[default]
+    None,
+    /// The host's network namespace.
+    Host,
+    /// A veth on berth's bridge (not built yet).
+    Bridge,
+}
+
+impl NetworkMode {
+    /// Parse `--network`. `bridge` parses but is refused by the engine.
+    pub fn parse(s: &str) -> Result<NetworkMode> {
+        match s {
+            "none" => Ok(NetworkMode::None),
+            "host" => Ok(NetworkMode::Host),
+            "bridge" => Ok(NetworkMode::Bridge),
+            _ => Err(Error::InvalidOption {
+                option: "--network",
+                value: s.into(),
+                reason: "must be none, host or bridge".into(),
+            }),
+        }
+    }
+}
+
+/// A `-v host:ctr[:ro]` bind mount.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Volume {
+    /// The host path (must exist).
+    pub source: String,
+    /// The path in the container.
+    pub destination: String,
+    /// Mounted read-only.
+    pub readonly: bool,
+}
+
+impl Volume {
+    /// Parse `host:ctr[:ro|rw]`.
+    pub fn parse(s: &str) -> Result<Volume> {
+        let bad = |reason: &str| Error::InvalidOption {
+            option: "--volume",
+            value: s.into(),
+            reason: reason.into(),
+        };
+        let parts: Vec<&str> = s.split(':').collect();
+        let (src, dst, opts) = match parts.as_slice() {
+            [src, dst] => (*src, *dst, ""),
+            [src, dst, opts] => (*src, *dst, *opts),
+            _ => return Err(bad("must be HOST-DIR:CONTAINER-DIR[:ro]")),
+        };
+        if !src.starts_with('/') {
+            return Err(bad(
+                "named volumes are not implemented yet; give an absolute host path",
+            ));
+        }
+        if !dst.starts_with('/') {
+            return Err(bad("the container path must be absolute"));
+        }
+        let mut readonly = false;
+        for o in opts.split(',').filter(|o| !o.is_empty()) {
+            match o {
+                "ro" => readonly = true,
+                "rw" => readonly = false,
+                _ => return Err(bad("options are ro or rw")),
+            }
+        }
+        Ok(Volume {
+            source: src.into(),
+            destination: dst.into(),
+            readonly,
+        })
+    }
+}
+
+/// Everything `berth create`/`run` takes about the container itself.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CreateOptions {
+    /// The image (name, id or prefix).
+    pub image: String,
+    /// The container's name; the first 12 digits of the id when None.
+    pub name: Option<String>,
+    /// The command (replaces the image's Cmd).
+    pub command: Vec<String>,
+    /// `--entrypoint` (empty string: none).
+    pub entrypoint: Option<String>,
+    /// `-e NAME=VALUE` or `-e NAME` (taken from the caller's environment
+    /// when the CLI parsed it), after `--env-file` entries.
+    pub env: Vec<String>,
+    /// `-w`.
+    pub workdir: Option<String>,
+    /// `-u user[:group]`.
+    pub user: Option<String>,
+    /// `--hostname` (default: the first 12 digits of the id).
+    pub hostname: Option<String>,
+    /// `--read-only`.
+    pub read_only: bool,
+    /// `--tmpfs PATH[:OPTIONS]`.
+    pub tmpfs: Vec<String>,
+    /// `-v`.
+    pub volumes: Vec<Volume>,
+    /// `--memory` in bytes.
+    pub memory: Option<i64>,
+    /// `--cpus` (fraction of CPUs).
+    pub cpus: Option<f64>,
+    /// `--pids-limit`.
+    pub pids_limit: Option<i64>,
+    /// `--privileged`.
+    pub privileged: bool,
+    /// `--cap-add`.
+    pub cap_add: Vec<String>,
+    /// `--cap-drop`.
+    pub cap_drop: Vec<String>,
+    /// `--security-opt seccomp=unconfined`.
+    pub seccomp_unconfined: bool,
+    /// `--network`.
+    pub network: NetworkMode,
+    /// `-i`: keep stdin open.
+    pub interactive: bool,
+    /// `-t`: a terminal.
+    pub tty: bool,
+    /// `--rm`: removed once it exited.
+    pub remove: bool,
+    /// `--stop-signal` (overrides the image's StopSignal).
+    pub stop_signal: Option<String>,
+}
+
+/// Parse a size like `512m`, `1g`, `100000` (bytes) for `--memory`.
+pub fn parse_size(s: &str) -> Result<i64> {
+    let bad = || Error::InvalidOption {
+        option: "--memory",
+        value: s.into(),
+        reason: "must be a number with an optional unit b, k, m or g".into(),
+    };
+    let lower = s.trim().to_ascii_lowercase();
+    let lower = lower
+        .strip_suffix('b')
+        .filter(|r| !r.is_empty())
+        .unwrap_or(&lower);
+    let (num, mult) = match lower.chars().last() {
+        Some('k') => (&lower[..lower.len() - 1], 1i64 << 10),
+        Some('m') => (&lower[..lower.len() - 1], 1 << 20),
+        Some('g') => (&lower[..lower.len() - 1], 1 << 30),
+        _ => (lower, 1),
+    };
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    if n.is_nan() || n <= 0.0 {
+        return Err(bad());
+    }
+    Ok((n * mult as f64) as i64)
+}
+
+/// Read a `--env-file`: `NAME=VALUE` lines, `#` comments, blank lines
+/// skipped; a bare `NAME` takes the caller's value.
+pub fn parse_env_file(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(expand_env)
+        .collect()
+}
+
+/// `NAME=VALUE` as is; `NAME` alone becomes `NAME=<caller's value>`, or is
+/// dropped when the caller has none (as podman does).
+pub fn expand_env(e: &str) -> Option<String> {
+    if e.contains('=') {
+        return Some(e.to_string());
+    }
+    std::env::var(e).ok().map(|v| format!("{e}={v}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn volumes() {
+        let v = Volume::parse("/a:/b:ro").unwrap();
+        assert!(v.readonly);
+        assert_eq!(v.destination, "/b");
+        assert!(!Volume::parse("/a:/b").unwrap().readonly);
+        assert!(Volume::parse("a:/b").is_err());
+        assert!(Volume::parse("/a:b").is_err());
+        assert!(Volume::parse("/a:/b:xx").is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("512m").unwrap(), 512 << 20);
+        assert_eq!(parse_size("1g").unwrap(), 1 << 30);
+        assert_eq!(parse_size("100").unwrap(), 100);
+        assert_eq!(parse_size("64mb").unwrap(), 64 << 20);
+        assert!(parse_size("x").is_err());
+        assert!(parse_size("-1").is_err());
+    }
+
+    #[test]
+    fn networks() {
+        assert_eq!(NetworkMode::parse("host").unwrap(), NetworkMode::Host);
+        assert!(NetworkMode::parse("nope").is_err());
+    }
+}

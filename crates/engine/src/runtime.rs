@@ -1,0 +1,119 @@
+//! The OCI runtime, driven through its binary (runc's command line), so the
+//! multi-threaded CLI never forks itself into a container.
+
+use crate::error::{Error, IoContext, Result};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// A runtime binary and its state root.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    /// The binary (`berth-runtime`, or runc/crun).
+    pub path: PathBuf,
+    /// Its `--root`.
+    pub root: PathBuf,
+}
+
+impl Runtime {
+    fn command(&self) -> Command {
+        let mut c = Command::new(&self.path);
+        c.arg("--root").arg(&self.root);
+        c
+    }
+
+    fn fail(&self, verb: &'static str, id: &str, message: String) -> Error {
+        Error::Runtime {
+            runtime: self.path.clone(),
+            verb,
+            id: id.into(),
+            message,
+        }
+    }
+
+    fn quiet(&self, verb: &'static str, id: &str, args: &[&str]) -> Result<()> {
+        let out = self
+            .command()
+            .arg(verb)
+            .args(args)
+            .arg(id)
+            .stdin(Stdio::null())
+            .output()
+            .ctx("run", &self.path)?;
+        if out.status.success() {
+            return Ok(());
+        }
+        let msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        Err(self.fail(verb, id, msg))
+    }
+
+    /// `create`: the container's stdio is `stdio` (stdin, stdout, stderr);
+    /// the runtime's own errors go to `<bundle>/runtime.log`. Returns the
+    /// init's pid.
+    pub fn create(&self, id: &str, bundle: &Path, stdio: [Stdio; 3]) -> Result<i32> {
+        let pid_file = bundle.join("pid");
+        let log = bundle.join("runtime.log");
+        let _ = std::fs::remove_file(&pid_file);
+        let _ = std::fs::remove_file(&log);
+        let [i, o, e] = stdio;
+        let status = self
+            .command()
+            .arg("--log")
+            .arg(&log)
+            .arg("create")
+            .arg("--bundle")
+            .arg(bundle)
+            .arg("--pid-file")
+            .arg(&pid_file)
+            .arg(id)
+            .stdin(i)
+            .stdout(o)
+            .stderr(e)
+            .status()
+            .ctx("run", &self.path)?;
+        if !status.success() {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let msg = text
+                .lines()
+                .last()
+                .unwrap_or("failed with no message")
+                .to_string();
+            return Err(self.fail("create", id, msg));
+        }
+        let text = std::fs::read_to_string(&pid_file).ctx("read", &pid_file)?;
+        text.trim()
+            .parse()
+            .map_err(|_| self.fail("create", id, format!("bad pid file {text:?}")))
+    }
+
+    /// `start`: the created process execs the user's command.
+    pub fn start(&self, id: &str) -> Result<()> {
+        self.quiet("start", id, &[])
+    }
+
+    /// `kill [--all] ID SIGNAL`.
+    pub fn kill(&self, id: &str, signal: &str, all: bool) -> Result<()> {
+        let out = self
+            .command()
+            .arg("kill")
+            .args(all.then_some("--all"))
+            .arg(id)
+            .arg(signal)
+            .stdin(Stdio::null())
+            .output()
+            .ctx("run", &self.path)?;
+        if out.status.success() {
+            return Ok(());
+        }
+        let msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        Err(self.fail("kill", id, msg))
+    }
+
+    /// `delete --force`: frees what the runtime holds (cgroup, state). A
+    /// container the runtime does not know is not an error.
+    pub fn delete(&self, id: &str) -> Result<()> {
+        if !self.root.join(id).exists() {
+            return Ok(());
+        }
+        self.quiet("delete", id, &["--force"])
+    }
+}
