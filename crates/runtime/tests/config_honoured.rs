@@ -267,3 +267,39 @@ fn time_namespace_offsets_the_monotonic_clock() {
         "uptime {up} should include the 1000-day offset"
     );
 }
+
+#[test]
+fn idmapped_bind_mount_shifts_owners() {
+    require!(is_root(), "needs root");
+    let rt = Runtime::new();
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("root-file"), "x").unwrap();
+    let user_file = host.path().join("user-file");
+    std::fs::write(&user_file, "x").unwrap();
+    nix::unistd::chown(&user_file, Some(1000.into()), Some(1000.into())).unwrap();
+    let mut b = bundle(&[
+        "sh",
+        "-c",
+        "stat -c '%u:%g' /data/root-file /data/user-file /plain/root-file /plain/user-file",
+    ]);
+    let mounts = b.config["mounts"].as_array_mut().unwrap();
+    // On-disk id 0 (containerID) shows as 1000 (hostID) through the mount.
+    mounts.push(json!({
+        "destination": "/data", "type": "bind", "source": host.path(), "options": ["rbind"],
+        "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}],
+        "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]
+    }));
+    mounts.push(json!({"destination": "/plain", "type": "bind", "source": host.path(), "options": ["rbind"]}));
+    let (code, out, err) = run_bundle(&rt, &b);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "1000:1000\n65534:65534\n0:0\n1000:1000\n");
+    // Nothing changed on disk.
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::metadata(&user_file).unwrap().uid(), 1000);
+    assert_eq!(
+        std::fs::metadata(host.path().join("root-file"))
+            .unwrap()
+            .uid(),
+        0
+    );
+}

@@ -140,6 +140,7 @@ pub fn create(
         )?,
         None => None,
     };
+    let idmaps = crate::rootfs::idmap::prepare(spec.mounts().as_deref().unwrap_or_default())?;
     let (parent_sock, child_sock) = sync::pair()?;
     if let Some(path) = &plan.join_pid {
         crate::namespaces::join(oci_spec::runtime::LinuxNamespaceType::Pid, path)?;
@@ -166,6 +167,7 @@ pub fn create(
             sigmask: old_mask,
             preserve_fds: opts.preserve_fds,
             no_pivot: opts.no_pivot,
+            idmaps,
             console,
             seccomp: seccomp.as_ref(),
             seccomp_notify: notify_tx.as_ref(),

@@ -47,6 +47,8 @@ pub struct InitContext<'a> {
     pub preserve_fds: u32,
     /// `--no-pivot`.
     pub no_pivot: bool,
+    /// Per mount: the user namespace of an idmapped bind mount.
+    pub idmaps: Vec<Option<std::os::fd::OwnedFd>>,
     /// Connected console socket, when `process.terminal` is set.
     pub console: Option<UnixStream>,
     /// The compiled `linux.seccomp` filter, if the config has one.
@@ -112,6 +114,7 @@ fn setup_and_exec(ctx: &mut InitContext<'_>) -> Result<Never> {
         cgroupns: plan.new_cgroup,
         cgroup_path: ctx.cgroup_path,
         no_pivot: ctx.no_pivot,
+        idmaps: &ctx.idmaps,
     };
     if plan.new_mount {
         rootfs::setup(ctx.spec, &ropts)?;

@@ -3,6 +3,7 @@
 
 mod cgroup_mount;
 mod devices;
+pub mod idmap;
 mod mount_opts;
 mod mounts;
 mod paths;
@@ -30,6 +31,8 @@ pub struct RootfsOptions<'a> {
     pub cgroup_path: Option<&'a Path>,
     /// `--no-pivot`: move the rootfs over `/` and chroot instead.
     pub no_pivot: bool,
+    /// Per mount (same order as `mounts`): the idmap user namespace, if any.
+    pub idmaps: &'a [Option<std::os::fd::OwnedFd>],
 }
 
 /// Mount everything under the rootfs. Runs in the init, inside its new
@@ -60,8 +63,11 @@ pub fn setup(spec: &Spec, opts: &RootfsOptions<'_>) -> Result<()> {
     };
     let mut dev_is_tmpfs = false;
     let mut with_proc = false;
-    for m in spec.mounts().iter().flatten() {
-        mounts::mount_entry(&ctx, m)?;
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        let extras = mounts::MountExtras {
+            idmap: opts.idmaps.get(i).and_then(Option::as_ref),
+        };
+        mounts::mount_entry(&ctx, m, &extras)?;
         let is_bind = m.typ().as_deref() == Some("bind")
             || m.options()
                 .iter()

@@ -24,6 +24,12 @@ pub struct MountContext<'a> {
     pub cgroup_path: Option<&'a Path>,
 }
 
+/// Per-mount extras prepared by the runtime before the clone.
+pub struct MountExtras<'a> {
+    /// The user namespace of an idmapped bind mount.
+    pub idmap: Option<&'a std::os::fd::OwnedFd>,
+}
+
 /// Files under /proc a bind mount may cover (lxcfs and friends), as runc
 /// allows; anything else there could hide or fake what the kernel exposes.
 const PROC_BIND_ALLOWED: [&str; 10] = [
@@ -69,13 +75,13 @@ fn check_proc_sys(m: &Mount, typ: &str, bind: bool) -> Result<()> {
 }
 
 /// Mount `m` at its destination inside the rootfs.
-pub fn mount_entry(ctx: &MountContext<'_>, m: &Mount) -> Result<()> {
+pub fn mount_entry(ctx: &MountContext<'_>, m: &Mount, extras: &MountExtras<'_>) -> Result<()> {
     let opts = mount_opts::parse(m.options().as_deref().unwrap_or_default());
     let typ = m.typ().as_deref().unwrap_or("");
     let dest = m.destination();
     check_proc_sys(m, typ, typ == "bind" || opts.bind)?;
     if typ == "bind" || opts.bind {
-        bind(ctx, m, &opts)
+        bind(ctx, m, &opts, extras)
     } else if typ == "cgroup" || typ == "cgroup2" {
         super::cgroup_mount::mount_cgroups(ctx, dest, &opts)
     } else {
@@ -88,7 +94,12 @@ pub fn mount_entry(ctx: &MountContext<'_>, m: &Mount) -> Result<()> {
     }
 }
 
-fn bind(ctx: &MountContext<'_>, m: &Mount, opts: &MountOptions) -> Result<()> {
+fn bind(
+    ctx: &MountContext<'_>,
+    m: &Mount,
+    opts: &MountOptions,
+    extras: &MountExtras<'_>,
+) -> Result<()> {
     let dest = m.destination();
     let source = m.source().as_ref().ok_or_else(|| Error::InvalidConfig {
         field: "mounts",
@@ -103,23 +114,27 @@ fn bind(ctx: &MountContext<'_>, m: &Mount, opts: &MountOptions) -> Result<()> {
         std::fs::metadata(&source).map_err(|e| Error::io("bind mount source", &source, e))?;
     let kind = if meta.is_dir() { Kind::Dir } else { Kind::File };
     let fd = ensure_in_root(ctx.root, dest, kind)?;
-    let mut flags = MsFlags::MS_BIND;
-    if opts.recursive {
-        flags |= MsFlags::MS_REC;
-    }
-    mount(
-        Some(&source),
-        &fd_path(&fd),
-        None::<&str>,
-        flags,
-        None::<&str>,
-    )
-    .map_err(|e| {
-        Error::sys(
-            format!("bind {} on {}", source.display(), dest.display()),
-            e,
+    if let Some(userns) = extras.idmap {
+        super::idmap::bind(&source, &fd, opts.recursive, userns)?;
+    } else {
+        let mut flags = MsFlags::MS_BIND;
+        if opts.recursive {
+            flags |= MsFlags::MS_REC;
+        }
+        mount(
+            Some(&source),
+            &fd_path(&fd),
+            None::<&str>,
+            flags,
+            None::<&str>,
         )
-    })?;
+        .map_err(|e| {
+            Error::sys(
+                format!("bind {} on {}", source.display(), dest.display()),
+                e,
+            )
+        })?;
+    }
     // A bind ignores every flag but MS_REC: the flags need a remount of the
     // new mount, which is what the destination now resolves to.
     if !opts.flags.is_empty() {
