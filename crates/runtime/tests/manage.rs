@@ -106,3 +106,38 @@ fn update_changes_limits_and_keeps_the_rest() {
     rt.ok(&["delete", "--force", &b.id]);
     reap(pid);
 }
+
+#[test]
+fn checkpoint_says_what_criu_lacks() {
+    require!(is_root(), "needs root");
+    let rt = Runtime::new();
+    let b = bundle(&["sleep", "300"]);
+    rt.track(&b);
+    rt.ok(&["run", "-d", "-b", b.path().to_str().unwrap(), &b.id]);
+    let pid = rt.state(&b.id)["pid"].as_i64().unwrap() as i32;
+    let out = rt.run(&[
+        "checkpoint",
+        "--image-path",
+        b.path().join("ckpt").to_str().unwrap(),
+        &b.id,
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).to_lowercase().contains("criu"),
+        "{}",
+        stderr(&out)
+    );
+    let out = rt
+        .cmd()
+        .args(["--criu", "/no/such/criu", "checkpoint", &b.id])
+        .output()
+        .unwrap();
+    assert!(stderr(&out).contains("/no/such/criu"), "{}", stderr(&out));
+    assert_eq!(
+        rt.state(&b.id)["status"],
+        "running",
+        "a failed checkpoint leaves the container alone"
+    );
+    rt.ok(&["delete", "--force", &b.id]);
+    reap(pid);
+}

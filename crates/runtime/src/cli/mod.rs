@@ -1,5 +1,6 @@
 //! runc's command line: global flags, one subcommand per verb.
 
+mod checkpoint;
 mod exec;
 mod features;
 mod info;
@@ -170,6 +171,31 @@ enum Command {
     },
     /// Change the resources of a container.
     Update(manage::UpdateArgs),
+    /// Checkpoint a running container with CRIU.
+    Checkpoint {
+        /// Where to write the images.
+        #[arg(long)]
+        image_path: Option<PathBuf>,
+        /// Keep the container running after the checkpoint.
+        #[arg(long)]
+        leave_running: bool,
+        /// The container id.
+        id: String,
+    },
+    /// Restore a container from a CRIU checkpoint.
+    Restore {
+        /// Where to read the images from.
+        #[arg(long)]
+        image_path: Option<PathBuf>,
+        /// Path to the bundle directory.
+        #[arg(short, long, default_value = ".")]
+        bundle: PathBuf,
+        /// Return once restored.
+        #[arg(short, long)]
+        detach: bool,
+        /// The container id.
+        id: String,
+    },
 }
 
 /// Parse the command line, run the command, log any error, and return the
@@ -232,6 +258,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             id,
         } => manage::events(&root, &id, stats, &interval)?,
         Command::Update(a) => manage::update(&root, a)?,
+        Command::Checkpoint { id, .. } => {
+            root.load(&id)?;
+            checkpoint::run("checkpoint", cli.criu.as_deref())?
+        }
+        Command::Restore { .. } => checkpoint::run("restore", cli.criu.as_deref())?,
     }
     Ok(0)
 }
