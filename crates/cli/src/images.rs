@@ -1,8 +1,9 @@
 //! Image commands over storage and registries: pull, images, rmi, tag,
-//! inspect, mount, umount.
+//! untag, inspect, mount, umount.
 
 use crate::{Cli, RegistryArgs};
 use anyhow::Context as _;
+use berth_storage::NameRemoval;
 use clap::Args;
 use serde_json::{json, Value};
 
@@ -131,14 +132,20 @@ pub fn rmi(cli: &Cli, a: &RmiArgs) -> anyhow::Result<()> {
     let store = cli.store()?;
     let mut failed = None;
     for name in &a.images {
-        let r = berth_image::find_image(&ctx, &store, name)
+        // A name of an image with other names only untags it (podman);
+        // its last name, or its id, removes the image.
+        let r = berth_image::find_image_name(&ctx, &store, name)
             .map_err(anyhow::Error::from)
-            .and_then(|img| {
-                store.remove_image(&img.id, a.force)?;
-                Ok(img)
+            .and_then(|(img, full)| match full {
+                Some(full) => Ok(store.remove_image_name(&full, a.force)?),
+                None => {
+                    let layers = store.remove_image(&img.id, a.force)?;
+                    Ok(NameRemoval::Removed { image: img, layers })
+                }
             });
         match r {
-            Ok(img) => println!("Deleted: {}", img.id),
+            Ok(NameRemoval::Untagged(_)) => println!("Untagged: {name}"),
+            Ok(NameRemoval::Removed { image, .. }) => println!("Deleted: {}", image.id),
             Err(e) => {
                 eprintln!("Error: removing {name}: {e:#}");
                 failed = Some(name.clone());
@@ -149,6 +156,36 @@ pub fn rmi(cli: &Cli, a: &RmiArgs) -> anyhow::Result<()> {
         Some(n) => anyhow::bail!("could not remove every image (last failure: {n})"),
         None => Ok(()),
     }
+}
+
+#[derive(Args)]
+pub struct UntagArgs {
+    /// The image.
+    pub image: String,
+    /// Names to take away; all of its names when none is given.
+    pub names: Vec<String>,
+}
+
+/// Take names away from an image; the image stays (podman's untag).
+pub fn untag(cli: &Cli, a: &UntagArgs) -> anyhow::Result<()> {
+    let ctx = cli.context(&RegistryArgs::default())?;
+    let store = cli.store()?;
+    let img = berth_image::find_image(&ctx, &store, &a.image)?;
+    let names = if a.names.is_empty() {
+        img.names.clone()
+    } else {
+        a.names
+            .iter()
+            .map(|n| berth_image::local_name(n))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    for n in &names {
+        if !img.names.contains(n) {
+            anyhow::bail!("image {} has no name {n}", &img.id[..12]);
+        }
+        store.untag_image(n)?;
+    }
+    Ok(())
 }
 
 #[derive(Args)]

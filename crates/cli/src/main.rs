@@ -1,6 +1,7 @@
 //! `berth`: the daemonless container CLI. A thin shell over the libraries:
 //! each command group lives in its own module.
 
+mod containers;
 mod images;
 mod login;
 mod progress;
@@ -33,6 +34,17 @@ pub struct Cli {
     /// Log level (error, warn, info, debug, trace); RUST_LOG overrides.
     #[arg(long, global = true, default_value = "warn")]
     pub log_level: String,
+    /// The OCI runtime binary (default: berth-runtime next to berth, else in PATH).
+    #[arg(long, global = true, env = "BERTH_RUNTIME")]
+    pub runtime: Option<PathBuf>,
+    /// The cgroup containers' cgroups go under.
+    #[arg(
+        long,
+        global = true,
+        default_value = "/berth",
+        env = "BERTH_CGROUP_PARENT"
+    )]
+    pub cgroup_parent: String,
     /// registries.conf to read instead of /etc/berth/registries.conf and
     /// /etc/containers/registries.conf.
     #[arg(long, global = true, env = "BERTH_REGISTRIES_CONF")]
@@ -72,7 +84,9 @@ pub enum Command {
     Rmi(images::RmiArgs),
     /// Add a name to an image.
     Tag(images::TagArgs),
-    /// Show an image: local, or docker://REF from a registry without pulling.
+    /// Take names away from an image (all when none is given); the image stays.
+    Untag(images::UntagArgs),
+    /// Show a container, or an image: local, or docker://REF from a registry without pulling.
     Inspect(images::InspectArgs),
     /// Mount an image read-only and print the path.
     Mount(images::MountArgs),
@@ -90,6 +104,27 @@ pub enum Command {
     Login(login::LoginArgs),
     /// Log out of a registry.
     Logout(login::LogoutArgs),
+    /// Run a command in a new container.
+    Run(containers::RunArgs),
+    /// Create a container without starting it.
+    Create(containers::CreateArgs),
+    /// Start containers.
+    Start(containers::StartArgs),
+    /// Stop containers: their stop signal, then SIGKILL.
+    Stop(containers::StopArgs),
+    /// Send a signal to containers.
+    Kill(containers::KillArgs),
+    /// Remove containers.
+    Rm(containers::RmArgs),
+    /// List containers.
+    Ps(containers::PsArgs),
+    /// Print a container's log.
+    Logs(containers::LogsArgs),
+    /// Wait for containers to exit and print their exit codes.
+    Wait(containers::WaitArgs),
+    /// The monitor of a detached container (started by berth itself).
+    #[command(hide = true)]
+    Monitor(containers::MonitorArgs),
 }
 
 impl Cli {
@@ -118,6 +153,51 @@ impl Cli {
         Ok(ctx)
     }
 
+    /// The runtime binary: `--runtime`, else berth-runtime next to this
+    /// binary, else from PATH.
+    pub fn runtime_path(&self) -> PathBuf {
+        if let Some(r) = &self.runtime {
+            return r.clone();
+        }
+        std::env::current_exe()
+            .ok()
+            .and_then(|e| e.parent().map(|d| d.join("berth-runtime")))
+            .filter(|p| p.exists())
+            .unwrap_or_else(|| PathBuf::from("berth-runtime"))
+    }
+
+    /// The engine over the store at `--root` and the run state at `--runroot`.
+    pub fn engine(&self) -> anyhow::Result<berth_engine::Engine> {
+        let store = self.store()?;
+        let ctx = self.context(&RegistryArgs::default())?;
+        let runtime = self.runtime_path();
+        let exe = std::env::current_exe().context("finding the berth binary")?;
+        let monitor = vec![
+            exe.into_os_string(),
+            "--root".into(),
+            self.root.clone().into_os_string(),
+            "--runroot".into(),
+            self.runroot.clone().into_os_string(),
+            "--runtime".into(),
+            runtime.clone().into_os_string(),
+            "--cgroup-parent".into(),
+            self.cgroup_parent.clone().into(),
+            "--log-level".into(),
+            self.log_level.clone().into(),
+            "monitor".into(),
+        ];
+        Ok(berth_engine::Engine::new(
+            store,
+            ctx,
+            berth_engine::EngineOptions {
+                runroot: self.runroot.clone(),
+                runtime,
+                cgroup_parent: self.cgroup_parent.clone(),
+                monitor,
+            },
+        ))
+    }
+
     /// Open the store at `--root`.
     pub fn store(&self) -> anyhow::Result<berth_storage::Store> {
         berth_storage::Store::open(berth_storage::StoreOptions::at(&self.root))
@@ -141,7 +221,14 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Images(a) => images::list(cli, a),
         Command::Rmi(a) => images::rmi(cli, a),
         Command::Tag(a) => images::tag(cli, a),
-        Command::Inspect(a) => images::inspect(cli, a),
+        Command::Untag(a) => images::untag(cli, a),
+        Command::Inspect(a) => {
+            let plain = !(a.image.contains("://") || a.raw || a.config);
+            if plain && containers::inspect(cli, &a.image)? {
+                return Ok(());
+            }
+            images::inspect(cli, a)
+        }
         Command::Mount(a) => images::mount(cli, a),
         Command::Umount(a) => images::umount(cli, a),
         Command::Push(a) => transfer::push(cli, a),
@@ -150,6 +237,16 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Load(a) => transfer::load(cli, a),
         Command::Login(a) => login::login(cli, a),
         Command::Logout(a) => login::logout(cli, a),
+        Command::Run(a) => containers::run(cli, a),
+        Command::Create(a) => containers::create(cli, a),
+        Command::Start(a) => containers::start(cli, a),
+        Command::Stop(a) => containers::stop(cli, a),
+        Command::Kill(a) => containers::kill(cli, a),
+        Command::Rm(a) => containers::rm(cli, a),
+        Command::Ps(a) => containers::ps(cli, a),
+        Command::Logs(a) => containers::logs(cli, a),
+        Command::Wait(a) => containers::wait(cli, a),
+        Command::Monitor(a) => containers::monitor(cli, a),
     }
 }
 

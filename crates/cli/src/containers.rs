@@ -1,0 +1,484 @@
+//! Container commands over the engine: run, create, start, stop, kill, rm,
+//! ps, logs, wait, inspect, and the hidden monitor of detached containers.
+
+use crate::Cli;
+use anyhow::Context as _;
+use berth_engine::{CreateOptions, Engine, NetworkMode, Status, Volume};
+use clap::Args;
+use serde_json::{json, Value};
+use std::io::{Read as _, Seek as _, Write as _};
+
+/// Options of `create` and `run`.
+#[derive(Args)]
+pub struct CreateArgs {
+    /// Name of the container.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Set environment variables (NAME=VALUE, or NAME to pass ours on).
+    #[arg(short, long)]
+    pub env: Vec<String>,
+    /// Read environment variables from a file.
+    #[arg(long)]
+    pub env_file: Vec<std::path::PathBuf>,
+    /// Working directory inside the container.
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// user[:group], names resolved in the image.
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Replace the image's entrypoint ("" for none).
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    /// The container's hostname.
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// Mount the root filesystem read-only.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Mount a tmpfs: PATH[:OPTIONS].
+    #[arg(long)]
+    pub tmpfs: Vec<String>,
+    /// Bind mount HOST-DIR:CONTAINER-DIR[:ro].
+    #[arg(short, long)]
+    pub volume: Vec<String>,
+    /// Memory limit (e.g. 512m).
+    #[arg(short, long)]
+    pub memory: Option<String>,
+    /// CPUs (e.g. 1.5).
+    #[arg(long)]
+    pub cpus: Option<f64>,
+    /// Most processes in the container.
+    #[arg(long)]
+    pub pids_limit: Option<i64>,
+    /// Every capability, no seccomp, no masked paths.
+    #[arg(long)]
+    pub privileged: bool,
+    /// Add capabilities.
+    #[arg(long)]
+    pub cap_add: Vec<String>,
+    /// Drop capabilities.
+    #[arg(long)]
+    pub cap_drop: Vec<String>,
+    /// seccomp=unconfined.
+    #[arg(long)]
+    pub security_opt: Vec<String>,
+    /// none, host or bridge.
+    #[arg(long, alias = "net", default_value = "none")]
+    pub network: String,
+    /// Keep stdin open.
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a terminal.
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Remove the container once it exited.
+    #[arg(long)]
+    pub rm: bool,
+    /// Signal to stop the container with.
+    #[arg(long)]
+    pub stop_signal: Option<String>,
+    /// The image.
+    pub image: String,
+    /// The command and its arguments.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+impl CreateArgs {
+    fn options(&self) -> anyhow::Result<CreateOptions> {
+        let mut env = Vec::new();
+        for f in &self.env_file {
+            let text = std::fs::read_to_string(f)
+                .with_context(|| format!("reading --env-file {}", f.display()))?;
+            env.extend(berth_engine::options::parse_env_file(&text));
+        }
+        env.extend(
+            self.env
+                .iter()
+                .filter_map(|e| berth_engine::options::expand_env(e)),
+        );
+        let mut seccomp_unconfined = false;
+        for o in &self.security_opt {
+            match o.as_str() {
+                "seccomp=unconfined" | "seccomp:unconfined" => seccomp_unconfined = true,
+                _ => anyhow::bail!("unsupported --security-opt {o:?} (seccomp=unconfined)"),
+            }
+        }
+        if self.tty {
+            anyhow::bail!("a terminal (-t) is not implemented yet");
+        }
+        Ok(CreateOptions {
+            image: self.image.clone(),
+            name: self.name.clone(),
+            command: self.command.clone(),
+            entrypoint: self.entrypoint.clone(),
+            env,
+            workdir: self.workdir.clone(),
+            user: self.user.clone(),
+            hostname: self.hostname.clone(),
+            read_only: self.read_only,
+            tmpfs: self.tmpfs.clone(),
+            volumes: self
+                .volume
+                .iter()
+                .map(|v| Volume::parse(v))
+                .collect::<Result<_, _>>()?,
+            memory: self
+                .memory
+                .as_deref()
+                .map(berth_engine::options::parse_size)
+                .transpose()?,
+            cpus: self.cpus,
+            pids_limit: self.pids_limit,
+            privileged: self.privileged,
+            cap_add: self.cap_add.clone(),
+            cap_drop: self.cap_drop.clone(),
+            seccomp_unconfined,
+            network: NetworkMode::parse(&self.network)?,
+            interactive: self.interactive,
+            tty: self.tty,
+            remove: self.rm,
+            stop_signal: self.stop_signal.clone(),
+        })
+    }
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Run in the background and print the id.
+    #[arg(short, long)]
+    pub detach: bool,
+    #[command(flatten)]
+    pub create: CreateArgs,
+}
+
+/// Exit with podman's codes for errors before the container's process ran:
+/// 127 for a command not in the image, 125 otherwise.
+fn exit_for(e: berth_engine::Error) -> anyhow::Error {
+    if matches!(e, berth_engine::Error::CommandNotFound(_)) {
+        eprintln!("Error: {e}");
+        std::process::exit(127);
+    }
+    e.into()
+}
+
+pub fn create(cli: &Cli, a: &CreateArgs) -> anyhow::Result<()> {
+    let engine = cli.engine()?;
+    let id = engine.create(&a.options()?).map_err(exit_for)?;
+    println!("{id}");
+    Ok(())
+}
+
+pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<()> {
+    let engine = cli.engine()?;
+    let id = engine.create(&a.create.options()?).map_err(exit_for)?;
+    if a.detach {
+        if let Err(e) = engine.start_detached(&id) {
+            if a.create.rm {
+                let _ = engine.remove(&id, true);
+            }
+            return Err(e.into());
+        }
+        println!("{id}");
+        return Ok(());
+    }
+    match engine.start_foreground(&id) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            if a.create.rm {
+                let _ = engine.remove(&id, true);
+            }
+            Err(e.into())
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct StartArgs {
+    /// Attach: stdio of the container is ours, exit with its code.
+    #[arg(short, long)]
+    pub attach: bool,
+    /// Containers.
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+pub fn start(cli: &Cli, a: &StartArgs) -> anyhow::Result<()> {
+    let engine = cli.engine()?;
+    if a.attach {
+        anyhow::ensure!(a.containers.len() == 1, "start -a takes one container");
+        let code = engine.start_foreground(&a.containers[0])?;
+        std::process::exit(code);
+    }
+    for c in &a.containers {
+        engine.start_detached(c)?;
+        println!("{c}");
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct StopArgs {
+    /// Seconds to wait before SIGKILL.
+    #[arg(short, long, default_value_t = 10)]
+    pub time: u64,
+    /// Containers.
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+pub fn stop(cli: &Cli, a: &StopArgs) -> anyhow::Result<()> {
+    let engine = cli.engine()?;
+    for c in &a.containers {
+        engine.stop(c, a.time)?;
+        println!("{c}");
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct KillArgs {
+    /// The signal.
+    #[arg(short, long, default_value = "SIGKILL")]
+    pub signal: String,
+    /// Containers.
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+pub fn kill(cli: &Cli, a: &KillArgs) -> anyhow::Result<()> {
+    let engine = cli.engine()?;
+    for c in &a.containers {
+        engine.kill(c, &a.signal)?;
+        println!("{c}");
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct RmArgs {
+    /// Kill a running container first.
+    #[arg(short, long)]
+    pub force: bool,
+    /// Containers.
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+pub fn rm(cli: &Cli, a: &RmArgs) -> anyhow::Result<()> {
+    let engine = cli.engine()?;
+    let mut failed = None;
+    for c in &a.containers {
+        match engine.remove(c, a.force) {
+            Ok(()) => println!("{c}"),
+            Err(e) => {
+                eprintln!("Error: removing {c}: {e:#}");
+                failed = Some(c.clone());
+            }
+        }
+    }
+    match failed {
+        Some(c) => anyhow::bail!("could not remove every container (last failure: {c})"),
+        None => Ok(()),
+    }
+}
+
+#[derive(Args)]
+pub struct PsArgs {
+    /// Show every container, not only running ones.
+    #[arg(short, long)]
+    pub all: bool,
+    /// Only ids.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// `json` for machine-readable output.
+    #[arg(long)]
+    pub format: Option<String>,
+}
+
+fn status_text(s: &berth_engine::State) -> String {
+    match s.status {
+        Status::Created => "Created".into(),
+        Status::Running => format!("Up since {}", s.started_at.as_deref().unwrap_or("?")),
+        Status::Exited => format!("Exited ({})", s.exit_code.unwrap_or(-1)),
+    }
+}
+
+fn info_json(i: &berth_engine::ContainerInfo) -> Value {
+    json!({
+        "Id": i.id,
+        "Names": [i.name],
+        "Image": i.meta.options.image,
+        "ImageID": i.image_id,
+        "Command": i.meta.command,
+        "Created": i.created,
+        "State": i.state.status.to_string(),
+        "Status": status_text(&i.state),
+        "ExitCode": i.state.exit_code,
+        "Pid": i.state.process.map(|p| p.pid).unwrap_or(0),
+        "StartedAt": i.state.started_at,
+        "ExitedAt": i.state.finished_at,
+    })
+}
+
+pub fn ps(cli: &Cli, a: &PsArgs) -> anyhow::Result<()> {
+    let engine = cli.engine()?;
+    let list: Vec<_> = engine
+        .list()?
+        .into_iter()
+        .filter(|i| a.all || i.state.status == Status::Running)
+        .collect();
+    if a.quiet {
+        for i in &list {
+            println!("{}", &i.id[..12]);
+        }
+        return Ok(());
+    }
+    match a.format.as_deref() {
+        Some("json") => {
+            let out: Vec<Value> = list.iter().map(info_json).collect();
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            return Ok(());
+        }
+        Some(f) => anyhow::bail!("unknown --format {f:?} (json)"),
+        None => {}
+    }
+    println!(
+        "{:<14} {:<30} {:<24} {:<30} NAMES",
+        "CONTAINER ID", "IMAGE", "COMMAND", "STATUS"
+    );
+    for i in &list {
+        let mut cmd = i.meta.command.join(" ");
+        if cmd.len() > 22 {
+            cmd.truncate(19);
+            cmd.push_str("...");
+        }
+        println!(
+            "{:<14} {:<30} {:<24} {:<30} {}",
+            &i.id[..12],
+            i.meta.options.image,
+            cmd,
+            status_text(&i.state),
+            i.name
+        );
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct LogsArgs {
+    /// Keep printing as the container writes.
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Only the last N lines.
+    #[arg(long)]
+    pub tail: Option<usize>,
+    /// The container.
+    pub container: String,
+}
+
+fn print_chunks(chunks: Vec<(String, Vec<u8>)>) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let mut err = std::io::stderr().lock();
+    for (stream, text) in chunks {
+        if stream == "stderr" {
+            err.write_all(&text)?;
+        } else {
+            out.write_all(&text)?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+pub fn logs(cli: &Cli, a: &LogsArgs) -> anyhow::Result<()> {
+    let engine = cli.engine()?;
+    let info = engine.inspect(&a.container)?;
+    let mut file = match std::fs::File::open(&info.log_path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).context(format!("reading {}", info.log_path.display())),
+    };
+    let mut data = Vec::new();
+    file.read_to_end(&mut data)?;
+    // Only whole records: a record being written is read next time.
+    let cut = data.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
+    let mut chunks = berth_engine::logs::chunks(&data[..cut]);
+    if let Some(n) = a.tail {
+        chunks = berth_engine::logs::tail(chunks, n);
+    }
+    print_chunks(chunks)?;
+    if !a.follow {
+        return Ok(());
+    }
+    let mut pos = cut as u64;
+    loop {
+        let running = engine.inspect(&info.id)?.state.status == Status::Running;
+        file.seek(std::io::SeekFrom::Start(pos))?;
+        let mut more = Vec::new();
+        file.read_to_end(&mut more)?;
+        let cut = more.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
+        print_chunks(berth_engine::logs::chunks(&more[..cut]))?;
+        pos += cut as u64;
+        if !running {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[derive(Args)]
+pub struct WaitArgs {
+    /// Containers.
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+pub fn wait(cli: &Cli, a: &WaitArgs) -> anyhow::Result<()> {
+    let engine = cli.engine()?;
+    for c in &a.containers {
+        println!("{}", engine.wait(c)?.unwrap_or(-1));
+    }
+    Ok(())
+}
+
+/// `inspect` of a container, if `key` names one.
+pub fn inspect(cli: &Cli, key: &str) -> anyhow::Result<bool> {
+    let engine = cli.engine()?;
+    let info = match engine.inspect(key) {
+        Ok(i) => i,
+        Err(berth_engine::Error::NotFound(_)) => return Ok(false),
+        Err(e) => return Err(e.into()),
+    };
+    let mut v = info_json(&info);
+    v["Config"] = serde_json::to_value(&info.meta.options)?;
+    v["CgroupsPath"] = json!(info.meta.cgroups_path);
+    v["StopSignal"] = json!(info.meta.stop_signal);
+    v["LogPath"] = json!(info.log_path);
+    v["Bundle"] = json!(info.bundle);
+    v["NetworkSettings"] = json!({"Mode": info.meta.options.network});
+    println!("{}", serde_json::to_string_pretty(&json!([v]))?);
+    Ok(true)
+}
+
+#[derive(Args)]
+pub struct MonitorArgs {
+    /// The container.
+    pub id: String,
+}
+
+/// The hidden `monitor` command: leave the CLI, then watch the container.
+pub fn monitor(cli: &Cli, a: &MonitorArgs) -> ! {
+    if let Err(e) = berth_engine::monitor::detach() {
+        println!("error: {e}");
+        std::process::exit(1);
+    }
+    let engine: anyhow::Result<Engine> = cli.engine();
+    match engine {
+        Ok(engine) => std::process::exit(berth_engine::monitor::run(&engine, &a.id)),
+        Err(e) => {
+            println!("error: {e:#}");
+            std::process::exit(1);
+        }
+    }
+}
