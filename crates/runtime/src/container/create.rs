@@ -109,18 +109,7 @@ pub fn create(
     // Compiled (or read from the cache) before anything exists, so a bad
     // profile leaves nothing behind; the init inherits the program.
     let seccomp_profile = linux.and_then(|l| l.seccomp().as_ref());
-    let seccomp = seccomp_profile
-        .map(|p| {
-            crate::seccomp::Program::prepare(p, crate::seccomp::default_cache_dir().as_deref())
-        })
-        .transpose()?;
-    let (notify_rx, notify_tx) = match &seccomp {
-        Some(p) if p.needs_listener() => {
-            let (rx, tx) = crate::seccomp::notify::channel()?;
-            (Some(rx), Some(tx))
-        }
-        _ => (None, None),
-    };
+    let (seccomp, notify_rx, notify_tx) = crate::seccomp::prepare_for_container(seccomp_profile)?;
     let plan = NamespacePlan::new(
         linux
             .and_then(|l| l.namespaces().as_deref())

@@ -87,18 +87,7 @@ pub fn exec(root: &StateRoot, opts: &ExecOptions) -> Result<i32> {
     // the cache: the container's start compiled it).
     let spec = crate::spec::load_config(&state.bundle)?;
     let seccomp_profile = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref());
-    let seccomp = seccomp_profile
-        .map(|p| {
-            crate::seccomp::Program::prepare(p, crate::seccomp::default_cache_dir().as_deref())
-        })
-        .transpose()?;
-    let (notify_rx, notify_tx) = match &seccomp {
-        Some(p) if p.needs_listener() => {
-            let (rx, tx) = crate::seccomp::notify::channel()?;
-            (Some(rx), Some(tx))
-        }
-        _ => (None, None),
-    };
+    let (seccomp, notify_rx, notify_tx) = crate::seccomp::prepare_for_container(seccomp_profile)?;
     let filter = seccomp.as_ref().map(|program| crate::seccomp::Filter {
         program,
         notify: notify_tx.as_ref(),

@@ -376,3 +376,26 @@ pub fn libseccomp_version() -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// What `create` and `exec` need for a container's filter: the program
+/// (compiled or from the cache) and, with `SCMP_ACT_NOTIFY`, the channel
+/// that carries the notify descriptor from the init to the runtime.
+pub type Prepared = (
+    Option<Program>,
+    Option<notify::NotifyReceiver>,
+    Option<notify::NotifySender>,
+);
+
+/// Prepare the filter for `profile` (if any) before anything is created,
+/// so a bad profile leaves nothing behind.
+pub fn prepare_for_container(profile: Option<&LinuxSeccomp>) -> crate::error::Result<Prepared> {
+    let Some(profile) = profile else {
+        return Ok((None, None, None));
+    };
+    let program = Program::prepare(profile, default_cache_dir().as_deref())?;
+    if program.needs_listener() {
+        let (rx, tx) = notify::channel()?;
+        return Ok((Some(program), Some(rx), Some(tx)));
+    }
+    Ok((Some(program), None, None))
+}
