@@ -27,13 +27,14 @@ pub mod pull;
 pub mod reference;
 pub mod registries_conf;
 pub mod registry;
+mod reuse;
 pub mod transport;
 mod verify;
 
 pub use context::Context;
 pub use copy::{CopyOptions, CopyReport};
 pub use error::{Error, Result};
-pub use local::{find_image, local_name, push_reference};
+pub use local::{find_image, find_image_name, local_name, push_reference};
 pub use manifest::{Descriptor, Platform};
 pub use reference::{ParsedName, Reference};
 pub use registries_conf::RegistriesConf;
@@ -101,6 +102,13 @@ pub fn copy(
     opts: &CopyOptions,
     progress: &dyn Progress,
 ) -> Result<Copied> {
+    if let (ImageRef::Storage(key), ImageRef::Docker(name), Some(store)) = (src, dst, store) {
+        // Layer blobs the destination registry has or can mount keep the
+        // image's manifest (and digest) as pulled.
+        if let Some(report) = reuse::push_stored_verbatim(ctx, store, key, name, opts, progress)? {
+            return Ok(Copied::Written(report));
+        }
+    }
     let source = transport::open_source(ctx, src, store)?;
     let image = transport::resolve(source.as_ref(), &ctx.platform)?;
     if let ImageRef::Storage(name) = dst {

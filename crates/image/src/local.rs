@@ -9,8 +9,18 @@ use berth_storage::{Image, Store};
 
 /// The image `key` names in `store`.
 pub fn find_image(ctx: &Context, store: &Store, key: &str) -> Result<Image> {
+    find_image_name(ctx, store, key).map(|(image, _)| image)
+}
+
+/// The image `key` names in `store`, with the full name `key` stands for
+/// (`busybox` → `docker.io/library/busybox:latest`); `None` when `key` is
+/// an id or digest rather than a name.
+pub fn find_image_name(ctx: &Context, store: &Store, key: &str) -> Result<(Image, Option<String>)> {
     match store.image(key) {
-        Ok(i) => return Ok(i),
+        Ok(i) => {
+            let name = i.names.iter().any(|n| n == key).then(|| key.to_string());
+            return Ok((i, name));
+        }
         Err(berth_storage::Error::ImageNotFound(_)) => {}
         Err(e) => return Err(e.into()),
     }
@@ -29,7 +39,7 @@ pub fn find_image(ctx: &Context, store: &Store, key: &str) -> Result<Image> {
     }
     for c in &candidates {
         if let Ok(i) = store.image(c) {
-            return Ok(i);
+            return Ok((i, Some(c.clone())));
         }
     }
     if parsed.registry.is_none() {
@@ -42,7 +52,10 @@ pub fn find_image(ctx: &Context, store: &Store, key: &str) -> Result<Image> {
             .filter(|i| i.names.iter().any(|n| n.ends_with(&suffix)))
             .collect();
         match matching.as_slice() {
-            [one] => return Ok(one.clone()),
+            [one] => {
+                let name = one.names.iter().find(|n| n.ends_with(&suffix)).cloned();
+                return Ok((one.clone(), name));
+            }
             [] => {}
             many => {
                 return Err(Error::ShortName {

@@ -50,4 +50,4 @@ pub use digest::Digest;
 pub use driver::DriverKind;
 pub use error::{Error, Result};
 pub use records::{Container, Image, Layer, LayerKind};
-pub use store::{ApplyOptions, Lease, NewContainer, NewImage, Store, StoreOptions};
+pub use store::{ApplyOptions, Lease, NameRemoval, NewContainer, NewImage, Store, StoreOptions};

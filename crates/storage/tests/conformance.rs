@@ -380,6 +380,73 @@ fn images_and_shared_layers(s: &TestStore) {
     assert!(matches!(s.image(&a.id), Err(Error::ImageNotFound(_))));
 }
 
+/// `rmi NAME` of an image with several names takes only that name; the
+/// last name removes the image, refused while it is mounted or used unless
+/// forced; untag keeps a nameless image.
+fn remove_image_name_untags_until_last(s: &TestStore) {
+    use berth_storage::NameRemoval;
+    let tar = TarBuilder::new().file("f", b"x").build();
+    let img = image(s, "r/one:1", &[tar]);
+    s.add_image_name("r/one:1", "r/two:2").unwrap();
+    s.add_image_name("r/one:1", "r/three:3").unwrap();
+    s.mount_image("r/one:1").unwrap();
+    // Mounted, yet a name that is not the last one goes.
+    match s.remove_image_name("r/two:2", false).unwrap() {
+        NameRemoval::Untagged(i) => assert_eq!(i.names, ["r/one:1", "r/three:3"]),
+        other => panic!("expected untag, got {other:?}"),
+    }
+    assert!(matches!(s.image("r/two:2"), Err(Error::ImageNotFound(_))));
+    assert_eq!(s.image("r/one:1").unwrap().names, ["r/one:1", "r/three:3"]);
+    let err = s.remove_image_name("r/two:2", false).unwrap_err();
+    assert!(matches!(err, Error::ImageNotFound(_)), "{err}");
+    // The id is not a name.
+    let err = s.remove_image_name(&img.id, false).unwrap_err();
+    assert!(matches!(err, Error::ImageNotFound(_)), "{err}");
+    // untag takes a name even from a mounted image.
+    let after = s.untag_image("r/three:3").unwrap();
+    assert_eq!(after.names, ["r/one:1"]);
+    // The last name: refused while mounted, nothing changes.
+    let err = s.remove_image_name("r/one:1", false).unwrap_err();
+    assert!(matches!(err, Error::InUse { .. }), "{err}");
+    assert!(err.to_string().contains("mount(s)"), "{err}");
+    assert_eq!(s.image(&img.id).unwrap().names, ["r/one:1"]);
+    s.unmount_image("r/one:1", false).unwrap();
+    match s.remove_image_name("r/one:1", false).unwrap() {
+        NameRemoval::Removed { image, layers } => {
+            assert_eq!(image.id, img.id);
+            assert_eq!(layers, vec![img.top_layer.clone().unwrap()]);
+        }
+        other => panic!("expected removal, got {other:?}"),
+    }
+    assert!(s.images().unwrap().is_empty());
+    assert!(s.layers().unwrap().is_empty());
+    // A container keeps the last name from removing its image, unless forced.
+    let tar = TarBuilder::new().file("g", b"y").build();
+    let img = image(s, "r/used:1", &[tar]);
+    s.create_container(NewContainer {
+        name: Some("holder".into()),
+        image: img.id.clone(),
+        ..Default::default()
+    })
+    .unwrap();
+    let err = s.remove_image_name("r/used:1", false).unwrap_err();
+    assert!(err.to_string().contains("container holder"), "{err}");
+    assert_eq!(s.images().unwrap().len(), 1);
+    assert!(matches!(
+        s.remove_image_name("r/used:1", true).unwrap(),
+        NameRemoval::Removed { .. }
+    ));
+    assert!(s.containers().unwrap().is_empty());
+    assert!(s.images().unwrap().is_empty());
+    // An untagged image stays, reachable by id.
+    let tar = TarBuilder::new().file("h", b"z").build();
+    let img = image(s, "r/lone:1", &[tar]);
+    assert!(s.untag_image("r/lone:1").unwrap().names.is_empty());
+    assert!(s.image(&img.id).unwrap().names.is_empty());
+    s.remove_image(&img.id, false).unwrap();
+    assert_store_clean(s);
+}
+
 /// Reopening keeps everything complete.
 fn reopen_keeps_store(s: &TestStore) {
     let tar = TarBuilder::new().file("f", b"x").build();
@@ -579,6 +646,10 @@ macro_rules! conformance {
             #[test]
             fn pax_global_header_creates_nothing() {
                 run(super::pax_global_header_creates_nothing)
+            }
+            #[test]
+            fn remove_image_name_untags_until_last() {
+                run(super::remove_image_name_untags_until_last)
             }
             #[test]
             fn reopen_keeps_store() {

@@ -112,6 +112,38 @@ impl RegistryDest {
             mount_from: None,
         })
     }
+
+    /// The reference pushed to (after registries.conf rewrites).
+    pub fn reference(&self) -> &Reference {
+        &self.reference
+    }
+
+    /// Whether the destination has blob `desc` (HEAD) or mounted it from
+    /// one of `from` (repositories of the same registry). A failed mount
+    /// attempt counts as not available.
+    pub fn has_or_mount(&self, desc: &Descriptor, from: &[String]) -> bool {
+        match self.client.has_blob(&self.reference.repository, desc) {
+            Ok(true) => return true,
+            Ok(false) => {}
+            Err(e) => tracing::debug!(blob = %desc.digest, error = %e, "HEAD failed"),
+        }
+        for repo in from {
+            match self
+                .client
+                .mount_blob(&self.reference.repository, repo, desc)
+            {
+                Ok(true) => {
+                    tracing::debug!(blob = %desc.digest, from = %repo, "mounted");
+                    return true;
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::debug!(blob = %desc.digest, from = %repo, error = %e, "mount failed")
+                }
+            }
+        }
+        false
+    }
 }
 
 impl Dest for RegistryDest {

@@ -10,6 +10,22 @@ use crate::lock::LockMode;
 use crate::records::{is_hex_id, Image};
 use std::fs;
 
+/// What [`Store::remove_image_name`] did.
+#[derive(Debug, Clone)]
+pub enum NameRemoval {
+    /// The image had other names; only this one was taken away. The image
+    /// as it is now.
+    Untagged(Image),
+    /// That was the image's last name: the image was removed, with the
+    /// layers only it used (their ids).
+    Removed {
+        /// The image removed.
+        image: Image,
+        /// The layers removed with it.
+        layers: Vec<String>,
+    },
+}
+
 /// What [`Store::create_image`] needs.
 #[derive(Debug, Clone)]
 pub struct NewImage {
@@ -190,6 +206,55 @@ impl Store {
         result
     }
 
+    /// Take `name` away from the image that has it, podman's `untag`: the
+    /// image stays, even when that was its last name. Returns the image as
+    /// it is now.
+    pub fn untag_image(&self, name: &str) -> Result<Image> {
+        let _i = self.lock(&self.locks.images, LockMode::Exclusive)?;
+        let mut image = self.image_named(name)?;
+        image.names.retain(|n| n != name);
+        write_json(&self.image_dir(&image.id).join("image.json"), &image)?;
+        Ok(image)
+    }
+
+    /// `rmi NAME`: while the image that has `name` has other names, only
+    /// this name is taken away ([`NameRemoval::Untagged`]); its last name
+    /// removes the image as [`Store::remove_image`] does (refused with
+    /// [`Error::InUse`] while containers or mounts use it, unless `force`).
+    /// Decided and done under the locks in one go, so two processes
+    /// removing the two names of an image leave no image behind and never
+    /// remove it under a name that is still wanted.
+    pub fn remove_image_name(&self, name: &str, force: bool) -> Result<NameRemoval> {
+        let result = (|| {
+            let cmode = if force {
+                LockMode::Exclusive
+            } else {
+                LockMode::Shared
+            };
+            let _c = self.lock(&self.locks.containers, cmode)?;
+            let _i = self.lock(&self.locks.images, LockMode::Exclusive)?;
+            let mut image = self.image_named(name)?;
+            if image.names.len() > 1 {
+                image.names.retain(|n| n != name);
+                write_json(&self.image_dir(&image.id).join("image.json"), &image)?;
+                return Ok(NameRemoval::Untagged(image));
+            }
+            let _l = self.lock(&self.locks.layers, LockMode::Exclusive)?;
+            let layers = self.delete_image(&image, force)?;
+            Ok(NameRemoval::Removed { image, layers })
+        })();
+        self.empty_trash();
+        result
+    }
+
+    /// The image that has exactly `name`. Images lock held.
+    fn image_named(&self, name: &str) -> Result<Image> {
+        self.all_images()?
+            .into_iter()
+            .find(|i| i.names.iter().any(|n| n == name))
+            .ok_or_else(|| Error::ImageNotFound(name.to_string()))
+    }
+
     fn remove_image_locked(&self, key: &str, force: bool) -> Result<Vec<String>> {
         let cmode = if force {
             LockMode::Exclusive
@@ -200,6 +265,12 @@ impl Store {
         let _i = self.lock(&self.locks.images, LockMode::Exclusive)?;
         let _l = self.lock(&self.locks.layers, LockMode::Exclusive)?;
         let image = self.find_image(key)?;
+        self.delete_image(&image, force)
+    }
+
+    /// Remove `image` and the layers only it used; every lock held (the
+    /// containers lock exclusively with `force`).
+    fn delete_image(&self, image: &Image, force: bool) -> Result<Vec<String>> {
         let containers: Vec<_> = self
             .all_containers()?
             .into_iter()

@@ -23,7 +23,7 @@ mod mounts;
 mod repair;
 
 pub use containers::NewContainer;
-pub use images::NewImage;
+pub use images::{NameRemoval, NewImage};
 pub use layers::ApplyOptions;
 pub use lease::Lease;
 
