@@ -462,6 +462,50 @@ pub fn inspect(cli: &Cli, key: &str) -> anyhow::Result<bool> {
 }
 
 #[derive(Args)]
+pub struct ExecArgs {
+    /// Pass stdin on.
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a terminal.
+    #[arg(short, long)]
+    pub tty: bool,
+    /// user[:group], names resolved in the container.
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Set environment variables.
+    #[arg(short, long)]
+    pub env: Vec<String>,
+    /// Working directory.
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// The container.
+    pub container: String,
+    /// The command and its arguments.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+pub fn exec(cli: &Cli, a: &ExecArgs) -> anyhow::Result<()> {
+    if a.tty {
+        anyhow::bail!("a terminal (-t) is not implemented yet");
+    }
+    let engine = cli.engine()?;
+    let opts = berth_engine::ExecOptions {
+        command: a.command.clone(),
+        env: a
+            .env
+            .iter()
+            .filter_map(|e| berth_engine::options::expand_env(e))
+            .collect(),
+        user: a.user.clone(),
+        workdir: a.workdir.clone(),
+        interactive: a.interactive,
+    };
+    let code = engine.exec(&a.container, &opts).map_err(exit_for)?;
+    std::process::exit(code);
+}
+
+#[derive(Args)]
 pub struct MonitorArgs {
     /// The container.
     pub id: String,

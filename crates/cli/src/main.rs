@@ -122,6 +122,8 @@ pub enum Command {
     Logs(containers::LogsArgs),
     /// Wait for containers to exit and print their exit codes.
     Wait(containers::WaitArgs),
+    /// Run a process in a running container.
+    Exec(containers::ExecArgs),
     /// The monitor of a detached container (started by berth itself).
     #[command(hide = true)]
     Monitor(containers::MonitorArgs),
@@ -246,6 +248,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Ps(a) => containers::ps(cli, a),
         Command::Logs(a) => containers::logs(cli, a),
         Command::Wait(a) => containers::wait(cli, a),
+        Command::Exec(a) => containers::exec(cli, a),
         Command::Monitor(a) => containers::monitor(cli, a),
     }
 }

@@ -245,3 +245,40 @@ fn create_start_attach_and_wait() {
         .unwrap()
         .starts_with(&env.cgroup_parent));
 }
+
+#[test]
+fn exec_runs_in_the_running_container() {
+    require!(is_root(), "containers need root");
+    let env = Env::new();
+    env.ok(&[
+        "run", "-d", "--name", "host", "-e", "KEPT=yes", "busybox", "sleep", "1000",
+    ]);
+    let out = env.berth(&[
+        "exec",
+        "-u",
+        "berth",
+        "-e",
+        "X=1",
+        "-w",
+        "/tmp",
+        "host",
+        "sh",
+        "-c",
+        "id -u; echo $X $KEPT; pwd; cat /proc/1/cmdline | tr '\\0' ' '; exit 5",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "1000\n1 yes\n/tmp\nsleep 1000 "
+    );
+    let out = env.berth(&["exec", "host", "nosuchcmd"]);
+    assert_eq!(out.status.code(), Some(127));
+    env.ok(&["rm", "-f", "host"]);
+    let out = env.berth(&["exec", "host", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+}

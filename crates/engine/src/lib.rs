@@ -15,6 +15,7 @@
 pub mod confinement;
 mod engine;
 mod error;
+mod exec;
 mod files;
 pub mod image_config;
 mod lifecycle;
@@ -27,5 +28,6 @@ pub mod spec;
 
 pub use engine::{ContainerInfo, Engine, EngineOptions, Meta};
 pub use error::{Error, Result};
+pub use exec::ExecOptions;
 pub use options::{CreateOptions, NetworkMode, Volume};
 pub use record::{State, Status};

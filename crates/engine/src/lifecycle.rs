@@ -28,7 +28,7 @@ const FORWARDED: [Signal; 7] = [
     Signal::SIGWINCH,
 ];
 
-static FORWARD_TO: AtomicI32 = AtomicI32::new(0);
+pub(crate) static FORWARD_TO: AtomicI32 = AtomicI32::new(0);
 
 extern "C" fn forward(sig: libc::c_int) {
     let pid = FORWARD_TO.load(Ordering::Relaxed);
@@ -38,7 +38,7 @@ extern "C" fn forward(sig: libc::c_int) {
     }
 }
 
-fn set_forwarding(on: bool) {
+pub(crate) fn set_forwarding(on: bool) {
     let handler = if on {
         SigHandler::Handler(forward)
     } else {

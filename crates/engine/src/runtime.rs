@@ -108,6 +108,13 @@ impl Runtime {
         Err(self.fail("kill", id, msg))
     }
 
+    /// The `exec --process FILE ID` command (stdout and stderr inherited).
+    pub fn exec_command(&self, id: &str, process: &Path) -> Command {
+        let mut c = self.command();
+        c.arg("exec").arg("--process").arg(process).arg(id);
+        c
+    }
+
     /// `delete --force`: frees what the runtime holds (cgroup, state). A
     /// container the runtime does not know is not an error.
     pub fn delete(&self, id: &str) -> Result<()> {

@@ -1,0 +1,115 @@
+//! `exec`: a new process in a running container, through `runtime exec`
+//! with a process object derived from the container's own (its
+//! capabilities, confinement, environment), changed as asked.
+
+use crate::engine::Engine;
+use crate::error::{Error, IoContext, Result};
+use crate::image_config::{check_command, resolve_user};
+use crate::lifecycle::{set_forwarding, FORWARD_TO};
+use crate::record::Status;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::Ordering;
+
+/// What `berth exec` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOptions {
+    /// The command and its arguments.
+    pub command: Vec<String>,
+    /// Extra `NAME=VALUE` entries (later names win).
+    pub env: Vec<String>,
+    /// `user[:group]`, resolved in the container's files.
+    pub user: Option<String>,
+    /// The working directory.
+    pub workdir: Option<String>,
+    /// Pass our stdin on (`-i`); otherwise the process gets /dev/null.
+    pub interactive: bool,
+}
+
+impl Engine {
+    /// Run a process in running container `key` with our stdout and
+    /// stderr; its exit code.
+    pub fn exec(&self, key: &str, opts: &ExecOptions) -> Result<i32> {
+        let c = self.container(key)?;
+        let state = self.refresh(&c.id)?;
+        if state.status != Status::Running {
+            return Err(Error::State {
+                name: c.name,
+                state: state.status.to_string(),
+                what: "exec needs a running container".into(),
+            });
+        }
+        let Some(first) = opts.command.first() else {
+            return Err(Error::InvalidOption {
+                option: "exec",
+                value: String::new(),
+                reason: "a command is needed".into(),
+            });
+        };
+        let record = self.record(&c.id);
+        let config_path = record.path().join("config.json");
+        let config: Value =
+            serde_json::from_slice(&std::fs::read(&config_path).ctx("read", &config_path)?)
+                .map_err(|source| Error::Record {
+                    path: config_path.clone(),
+                    source,
+                })?;
+        let rootfs = PathBuf::from(config["root"]["path"].as_str().unwrap_or("/"));
+        let mut process = config["process"].clone();
+        let mut env: Vec<String> = process["env"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for e in &opts.env {
+            let name = e.split('=').next().unwrap_or(e);
+            env.retain(|x| x.split('=').next() != Some(name));
+            env.push(e.clone());
+        }
+        check_command(&rootfs, first, &env)?;
+        if let Some(u) = &opts.user {
+            let user = resolve_user(&rootfs, u)?;
+            process["user"] = serde_json::json!({
+                "uid": user.uid, "gid": user.gid, "additionalGids": user.additional_gids,
+            });
+        }
+        if let Some(w) = &opts.workdir {
+            process["cwd"] = w.clone().into();
+        }
+        process["args"] = serde_json::json!(opts.command);
+        process["env"] = serde_json::json!(env);
+        process["terminal"] = false.into();
+        let file = record
+            .path()
+            .join(format!("exec-{}.json", std::process::id()));
+        let bytes = serde_json::to_vec(&process).map_err(|source| Error::Record {
+            path: file.clone(),
+            source,
+        })?;
+        std::fs::write(&file, bytes).ctx("write", &file)?;
+        let stdin = if opts.interactive {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        };
+        let child = self.runtime.exec_command(&c.id, &file).stdin(stdin).spawn();
+        let result = child.ctx("run", &self.runtime.path).and_then(|mut child| {
+            FORWARD_TO.store(child.id() as i32, Ordering::Relaxed);
+            set_forwarding(true);
+            let status = child.wait().ctx("wait for", &self.runtime.path);
+            set_forwarding(false);
+            FORWARD_TO.store(0, Ordering::Relaxed);
+            status
+        });
+        let _ = std::fs::remove_file(&file);
+        let status = result?;
+        use std::os::unix::process::ExitStatusExt;
+        Ok(status
+            .code()
+            .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
+    }
+}
