@@ -282,3 +282,22 @@ fn exec_runs_in_the_running_container() {
     let out = env.berth(&["exec", "host", "true"]);
     assert_eq!(out.status.code(), Some(125));
 }
+
+#[test]
+fn start_after_the_runroot_was_lost_rebuilds_the_bundle() {
+    require!(is_root(), "containers need root");
+    let env = Env::new();
+    let id = env.ok(&[
+        "create", "--name", "again", "-e", "A=b", "busybox", "sh", "-c", "echo $A",
+    ]);
+    // As after a reboot: the runroot (a tmpfs) is empty.
+    std::fs::remove_dir_all(env.runroot().join("containers").join(id.trim())).unwrap();
+    assert_eq!(env.ps()[0]["State"], "created");
+    let out = env.berth(&["start", "-a", "again"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "b\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -97,10 +97,29 @@ fn pull_images_tag_mount_rmi() {
         "no busybox in {}",
         path.display()
     );
+    // A name of an image with several names only goes itself, even while
+    // the image is mounted (podman's untag).
+    let out = b.ok(&["rmi", "mine:1"]);
+    assert!(out.contains("Untagged"), "{out}");
+    let local: serde_json::Value = serde_json::from_str(&b.ok(&["inspect", "busybox"])).unwrap();
+    assert_eq!(local[0]["Id"], id.trim());
+    assert_eq!(
+        local[0]["RepoTags"],
+        serde_json::json!([format!("{}/busybox:latest", reg.addr)])
+    );
+    let err = b.fails(&["inspect", "mine:1"]);
+    assert!(err.contains("not found"), "{err}");
+    b.ok(&["tag", "busybox", "other:1", "third:1"]);
+    b.ok(&["untag", "busybox", "other:1"]);
+    let local: serde_json::Value = serde_json::from_str(&b.ok(&["inspect", "busybox"])).unwrap();
+    assert_eq!(local[0]["RepoTags"].as_array().unwrap().len(), 2);
+    b.ok(&["rmi", "third:1"]);
+    // The last name removes the image: refused while mounted.
     let err = b.fails(&["rmi", "busybox"]);
     assert!(err.contains("in use"), "{err}");
     b.ok(&["umount", "busybox"]);
-    b.ok(&["rmi", "busybox"]);
+    let out = b.ok(&["rmi", "busybox"]);
+    assert!(out.contains("Deleted"), "{out}");
     let list: serde_json::Value =
         serde_json::from_str(&b.ok(&["images", "--format", "json"])).unwrap();
     assert_eq!(list, serde_json::json!([]));
@@ -160,6 +179,75 @@ fn push_to_registry_is_pulled_by_skopeo_with_same_digests() {
         String::from_utf8_lossy(&out.stderr)
     );
     run_ok(std::process::Command::new("skopeo").args(["inspect", "--tls-verify=false", &dest3]));
+}
+
+fn raw_manifest_digest(image: &str) -> String {
+    let out = std::process::Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false", image])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "skopeo inspect {image}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    berth_storage::Digest::of(&out.stdout).to_string()
+}
+
+/// A push back to the registry the image came from (another repository,
+/// or the same registry under another name) keeps the pulled manifest and
+/// its digest: the layer blobs are there or mounted across repositories.
+/// A push to another registry recreates the layers (new digests) and
+/// skopeo pulls it.
+#[test]
+fn push_keeps_digests_where_the_blobs_are() {
+    let pre = prerequisites();
+    require!(pre.is_ok(), pre.unwrap_err());
+    let reg = Registry::plain();
+    let layout = seed_busybox(&reg, "a/busybox", "1");
+    let b = Berth::new();
+    let src = format!("{}/a/busybox:1", reg.addr);
+    b.ok(&["pull", "-q", "--tls-verify=false", &src]);
+    let port = reg.addr.rsplit_once(':').unwrap().1;
+    for dest in [
+        format!("docker://{}/b/busybox:2", reg.addr),
+        format!("docker://localhost:{port}/other:tag"),
+    ] {
+        let digest = b.ok(&["push", "-q", "--tls-verify=false", &src, &dest]);
+        assert_eq!(digest.trim(), layout.manifest_digest, "push to {dest}");
+        assert_eq!(raw_manifest_digest(&dest), layout.manifest_digest, "{dest}");
+    }
+    // A second push of the same image is the same no-op.
+    let again = format!("docker://{}/b/busybox:2", reg.addr);
+    let digest = b.ok(&["push", "-q", "--tls-verify=false", &src, &again]);
+    assert_eq!(digest.trim(), layout.manifest_digest);
+    // Another registry has none of the blobs: the layers are recreated.
+    let reg2 = Registry::plain();
+    let dest = format!("docker://{}/c/busybox:3", reg2.addr);
+    let digest = b.ok(&["push", "-q", "--tls-verify=false", &src, &dest]);
+    assert_ne!(digest.trim(), layout.manifest_digest);
+    assert_eq!(raw_manifest_digest(&dest), digest.trim());
+    let out = tempfile::tempdir().unwrap();
+    run_ok(
+        std::process::Command::new("skopeo")
+            .args(["copy", "-q", "--src-tls-verify=false", &dest])
+            .arg(format!("oci:{}:x", out.path().display())),
+    );
+    // Tagged under the other registry's name, it pushes there by that name
+    // with the same recreated layers.
+    let recreated = digest;
+    b.ok(&["tag", &src, &format!("{}/c/busybox:4", reg2.addr)]);
+    let digest = b.ok(&[
+        "push",
+        "-q",
+        "--tls-verify=false",
+        &format!("{}/c/busybox:4", reg2.addr),
+    ]);
+    assert_eq!(
+        raw_manifest_digest(&format!("docker://{}/c/busybox:4", reg2.addr)),
+        digest.trim()
+    );
+    assert_eq!(digest, recreated);
 }
 
 #[test]

@@ -146,6 +146,23 @@ impl Engine {
         Ok(c.id)
     }
 
+    /// Write the bundle again when the runroot lost it (a reboot: the
+    /// runroot is a tmpfs); the options are kept in storage.
+    pub(crate) fn ensure_bundle(&self, c: &berth_storage::Container) -> Result<()> {
+        let record = self.record(&c.id);
+        if record.path().join("config.json").exists() {
+            return Ok(());
+        }
+        let opts = Engine::meta(c).options;
+        let config = ImageConfig::parse(&c.image, &self.store.image_config(&c.image)?)?;
+        let mut mounted = false;
+        let result = self.prepare(&c.id, &opts, &config, &record, &mut mounted);
+        if mounted {
+            let _ = self.store.unmount_container(&c.id, false);
+        }
+        result
+    }
+
     fn prepare(
         &self,
         id: &str,

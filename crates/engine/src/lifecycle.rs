@@ -75,6 +75,7 @@ impl Engine {
                 what: "it is already running".into(),
             });
         }
+        self.ensure_bundle(&c)?;
         let lock = record.lock()?;
         let mut state = record.load()?;
         // A leftover runtime container of an earlier run must go first.
