@@ -301,3 +301,54 @@ fn start_after_the_runroot_was_lost_rebuilds_the_bundle() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn foreground_run_passes_signals_on() {
+    require!(is_root(), "containers need root");
+    use std::io::BufRead as _;
+    let env = Env::new();
+    let mut child = env
+        .command(&[
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "trap 'echo got TERM; exit 9' TERM; echo ready; while :; do sleep 0.1; done",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    let st = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    line.clear();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "got TERM\n");
+    assert_eq!(child.wait().unwrap().code(), Some(9));
+    assert!(env.ps().is_empty());
+}
+
+#[test]
+fn logs_follow_until_the_container_exits() {
+    require!(is_root(), "containers need root");
+    let env = Env::new();
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "slow",
+        "busybox",
+        "sh",
+        "-c",
+        "for i in 1 2 3; do echo line $i; sleep 0.2; done",
+    ]);
+    let out = env.ok(&["logs", "-f", "slow"]);
+    assert_eq!(out, "line 1\nline 2\nline 3\n");
+}
