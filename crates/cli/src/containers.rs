@@ -104,9 +104,6 @@ impl CreateArgs {
                 _ => anyhow::bail!("unsupported --security-opt {o:?} (seccomp=unconfined)"),
             }
         }
-        if self.tty {
-            anyhow::bail!("a terminal (-t) is not implemented yet");
-        }
         Ok(CreateOptions {
             image: self.image.clone(),
             name: self.name.clone(),
@@ -170,6 +167,9 @@ pub fn create(cli: &Cli, a: &CreateArgs) -> anyhow::Result<()> {
 }
 
 pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<()> {
+    if a.detach && a.create.tty {
+        anyhow::bail!("a detached container with a terminal (-d -t) is not implemented yet");
+    }
     let engine = cli.engine()?;
     let id = engine.create(&a.create.options()?).map_err(exit_for)?;
     if a.detach {

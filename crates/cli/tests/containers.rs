@@ -352,3 +352,51 @@ fn logs_follow_until_the_container_exits() {
     let out = env.ok(&["logs", "-f", "slow"]);
     assert_eq!(out, "line 1\nline 2\nline 3\n");
 }
+
+#[test]
+fn run_with_a_terminal() {
+    require!(is_root(), "containers need root");
+    require!(
+        std::path::Path::new("/usr/bin/script").exists(),
+        "script(1) gives the test a terminal"
+    );
+    let env = Env::new();
+    let cmd = env.command(&[
+        "run",
+        "--rm",
+        "-it",
+        "busybox",
+        "sh",
+        "-c",
+        "tty; echo $TERM; exit 6",
+    ]);
+    let line = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| format!("'{}'", a.to_string_lossy()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let out = std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("/dev/pts/"), "{text}");
+    assert!(text.contains("xterm"), "{text}");
+    assert_eq!(out.status.code(), Some(6), "{text}");
+    assert!(env.ps().is_empty());
+    let out = env.berth(&["run", "-d", "-t", "busybox", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(env.ps().is_empty());
+}
+
+#[test]
+fn detached_rm_removes_itself_when_done() {
+    require!(is_root(), "containers need root");
+    let env = Env::new();
+    env.ok(&["run", "-d", "--rm", "busybox", "true"]);
+    eventually("the container to be removed", || {
+        env.ps().is_empty() && env.stored_containers() == 0
+    });
+    assert!(env.cgroups_left().is_empty(), "{:?}", env.cgroups_left());
+}

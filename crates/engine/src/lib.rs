@@ -25,6 +25,7 @@ pub mod options;
 pub mod record;
 mod runtime;
 pub mod spec;
+mod terminal;
 
 pub use engine::{ContainerInfo, Engine, EngineOptions, Meta};
 pub use error::{Error, Result};

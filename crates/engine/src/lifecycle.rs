@@ -144,6 +144,9 @@ impl Engine {
     pub fn start_foreground(&self, id: &str) -> Result<i32> {
         nix::sys::prctl::set_child_subreaper(true).map_err(sys("PR_SET_CHILD_SUBREAPER"))?;
         let c = self.container(id)?;
+        if Engine::meta(&c).options.tty {
+            return self.run_with_terminal(&c);
+        }
         let pid = self.launch(
             &c.id,
             [Stdio::inherit(), Stdio::inherit(), Stdio::inherit()],
@@ -168,6 +171,11 @@ impl Engine {
                 state: state.status.to_string(),
                 what: "it is already running".into(),
             });
+        }
+        if Engine::meta(&c).options.tty {
+            return Err(Error::NotImplemented(
+                "a detached container with a terminal (-d -t)",
+            ));
         }
         let Some((prog, args)) = self.opts.monitor.split_first() else {
             return Err(Error::Monitor {

@@ -108,6 +108,21 @@ impl Runtime {
         Err(self.fail("kill", id, msg))
     }
 
+    /// The `run` command for a foreground container with a terminal
+    /// (stdio inherited; the runtime proxies the pty).
+    pub fn run_command(&self, id: &str, bundle: &Path) -> Command {
+        let mut c = self.command();
+        c.arg("--log")
+            .arg(bundle.join("runtime.log"))
+            .arg("run")
+            .arg("--bundle")
+            .arg(bundle)
+            .arg("--pid-file")
+            .arg(bundle.join("pid"))
+            .arg(id);
+        c
+    }
+
     /// The `exec --process FILE ID` command (stdout and stderr inherited).
     pub fn exec_command(&self, id: &str, process: &Path) -> Command {
         let mut c = self.command();
