@@ -110,6 +110,8 @@ pub(crate) fn push_stored_verbatim(
                 "layer blob not available at the destination; recreating the layers");
             return Ok(None);
         }
+    }
+    for l in &m.layers {
         progress.finish(l, true);
     }
     if dest.has_blob(&m.config)? {
