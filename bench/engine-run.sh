@@ -16,7 +16,9 @@ RUNS=${1:-50}
 bash scripts/install-deps >/dev/null
 cargo build --release -q -p berth-cli -p berth-runtime -p berth-testkit
 BIN=${CARGO_TARGET_DIR:-$PWD/target}/x86_64-unknown-linux-gnu/release
-work=$(mktemp -d /dev/shm/berth-bench-engine.XXXXXX)
+# podman names an oci: pull after its path, which must be lowercase.
+work=/dev/shm/berth-bench-engine-$$
+mkdir "$work"
 CG=/berth-test/bench-engine
 cleanup() {
     for r in "$work"/podman-*; do
@@ -42,9 +44,9 @@ pod() {  # pod NAME RUNTIME: a podman command line with its own roots
          "--cgroup-manager cgroupfs --events-backend file --runtime $2"
 }
 for rt in crun runc; do
-    $(pod $rt $rt) pull -q "oci:$work/layout:bench" >/dev/null
+    img=$($(pod $rt $rt) pull -q "oci:$work/layout:bench")
 done
-podrun="run --rm --network none --cgroup-parent $CG --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 localhost/bench:latest true"
+podrun="run --rm --network none --cgroup-parent $CG --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 $img true"
 hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$work/result.json" \
     -n berth "$berth run --rm busybox true" \
     -n podman-crun "$(pod crun crun) $podrun" \
@@ -53,7 +55,7 @@ hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$work/result.json" \
 $berth run -d --name bench-detached busybox sleep 60 >/dev/null
 id=$($berth inspect bench-detached | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Id"])')
 mon=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["monitor"]["pid"])' "$work/berth-run/containers/$id/state.json")
-cid=$($(pod crun crun) run -d --network none --cgroup-parent $CG --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 localhost/bench:latest sleep 60)
+cid=$($(pod crun crun) run -d --network none --cgroup-parent $CG --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 "$img" sleep 60)
 conmon=$($(pod crun crun) inspect --format '{{.State.ConmonPid}}' "$cid")
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 echo "RSS (KiB): berth monitor $(rss "$mon")  conmon $(rss "$conmon")"
