@@ -181,3 +181,72 @@ fn bad_input_is_one_clear_error_and_leaves_nothing() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("running"));
     env.ok(&["rm", "-f", "busy"]);
 }
+
+#[test]
+fn resources_and_networks() {
+    require!(is_root(), "containers need root");
+    let env = Env::new();
+    let id = env.ok(&[
+        "run",
+        "-d",
+        "--memory",
+        "64m",
+        "--cpus",
+        "0.5",
+        "--pids-limit",
+        "50",
+        "busybox",
+        "sleep",
+        "1000",
+    ]);
+    let info: serde_json::Value = serde_json::from_str(&env.ok(&["inspect", id.trim()])).unwrap();
+    let cg = info[0]["CgroupsPath"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches('/')
+        .to_string();
+    let read = |p: String| std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"));
+    if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        assert_eq!(
+            read(format!("/sys/fs/cgroup/{cg}/memory.max")).trim(),
+            "67108864"
+        );
+        assert_eq!(read(format!("/sys/fs/cgroup/{cg}/pids.max")).trim(), "50");
+        assert_eq!(
+            read(format!("/sys/fs/cgroup/{cg}/cpu.max")).trim(),
+            "50000 100000"
+        );
+    } else {
+        assert_eq!(
+            read(format!("/sys/fs/cgroup/memory/{cg}/memory.limit_in_bytes")).trim(),
+            "67108864"
+        );
+        assert_eq!(
+            read(format!("/sys/fs/cgroup/pids/{cg}/pids.max")).trim(),
+            "50"
+        );
+        assert_eq!(
+            read(format!("/sys/fs/cgroup/cpu/{cg}/cpu.cfs_quota_us")).trim(),
+            "50000"
+        );
+    }
+    env.ok(&["rm", "-f", id.trim()]);
+    // --network none: loopback only; host: the host's interfaces.
+    let ifaces = |net: &str| {
+        env.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            net,
+            "--hostname",
+            "netbox",
+            "busybox",
+            "sh",
+            "-c",
+            "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '; grep -c netbox /etc/hosts",
+        ])
+    };
+    assert_eq!(ifaces("none"), "lo\n1\n");
+    let host = ifaces("host");
+    assert!(host.lines().count() > 2, "{host}");
+}
