@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-50}
 bash scripts/install-deps >/dev/null
-cargo build --release -q -p berth-cli -p berth-runtime -p berth-testkit
+cargo build --release -q -p berth-cli -p berth-runtime -p berth-testkit -p berth-engine --bins
 BIN=${CARGO_TARGET_DIR:-$PWD/target}/x86_64-unknown-linux-gnu/release
 # podman names an oci: pull after its path, which must be lowercase.
 work=/dev/shm/berth-bench-engine-$$

@@ -174,6 +174,23 @@ impl Cli {
         let ctx = self.context(&RegistryArgs::default())?;
         let runtime = self.runtime_path();
         let exe = std::env::current_exe().context("finding the berth binary")?;
+        // berth-monitor next to berth stays smallest; `berth monitor` does
+        // the same job where it is missing.
+        let small = exe.with_file_name("berth-monitor");
+        if small.exists() {
+            let monitor = vec![
+                small.into_os_string(),
+                "--root".into(),
+                self.root.clone().into_os_string(),
+                "--runroot".into(),
+                self.runroot.clone().into_os_string(),
+                "--runtime".into(),
+                runtime.clone().into_os_string(),
+                "--cgroup-parent".into(),
+                self.cgroup_parent.clone().into(),
+            ];
+            return Ok(self.engine_with(store, ctx, runtime, monitor));
+        }
         let monitor = vec![
             exe.into_os_string(),
             "--root".into(),
@@ -188,7 +205,17 @@ impl Cli {
             self.log_level.clone().into(),
             "monitor".into(),
         ];
-        Ok(berth_engine::Engine::new(
+        Ok(self.engine_with(store, ctx, runtime, monitor))
+    }
+
+    fn engine_with(
+        &self,
+        store: berth_storage::Store,
+        ctx: berth_image::Context,
+        runtime: PathBuf,
+        monitor: Vec<std::ffi::OsString>,
+    ) -> berth_engine::Engine {
+        berth_engine::Engine::new(
             store,
             ctx,
             berth_engine::EngineOptions {
@@ -197,7 +224,7 @@ impl Cli {
                 cgroup_parent: self.cgroup_parent.clone(),
                 monitor,
             },
-        ))
+        )
     }
 
     /// Open the store at `--root`.

@@ -5,7 +5,7 @@
 use crate::engine::Engine;
 use crate::error::{Error, IoContext, Result};
 use crate::image_config::{check_command, resolve_user};
-use crate::lifecycle::{set_forwarding, FORWARD_TO};
+use crate::lifecycle::{forward_to, set_forwarding, FORWARD_TO};
 use crate::record::Status;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -96,15 +96,14 @@ impl Engine {
         } else {
             Stdio::null()
         };
+        set_forwarding(true);
         let child = self.runtime.exec_command(&c.id, &file).stdin(stdin).spawn();
         let result = child.ctx("run", &self.runtime.path).and_then(|mut child| {
-            FORWARD_TO.store(child.id() as i32, Ordering::Relaxed);
-            set_forwarding(true);
-            let status = child.wait().ctx("wait for", &self.runtime.path);
-            set_forwarding(false);
-            FORWARD_TO.store(0, Ordering::Relaxed);
-            status
+            forward_to(child.id() as i32);
+            child.wait().ctx("wait for", &self.runtime.path)
         });
+        set_forwarding(false);
+        FORWARD_TO.store(0, Ordering::Relaxed);
         let _ = std::fs::remove_file(&file);
         let status = result?;
         use std::os::unix::process::ExitStatusExt;

@@ -29,11 +29,27 @@ const FORWARDED: [Signal; 7] = [
 ];
 
 pub(crate) static FORWARD_TO: AtomicI32 = AtomicI32::new(0);
+/// A signal that came before there was a pid to pass it to.
+static PENDING: AtomicI32 = AtomicI32::new(0);
 
 extern "C" fn forward(sig: libc::c_int) {
     let pid = FORWARD_TO.load(Ordering::Relaxed);
     if pid > 0 {
         // SAFETY: kill(2) is async-signal-safe.
+        unsafe { libc::kill(pid, sig) };
+    } else {
+        PENDING.store(sig, Ordering::Relaxed);
+    }
+}
+
+/// From now on signals go to `pid`, including one that came while it was
+/// being started (the handler is installed before the start, so a signal
+/// in that window is not our death).
+pub(crate) fn forward_to(pid: i32) {
+    FORWARD_TO.store(pid, Ordering::Relaxed);
+    let sig = PENDING.swap(0, Ordering::Relaxed);
+    if sig > 0 {
+        // SAFETY: plain kill(2) of a process we started.
         unsafe { libc::kill(pid, sig) };
     }
 }
@@ -147,12 +163,16 @@ impl Engine {
         if Engine::meta(&c).options.tty {
             return self.run_with_terminal(&c);
         }
-        let pid = self.launch(
-            &c.id,
-            [Stdio::inherit(), Stdio::inherit(), Stdio::inherit()],
-        )?;
-        FORWARD_TO.store(pid, Ordering::Relaxed);
         set_forwarding(true);
+        let stdio = [Stdio::inherit(), Stdio::inherit(), Stdio::inherit()];
+        let pid = match self.launch(&c.id, stdio) {
+            Ok(pid) => pid,
+            Err(e) => {
+                set_forwarding(false);
+                return Err(e);
+            }
+        };
+        forward_to(pid);
         let code = wait_for(pid);
         set_forwarding(false);
         FORWARD_TO.store(0, Ordering::Relaxed);

@@ -5,7 +5,7 @@
 
 use crate::engine::Engine;
 use crate::error::{Error, IoContext, Result};
-use crate::lifecycle::{set_forwarding, FORWARD_TO};
+use crate::lifecycle::{forward_to, set_forwarding, FORWARD_TO};
 use crate::record::{now_rfc3339, ProcessRef, Status};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -32,10 +32,12 @@ impl Engine {
         record.save(&lock, &state)?;
         let pid_file = record.path().join("pid");
         let _ = std::fs::remove_file(&pid_file);
+        set_forwarding(true);
         let spawned = self.runtime.run_command(&c.id, record.path()).spawn();
         let mut child = match spawned.ctx("run", &self.runtime.path) {
             Ok(ch) => ch,
             Err(e) => {
+                set_forwarding(false);
                 let _ = self.release(&c.id, &mut state);
                 let _ = record.save(&lock, &state);
                 return Err(e);
@@ -63,8 +65,7 @@ impl Engine {
         state.exit_code = None;
         record.save(&lock, &state)?;
         drop(lock);
-        FORWARD_TO.store(child.id() as i32, Ordering::Relaxed);
-        set_forwarding(true);
+        forward_to(child.id() as i32);
         let status = child.wait();
         set_forwarding(false);
         FORWARD_TO.store(0, Ordering::Relaxed);

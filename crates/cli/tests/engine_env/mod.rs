@@ -11,20 +11,34 @@ use std::process::{Command, Output, Stdio};
 
 pub const BERTH: &str = env!("CARGO_BIN_EXE_berth");
 
-/// The runtime binary next to berth (built on demand), or $BERTH_RUNTIME.
+/// The runtime binary next to berth, or $BERTH_RUNTIME. The runtime and
+/// berth-monitor (which berth prefers when it is next to it) are built
+/// once per test process: `cargo test -p berth-cli` builds neither, and a
+/// stale one would test old code.
 pub fn runtime() -> PathBuf {
+    static BUILD: std::sync::Once = std::sync::Once::new();
+    BUILD.call_once(|| {
+        let st = Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "-q",
+                "-p",
+                "berth-runtime",
+                "-p",
+                "berth-engine",
+                "--bins",
+            ])
+            .status()
+            .expect("cargo build");
+        assert!(
+            st.success(),
+            "building berth-runtime and berth-monitor failed"
+        );
+    });
     if let Some(r) = std::env::var_os("BERTH_RUNTIME") {
         return r.into();
     }
-    let path = Path::new(BERTH).with_file_name("berth-runtime");
-    if !path.exists() {
-        let st = Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", "berth-runtime"])
-            .status()
-            .expect("cargo build -p berth-runtime");
-        assert!(st.success(), "building berth-runtime failed");
-    }
-    path
+    Path::new(BERTH).with_file_name("berth-runtime")
 }
 
 pub struct Env {
