@@ -32,10 +32,36 @@ pub fn start(root: &StateRoot, id: &str) -> Result<()> {
         .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
         .open(&fifo_path)
         .map_err(|e| Error::io("open", &fifo_path, e))?;
+    // A reader of our own, to see the init's descriptor go away: it is
+    // close-on-exec, so the last writer leaving (POLLHUP) means the user's
+    // process has been exec'd (or the init died) — and only then may
+    // poststart hooks run (after startContainer, as the spec orders them).
+    let watcher = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(&fifo_path)
+        .map_err(|e| Error::io("open", &fifo_path, e))?;
     fifo.write_all(&[0])
         .map_err(|e| Error::io("write", &fifo_path, e))?;
+    drop(fifo);
     std::fs::remove_file(&fifo_path).map_err(|e| Error::io("remove", &fifo_path, e))?;
+    wait_for_hangup(&watcher);
     crate::hooks::run_poststart(&state)
+}
+
+/// Block until no writer holds the fifo `reader` is open on.
+fn wait_for_hangup(reader: &std::fs::File) {
+    use std::os::fd::AsFd;
+    let mut fds = [nix::poll::PollFd::new(
+        reader.as_fd(),
+        nix::poll::PollFlags::empty(),
+    )];
+    loop {
+        match nix::poll::poll(&mut fds, nix::poll::PollTimeout::NONE) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            Ok(_) | Err(_) => return,
+        }
+    }
 }
 
 /// Send `signal` to the container's init, or with `all` to every process
