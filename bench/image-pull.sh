@@ -17,7 +17,7 @@ bash bench/storage/make-layout.sh "$layout"
 scratch=$(mktemp -d /dev/shm/berth-bench-image.XXXXXX)
 regpid=
 cleanup() {
-    [[ -n $regpid ]] && kill "$regpid" 2>/dev/null && wait "$regpid" 2>/dev/null
+    if [[ -n $regpid ]]; then kill "$regpid" 2>/dev/null || true; wait "$regpid" 2>/dev/null || true; fi
     for m in $(awk -v s="$scratch" '$2 ~ "^"s {print $2}' /proc/mounts | sort -r); do umount -l "$m" || true; done
     rm -rf "$scratch"
 }
