@@ -117,3 +117,18 @@ pub fn join(typ: LinuxNamespaceType, path: &PathBuf) -> Result<()> {
     let file = File::open(path).map_err(|e| Error::io("open namespace", path, e))?;
     setns(file, flag(typ)).map_err(|e| Error::sys(format!("setns {} {}", typ, path.display()), e))
 }
+
+/// Write `maps` to `/proc/PID/FILE` (`uid_map` or `gid_map`), one
+/// `inside outside count` line each.
+pub fn write_id_map(
+    pid: nix::unistd::Pid,
+    file: &str,
+    maps: &[oci_spec::runtime::LinuxIdMapping],
+) -> Result<()> {
+    let text: String = maps
+        .iter()
+        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+        .collect();
+    let path = format!("/proc/{pid}/{file}");
+    std::fs::write(&path, text).map_err(|e| Error::io("write", path, e))
+}

@@ -121,13 +121,18 @@ pub fn create(
         Launch::Create => Some(make_exec_fifo(claimed.path())?),
         Launch::Run => None,
     };
-    let cgroup = match linux {
-        Some(l) => CgroupGuard::create(
+    // One mountinfo read serves the cgroup and, in the init, the cgroup mount.
+    let cgroup_layout = linux
+        .map(|_| crate::cgroups::Layout::detect())
+        .transpose()?;
+    let cgroup = match (linux, &cgroup_layout) {
+        (Some(l), Some(layout)) => CgroupGuard::create(
+            layout,
             l.cgroups_path().as_deref(),
             &opts.id,
             l.resources().as_ref(),
         )?,
-        None => None,
+        _ => None,
     };
     let idmaps = crate::rootfs::idmap::prepare(spec.mounts().as_deref().unwrap_or_default())?;
     let (parent_sock, child_sock) = sync::pair()?;
@@ -157,6 +162,7 @@ pub fn create(
             preserve_fds: opts.preserve_fds,
             no_pivot: opts.no_pivot,
             idmaps,
+            cgroup_layout: cgroup_layout.as_ref(),
             console,
             seccomp: seccomp.as_ref(),
             seccomp_notify: notify_tx.as_ref(),
@@ -284,8 +290,8 @@ fn write_id_maps(
     let uid = uid.unwrap_or_default();
     let gid = gid.unwrap_or_default();
     if nix::unistd::geteuid().is_root() {
-        write_map(pid, "uid_map", uid)?;
-        return write_map(pid, "gid_map", gid);
+        crate::namespaces::write_id_map(pid, "uid_map", uid)?;
+        return crate::namespaces::write_id_map(pid, "gid_map", gid);
     }
     // Rootless: the kernel lets a user map only itself, and only after
     // giving up setgroups; anything else goes through the setuid helpers
@@ -294,26 +300,17 @@ fn write_id_maps(
         maps.len() == 1 && maps[0].host_id() == id && maps[0].size() == 1
     };
     if own(uid, nix::unistd::geteuid().as_raw()) {
-        write_map(pid, "uid_map", uid)?;
+        crate::namespaces::write_id_map(pid, "uid_map", uid)?;
     } else {
         map_with_helper("newuidmap", pid, uid)?;
     }
     if own(gid, nix::unistd::getegid().as_raw()) {
         let path = format!("/proc/{pid}/setgroups");
         std::fs::write(&path, "deny").map_err(|e| Error::io("write", path, e))?;
-        write_map(pid, "gid_map", gid)
+        crate::namespaces::write_id_map(pid, "gid_map", gid)
     } else {
         map_with_helper("newgidmap", pid, gid)
     }
-}
-
-fn write_map(pid: Pid, file: &str, maps: &[LinuxIdMapping]) -> Result<()> {
-    let text: String = maps
-        .iter()
-        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
-        .collect();
-    let path = format!("/proc/{pid}/{file}");
-    std::fs::write(&path, text).map_err(|e| Error::io("write", path, e))
 }
 
 fn map_with_helper(helper: &'static str, pid: Pid, maps: &[LinuxIdMapping]) -> Result<()> {
@@ -371,6 +368,7 @@ struct CgroupGuard(Cgroup, bool);
 
 impl CgroupGuard {
     fn create(
+        layout: &crate::cgroups::Layout,
         path: Option<&Path>,
         id: &str,
         resources: Option<&oci_spec::runtime::LinuxResources>,
@@ -378,7 +376,7 @@ impl CgroupGuard {
         let path = path
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let cg = Cgroup::new(&path, id)?;
+        let cg = Cgroup::with_layout(layout, &path, id)?;
         match cg.create() {
             Ok(()) => {}
             // Rootless without a delegated cgroup: like runc, go on

@@ -47,6 +47,8 @@ pub struct InitContext<'a> {
     pub preserve_fds: u32,
     /// `--no-pivot`.
     pub no_pivot: bool,
+    /// The host's cgroup hierarchies, detected once by the runtime.
+    pub cgroup_layout: Option<&'a crate::cgroups::Layout>,
     /// Per mount: the user namespace of an idmapped bind mount.
     pub idmaps: Vec<Option<std::os::fd::OwnedFd>>,
     /// Connected console socket, when `process.terminal` is set.
@@ -115,6 +117,7 @@ fn setup_and_exec(ctx: &mut InitContext<'_>) -> Result<Never> {
         cgroup_path: ctx.cgroup_path,
         no_pivot: ctx.no_pivot,
         idmaps: &ctx.idmaps,
+        cgroup_layout: ctx.cgroup_layout,
     };
     if plan.new_mount {
         rootfs::setup(ctx.spec, &ropts)?;

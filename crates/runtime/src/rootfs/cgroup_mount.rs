@@ -7,62 +7,49 @@
 use super::mount_opts::MountOptions;
 use super::mounts::MountContext;
 use super::resolve::{ensure_in_root, fd_path, Kind};
+use crate::cgroups::Layout;
 use crate::error::{Error, Result};
 use nix::mount::{mount, MsFlags};
 use std::path::{Path, PathBuf};
 
-/// One cgroup hierarchy mounted on the host.
-struct Hierarchy {
+/// One cgroup hierarchy mounted on the host, as the mount needs it.
+struct Hierarchy<'a> {
     /// Where it is mounted, e.g. `/sys/fs/cgroup/memory`.
-    mount_point: PathBuf,
+    mount_point: &'a Path,
     /// `cgroup` or `cgroup2`.
-    fstype: String,
-    /// Its super options without `rw`/`ro`, e.g. `memory` or `none,name=systemd`.
+    fstype: &'static str,
+    /// Mount options naming the hierarchy, e.g. `memory` or `none,name=systemd`.
     options: String,
 }
 
-/// The cgroup hierarchies under `/sys/fs/cgroup`, from the caller's mountinfo.
-fn host_hierarchies() -> Result<Vec<Hierarchy>> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo")
-        .map_err(|e| Error::io("read", "/proc/self/mountinfo", e))?;
-    let mut out = Vec::new();
-    for line in info.lines() {
-        // id parent maj:min root mount-point options [optional…] - fstype source super-options
-        let Some((left, right)) = line.split_once(" - ") else {
-            continue;
-        };
-        let mut r = right.split(' ');
-        let (Some(fstype), Some(_source), Some(sopts)) = (r.next(), r.next(), r.next()) else {
-            continue;
-        };
-        let Some(mount_point) = left.split(' ').nth(4) else {
-            continue;
-        };
-        // A later mount on the same point hides an earlier one.
-        out.retain(|h: &Hierarchy| h.mount_point != Path::new(mount_point));
-        if fstype != "cgroup" && fstype != "cgroup2" {
-            continue;
-        }
-        if !mount_point.starts_with("/sys/fs/cgroup") {
-            continue;
-        }
-        let options = sopts
-            .split(',')
-            .filter(|o| *o != "rw" && *o != "ro")
-            .collect::<Vec<_>>()
-            .join(",");
-        out.push(Hierarchy {
-            mount_point: PathBuf::from(mount_point),
-            fstype: fstype.to_string(),
-            options,
-        });
-    }
-    Ok(out)
+/// The hierarchies of the layout the runtime detected before the clone (the
+/// init reads no mountinfo of its own).
+fn host_hierarchies(layout: &Layout) -> Vec<Hierarchy<'_>> {
+    let v1 = layout.v1.iter().map(|m| Hierarchy {
+        mount_point: &m.mountpoint,
+        fstype: "cgroup",
+        // A named hierarchy without controllers must say so.
+        options: if m.controllers.starts_with("name=") {
+            format!("none,{}", m.controllers)
+        } else {
+            m.controllers.clone()
+        },
+    });
+    let unified = layout.unified.iter().map(|m| Hierarchy {
+        mount_point: &m.mountpoint,
+        fstype: "cgroup2",
+        options: String::new(),
+    });
+    v1.chain(unified).collect()
 }
 
 /// Mount the cgroup file systems at `dest` (normally `/sys/fs/cgroup`).
 pub fn mount_cgroups(ctx: &MountContext<'_>, dest: &Path, opts: &MountOptions) -> Result<()> {
-    let hierarchies = host_hierarchies()?;
+    let layout = ctx.cgroup_layout.ok_or_else(|| Error::InvalidConfig {
+        field: "mounts",
+        reason: "a cgroup mount needs a linux section".into(),
+    })?;
+    let hierarchies = host_hierarchies(layout);
     let flags = opts.flags;
     if let Some(unified) = hierarchies
         .iter()
@@ -134,18 +121,12 @@ fn mount_one(ctx: &MountContext<'_>, h: &Hierarchy, target: &Path, flags: MsFlag
     // A user namespace may not mount cgroup v1 hierarchies: bind them.
     let result = if ctx.cgroupns && !ctx.in_userns {
         let data = (!h.options.is_empty()).then_some(h.options.as_str());
-        mount(
-            Some(h.fstype.as_str()),
-            &fd_path(&fd),
-            Some(h.fstype.as_str()),
-            flags,
-            data,
-        )
+        mount(Some(h.fstype), &fd_path(&fd), Some(h.fstype), flags, data)
     } else {
         let rel = ctx.cgroup_path.unwrap_or(Path::new("/"));
         let mut source = h.mount_point.join(rel.strip_prefix("/").unwrap_or(rel));
         if !source.exists() {
-            source = h.mount_point.clone();
+            source = h.mount_point.to_path_buf();
         }
         mount(
             Some(&source),

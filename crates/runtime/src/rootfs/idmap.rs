@@ -6,7 +6,6 @@ use crate::error::{Error, Result};
 use nix::errno::Errno;
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::waitpid;
-use nix::unistd::Pid;
 use oci_spec::runtime::{LinuxIdMapping, Mount};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -51,36 +50,17 @@ pub fn prepare(mounts: &[Mount]) -> Result<Vec<Option<OwnedFd>>> {
 /// is cloned into a new one, its maps written, the namespace opened, and the
 /// child killed.
 fn userns_with(uid: &[LinuxIdMapping], gid: &[LinuxIdMapping]) -> Result<OwnedFd> {
-    // SAFETY: fork-like clone; the child only pauses until it is killed.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_clone,
-            (libc::CLONE_NEWUSER as libc::c_ulong) | (libc::SIGCHLD as libc::c_ulong),
-            0usize,
-            0usize,
-            0usize,
-            0usize,
-        )
-    };
-    if ret == 0 {
+    let flags = nix::sched::CloneFlags::CLONE_NEWUSER.bits();
+    let Some(pid) = crate::container::create::clone_process(flags)? else {
+        // The child only holds the namespace open until it is killed.
         loop {
-            // SAFETY: pause has no arguments; we wait for SIGKILL.
+            // SAFETY: pause takes no arguments.
             unsafe { libc::pause() };
         }
-    }
-    if ret < 0 {
-        return Err(Error::sys("clone user namespace for idmap", Errno::last()));
-    }
-    let pid = Pid::from_raw(ret as i32);
+    };
     let result = (|| {
-        for (file, maps) in [("uid_map", uid), ("gid_map", gid)] {
-            let text: String = maps
-                .iter()
-                .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
-                .collect();
-            let path = format!("/proc/{pid}/{file}");
-            std::fs::write(&path, text).map_err(|e| Error::io("write", path, e))?;
-        }
+        crate::namespaces::write_id_map(pid, "uid_map", uid)?;
+        crate::namespaces::write_id_map(pid, "gid_map", gid)?;
         let path = format!("/proc/{pid}/ns/user");
         std::fs::File::open(&path)
             .map(OwnedFd::from)

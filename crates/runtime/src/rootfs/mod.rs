@@ -31,6 +31,8 @@ pub struct RootfsOptions<'a> {
     pub cgroup_path: Option<&'a Path>,
     /// `--no-pivot`: move the rootfs over `/` and chroot instead.
     pub no_pivot: bool,
+    /// The host's cgroup hierarchies, detected once by the runtime.
+    pub cgroup_layout: Option<&'a crate::cgroups::Layout>,
     /// Per mount (same order as `mounts`): the idmap user namespace, if any.
     pub idmaps: &'a [Option<std::os::fd::OwnedFd>],
 }
@@ -60,6 +62,7 @@ pub fn setup(spec: &Spec, opts: &RootfsOptions<'_>) -> Result<()> {
         in_userns: opts.in_userns,
         cgroupns: opts.cgroupns,
         cgroup_path: opts.cgroup_path,
+        cgroup_layout: opts.cgroup_layout,
     };
     let mut dev_is_tmpfs = false;
     let mut with_proc = false;

@@ -22,6 +22,8 @@ pub struct MountContext<'a> {
     pub cgroupns: bool,
     /// The container's cgroup path relative to each hierarchy's root.
     pub cgroup_path: Option<&'a Path>,
+    /// The host's cgroup hierarchies, detected once by the runtime.
+    pub cgroup_layout: Option<&'a crate::cgroups::Layout>,
 }
 
 /// Per-mount extras prepared by the runtime before the clone.
