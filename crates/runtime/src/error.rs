@@ -103,6 +103,14 @@ pub enum Error {
         #[source]
         source: caps::errors::CapsError,
     },
+    /// Checkpoint or restore through CRIU failed or cannot work here.
+    #[error("{action}: {reason}")]
+    Criu {
+        /// `checkpoint`, `restore` or both.
+        action: &'static str,
+        /// What went wrong (quoting CRIU's log where it has one).
+        reason: String,
+    },
     /// State on disk could not be parsed.
     #[error("corrupt state file {path}: {source}")]
     State {

@@ -4,6 +4,7 @@
 #![deny(missing_docs)]
 
 pub mod cgroups;
+pub mod checkpoint;
 pub mod console;
 pub mod container;
 pub mod error;

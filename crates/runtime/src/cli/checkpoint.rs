@@ -1,51 +1,115 @@
-//! `checkpoint` and `restore` go through CRIU. Until berth drives CRIU
-//! itself, both check for a CRIU that works on this host and say exactly
-//! what is missing.
+//! `checkpoint` and `restore`: runc's flags over `berth_runtime::checkpoint`.
 
-use anyhow::{bail, Result};
-use std::path::Path;
-use std::process::Command;
+use berth_runtime::checkpoint::{self, CheckpointOptions, CriuFlags, RestoreOptions};
+use berth_runtime::state::StateRoot;
+use clap::Args;
+use std::path::{Path, PathBuf};
 
-/// Find `criu` (from `--criu` or PATH) and run `criu check`.
-fn usable_criu(criu: Option<&Path>) -> Result<std::path::PathBuf> {
-    let path = match criu {
-        Some(p) => p.to_path_buf(),
-        None => std::env::var_os("PATH")
-            .and_then(|paths| {
-                std::env::split_paths(&paths)
-                    .map(|d| d.join("criu"))
-                    .find(|p| p.is_file())
-            })
-            .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "checkpoint/restore needs CRIU: criu is not installed (not found in PATH)"
-                )
-            })?,
-    };
-    let out = Command::new(&path)
-        .arg("check")
-        .output()
-        .map_err(|e| anyhow::anyhow!("cannot run {}: {e}", path.display()))?;
-    if !out.status.success() {
-        let text = String::from_utf8_lossy(&out.stderr);
-        let last = text
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("no output");
-        bail!(
-            "CRIU at {} cannot work on this host (`criu check` failed: {last})",
-            path.display()
-        );
-    }
-    Ok(path)
+/// Flags both verbs take.
+#[derive(Args)]
+pub struct SharedArgs {
+    /// Where the images are (default: ./checkpoint).
+    #[arg(long)]
+    image_path: Option<PathBuf>,
+    /// Where CRIU writes its logs (default: the image path).
+    #[arg(long)]
+    work_path: Option<PathBuf>,
+    /// Allow open TCP connections.
+    #[arg(long)]
+    tcp_established: bool,
+    /// Allow external unix sockets.
+    #[arg(long)]
+    ext_unix_sk: bool,
+    /// Allow shell jobs (a controlling terminal).
+    #[arg(long)]
+    shell_job: bool,
+    /// Handle file locks.
+    #[arg(long)]
+    file_locks: bool,
+    /// CRIU's cgroup mode: soft, full, strict or ignore.
+    #[arg(long)]
+    manage_cgroups_mode: Option<String>,
 }
 
-/// `checkpoint` / `restore`: refuse clearly.
-pub fn run(verb: &str, criu: Option<&Path>) -> Result<()> {
-    let path = usable_criu(criu)?;
-    bail!(
-        "{verb} through {} is not implemented in this berth-runtime yet",
-        path.display()
-    )
+impl SharedArgs {
+    fn flags(self, criu: Option<&Path>) -> CriuFlags {
+        CriuFlags {
+            criu: criu.map(Path::to_path_buf),
+            image_path: self
+                .image_path
+                .unwrap_or_else(|| PathBuf::from("checkpoint")),
+            work_path: self.work_path,
+            tcp_established: self.tcp_established,
+            ext_unix_sk: self.ext_unix_sk,
+            shell_job: self.shell_job,
+            file_locks: self.file_locks,
+            manage_cgroups_mode: self.manage_cgroups_mode,
+        }
+    }
+}
+
+/// `checkpoint`'s flags.
+#[derive(Args)]
+pub struct CheckpointArgs {
+    #[command(flatten)]
+    shared: SharedArgs,
+    /// Keep the container running after the checkpoint.
+    #[arg(long)]
+    leave_running: bool,
+    /// Dump memory only, for a later dump with --parent-path.
+    #[arg(long)]
+    pre_dump: bool,
+    /// A pre-dump's images, relative to the image path.
+    #[arg(long)]
+    parent_path: Option<PathBuf>,
+    /// The container id.
+    id: String,
+}
+
+/// `restore`'s flags.
+#[derive(Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    shared: SharedArgs,
+    /// Path to the bundle directory.
+    #[arg(short, long, default_value = ".")]
+    bundle: PathBuf,
+    /// Return once restored.
+    #[arg(short, long)]
+    detach: bool,
+    /// File to write the restored init's pid to.
+    #[arg(long)]
+    pid_file: Option<PathBuf>,
+    /// Accepted for runc compatibility (CRIU sets up the root itself).
+    #[arg(long)]
+    no_pivot: bool,
+    /// The container id.
+    id: String,
+}
+
+/// `checkpoint ID`.
+pub fn run_checkpoint(
+    root: &StateRoot,
+    a: CheckpointArgs,
+    criu: Option<&Path>,
+) -> anyhow::Result<()> {
+    let opts = CheckpointOptions {
+        criu: a.shared.flags(criu),
+        leave_running: a.leave_running,
+        pre_dump: a.pre_dump,
+        parent_path: a.parent_path,
+    };
+    Ok(checkpoint::checkpoint(root, &a.id, &opts)?)
+}
+
+/// `restore ID`; returns the exit code.
+pub fn run_restore(root: &StateRoot, a: RestoreArgs, criu: Option<&Path>) -> anyhow::Result<i32> {
+    let opts = RestoreOptions {
+        criu: a.shared.flags(criu),
+        id: a.id,
+        bundle: a.bundle,
+        detach: a.detach,
+        pid_file: a.pid_file,
+    };
+    Ok(checkpoint::restore(root, &opts)?)
 }

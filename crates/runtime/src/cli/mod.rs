@@ -41,7 +41,7 @@ struct Cli {
     /// Accepted for runc compatibility (rootless mode is detected).
     #[arg(long = "rootless", id = "global_rootless", num_args = 0..=1, default_missing_value = "true")]
     rootless: Option<String>,
-    /// Accepted for runc compatibility: path to criu.
+    /// Path to the criu binary (default: criu from PATH).
     #[arg(long)]
     criu: Option<PathBuf>,
     #[command(subcommand)]
@@ -172,30 +172,9 @@ enum Command {
     /// Change the resources of a container.
     Update(manage::UpdateArgs),
     /// Checkpoint a running container with CRIU.
-    Checkpoint {
-        /// Where to write the images.
-        #[arg(long)]
-        image_path: Option<PathBuf>,
-        /// Keep the container running after the checkpoint.
-        #[arg(long)]
-        leave_running: bool,
-        /// The container id.
-        id: String,
-    },
+    Checkpoint(checkpoint::CheckpointArgs),
     /// Restore a container from a CRIU checkpoint.
-    Restore {
-        /// Where to read the images from.
-        #[arg(long)]
-        image_path: Option<PathBuf>,
-        /// Path to the bundle directory.
-        #[arg(short, long, default_value = ".")]
-        bundle: PathBuf,
-        /// Return once restored.
-        #[arg(short, long)]
-        detach: bool,
-        /// The container id.
-        id: String,
-    },
+    Restore(checkpoint::RestoreArgs),
 }
 
 /// Parse the command line, run the command, log any error, and return the
@@ -258,11 +237,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             id,
         } => manage::events(&root, &id, stats, &interval)?,
         Command::Update(a) => manage::update(&root, a)?,
-        Command::Checkpoint { id, .. } => {
-            root.load(&id)?;
-            checkpoint::run("checkpoint", cli.criu.as_deref())?
-        }
-        Command::Restore { .. } => checkpoint::run("restore", cli.criu.as_deref())?,
+        Command::Checkpoint(a) => checkpoint::run_checkpoint(&root, a, cli.criu.as_deref())?,
+        Command::Restore(a) => return checkpoint::run_restore(&root, a, cli.criu.as_deref()),
     }
     Ok(0)
 }

@@ -337,7 +337,7 @@ fn map_with_helper(helper: &'static str, pid: Pid, maps: &[LinuxIdMapping]) -> R
 }
 
 /// The pid file engines read: written whole, then renamed into place.
-fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+pub(crate) fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     let tmp = path.with_extension("berth-tmp");
     std::fs::write(&tmp, pid.to_string()).map_err(|e| Error::io("write pid file", &tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| Error::io("write pid file", path, e))
@@ -364,10 +364,15 @@ fn has_limits(resources: Option<&oci_spec::runtime::LinuxResources>) -> bool {
 }
 
 /// Removes the cgroup if creation fails after it was made.
-struct CgroupGuard(Cgroup, bool);
+pub(crate) struct CgroupGuard(Cgroup, bool);
 
 impl CgroupGuard {
-    fn create(
+    /// The guarded cgroup.
+    pub(crate) fn cgroup(&self) -> &Cgroup {
+        &self.0
+    }
+
+    pub(crate) fn create(
         layout: &crate::cgroups::Layout,
         path: Option<&Path>,
         id: &str,
@@ -400,7 +405,7 @@ impl CgroupGuard {
         Ok(Some(guard))
     }
 
-    fn disarm(mut self) {
+    pub(crate) fn disarm(mut self) {
         self.1 = false;
     }
 }

@@ -1,0 +1,251 @@
+//! `checkpoint` and `restore` through CRIU: a busybox container counting
+//! into a bind-mounted host directory is checkpointed (and gone), restored
+//! (and counts on from where it stopped), and cleaned up; `--leave-running`
+//! keeps it; a restore without a checkpoint fails and leaves nothing.
+
+mod common;
+
+use berth_testkit::{is_root, require, Bundle};
+use common::{bundle, cgroup_exists, reap, stderr, Runtime};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Whether a criu that works on this kernel is on PATH (scripts/install-criu
+/// builds one where Debian's does not pass `criu check`).
+fn criu_works() -> bool {
+    Command::new("criu")
+        .arg("check")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A bundle whose process appends 1, 2, 3… to /data/log (a bind mount of
+/// `data` from the host) and exits with 7 after `limit` lines.
+fn counter(data: &Path, limit: u32) -> Bundle {
+    let script = format!(
+        "i=0; while [ $i -lt {limit} ]; do i=$((i+1)); echo $i >> /data/log; sleep 0.05; done; exit 7"
+    );
+    let mut b = bundle(&["sh", "-c", &script]);
+    b.config["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "destination": "/data", "type": "bind",
+            "source": data.to_str().unwrap(), "options": ["rbind", "rw"]
+        }));
+    std::fs::create_dir_all(b.rootfs().join("data")).unwrap();
+    b.write_config().unwrap();
+    b
+}
+
+/// The numbers in the log so far.
+fn counted(data: &Path) -> Vec<u32> {
+    std::fs::read_to_string(data.join("log"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.parse().ok())
+        .collect()
+}
+
+/// Poll until the log holds at least `n` numbers.
+fn wait_count(data: &Path, n: usize) -> Vec<u32> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let seen = counted(data);
+        if seen.len() >= n {
+            return seen;
+        }
+        assert!(Instant::now() < deadline, "counter stuck at {seen:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The log must be 1, 2, 3… with no number twice: a restore that started
+/// the process afresh would count from 1 again.
+fn assert_consecutive(seen: &[u32]) {
+    let want: Vec<u32> = (1..=seen.len() as u32).collect();
+    assert_eq!(seen, want.as_slice(), "the count restarted or skipped");
+}
+
+#[test]
+fn checkpointed_container_is_gone_and_restore_counts_on() {
+    require!(is_root(), "needs root");
+    require!(
+        criu_works(),
+        "needs a criu that passes `criu check` (scripts/install-criu)"
+    );
+    let rt = Runtime::new();
+    let data = tempfile::tempdir().unwrap();
+    let images = tempfile::tempdir().unwrap();
+    let b = counter(data.path(), 10_000);
+    rt.track(&b);
+    let bundle = b.path().to_str().unwrap();
+    let img = images.path().join("cp");
+    let img = img.to_str().unwrap();
+    rt.ok(&["run", "-d", "-b", bundle, &b.id]);
+    let old_pid = rt.state(&b.id)["pid"].as_i64().unwrap() as i32;
+    wait_count(data.path(), 5);
+
+    rt.ok(&["checkpoint", "--image-path", img, &b.id]);
+    reap(old_pid);
+    let gone = rt.run(&["state", &b.id]);
+    assert!(!gone.status.success(), "state of a checkpointed container");
+    assert!(
+        stderr(&gone).contains("does not exist"),
+        "{}",
+        stderr(&gone)
+    );
+    assert!(
+        !cgroup_exists(&b.cgroups_path),
+        "cgroup kept after checkpoint"
+    );
+    let at_checkpoint = counted(data.path());
+    assert!(!at_checkpoint.is_empty());
+
+    let pid_file = images.path().join("pid");
+    rt.ok(&[
+        "restore",
+        "-d",
+        "--image-path",
+        img,
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        "-b",
+        bundle,
+        &b.id,
+    ]);
+    let st = rt.state(&b.id);
+    assert_eq!(st["status"], "running", "{st}");
+    let pid = st["pid"].as_i64().unwrap();
+    assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), pid.to_string());
+    assert!(
+        cgroup_exists(&b.cgroups_path),
+        "restored without its cgroup"
+    );
+    let seen = wait_count(data.path(), at_checkpoint.len() + 5);
+    assert_consecutive(&seen);
+
+    rt.ok(&["kill", &b.id, "KILL"]);
+    reap(pid as i32);
+    rt.wait_status(&b.id, "stopped");
+    rt.ok(&["delete", &b.id]);
+    assert!(!rt.state_dir(&b.id).exists());
+    assert!(!cgroup_exists(&b.cgroups_path), "cgroup left after delete");
+}
+
+#[test]
+fn leave_running_keeps_the_container() {
+    require!(is_root(), "needs root");
+    require!(
+        criu_works(),
+        "needs a criu that passes `criu check` (scripts/install-criu)"
+    );
+    let rt = Runtime::new();
+    let data = tempfile::tempdir().unwrap();
+    let images = tempfile::tempdir().unwrap();
+    let b = counter(data.path(), 10_000);
+    rt.track(&b);
+    rt.ok(&["run", "-d", "-b", b.path().to_str().unwrap(), &b.id]);
+    let pid = rt.state(&b.id)["pid"].clone();
+    wait_count(data.path(), 3);
+    let img = images.path().to_str().unwrap();
+    rt.ok(&["checkpoint", "--leave-running", "--image-path", img, &b.id]);
+    assert!(images.path().join("inventory.img").is_file());
+    let st = rt.state(&b.id);
+    assert_eq!(st["status"], "running", "{st}");
+    assert_eq!(st["pid"], pid, "the same process runs on");
+    let n = counted(data.path()).len();
+    assert_consecutive(&wait_count(data.path(), n + 3));
+}
+
+#[test]
+fn foreground_restore_waits_and_returns_the_exit_code() {
+    require!(is_root(), "needs root");
+    require!(
+        criu_works(),
+        "needs a criu that passes `criu check` (scripts/install-criu)"
+    );
+    let rt = Runtime::new();
+    let data = tempfile::tempdir().unwrap();
+    let images = tempfile::tempdir().unwrap();
+    let b = counter(data.path(), 30);
+    rt.track(&b);
+    let bundle = b.path().to_str().unwrap();
+    let img = images.path().to_str().unwrap();
+    rt.ok(&["run", "-d", "-b", bundle, &b.id]);
+    let old_pid = rt.state(&b.id)["pid"].as_i64().unwrap() as i32;
+    wait_count(data.path(), 3);
+    rt.ok(&["checkpoint", "--image-path", img, &b.id]);
+    reap(old_pid);
+
+    // The runtime stays until the restored process exits with its own code,
+    // and removes the container then.
+    let out = rt.run(&["restore", "--image-path", img, "-b", bundle, &b.id]);
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    assert_consecutive(&counted(data.path()));
+    assert_eq!(counted(data.path()).len(), 30);
+    assert!(!rt.state_dir(&b.id).exists());
+    assert!(!cgroup_exists(&b.cgroups_path));
+}
+
+#[test]
+fn restore_without_a_checkpoint_fails_and_leaves_nothing() {
+    require!(is_root(), "needs root");
+    require!(
+        criu_works(),
+        "needs a criu that passes `criu check` (scripts/install-criu)"
+    );
+    let rt = Runtime::new();
+    let b = bundle(&["true"]);
+    rt.track(&b);
+    let empty = tempfile::tempdir().unwrap();
+    let missing = empty.path().join("missing");
+    for dir in [empty.path(), missing.as_path()] {
+        let out = rt.run(&[
+            "restore",
+            "-d",
+            "--image-path",
+            dir.to_str().unwrap(),
+            "-b",
+            b.path().to_str().unwrap(),
+            &b.id,
+        ]);
+        assert!(!out.status.success());
+        let err = stderr(&out);
+        assert!(err.contains("no checkpoint in"), "{err}");
+        assert_eq!(err.lines().count(), 1, "one clear error: {err}");
+        assert!(!rt.state_dir(&b.id).exists(), "state dir left behind");
+        assert!(!cgroup_exists(&b.cgroups_path), "cgroup left behind");
+    }
+    assert!(!missing.exists(), "restore made the image dir");
+}
+
+#[test]
+fn checkpoint_of_a_container_that_does_not_run_is_refused() {
+    require!(is_root(), "needs root");
+    require!(
+        criu_works(),
+        "needs a criu that passes `criu check` (scripts/install-criu)"
+    );
+    let rt = Runtime::new();
+    let images = tempfile::tempdir().unwrap();
+    let img = images.path().join("cp");
+    let b = bundle(&["sleep", "60"]);
+    rt.track(&b);
+    rt.ok(&["create", "-b", b.path().to_str().unwrap(), &b.id]);
+    let out = rt.run(&["checkpoint", "--image-path", img.to_str().unwrap(), &b.id]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("it is created"), "{}", stderr(&out));
+    assert!(!img.exists(), "images dir made for a refused checkpoint");
+    assert_eq!(rt.state(&b.id)["status"], "created");
+    let out = rt.run(&[
+        "checkpoint",
+        "--image-path",
+        img.to_str().unwrap(),
+        "nosuch",
+    ]);
+    assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+}
