@@ -249,3 +249,128 @@ fn checkpoint_of_a_container_that_does_not_run_is_refused() {
     ]);
     assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
 }
+
+/// Drop the cgroup namespace from a bundle's config: the runtime then binds
+/// the container's cgroup directories from the host.
+fn without_cgroupns(b: &mut Bundle) {
+    b.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|n| n["type"] != "cgroup");
+    b.write_config().unwrap();
+}
+
+/// The root (4th field) of the mount at `mount_point` in `pid`'s mountinfo.
+fn mount_root(pid: i64, mount_point: &str) -> Option<String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).unwrap();
+    text.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(' ').collect();
+        (f[4] == mount_point).then(|| f[3].to_string())
+    })
+}
+
+#[test]
+fn restore_under_another_id_binds_its_own_cgroup() {
+    require!(is_root(), "needs root");
+    require!(
+        criu_works(),
+        "needs a criu that passes `criu check` (scripts/install-criu)"
+    );
+    let rt = Runtime::new();
+    let data = tempfile::tempdir().unwrap();
+    let images = tempfile::tempdir().unwrap();
+    let img = images.path().to_str().unwrap();
+    let mut b1 = counter(data.path(), 10_000);
+    let mut b2 = counter(data.path(), 10_000);
+    without_cgroupns(&mut b1);
+    without_cgroupns(&mut b2);
+    rt.track(&b1);
+    rt.track(&b2);
+    rt.ok(&["run", "-d", "-b", b1.path().to_str().unwrap(), &b1.id]);
+    let pid1 = rt.state(&b1.id)["pid"].as_i64().unwrap();
+    assert_eq!(
+        mount_root(pid1, "/sys/fs/cgroup/pids").as_deref(),
+        Some(b1.cgroups_path.as_str())
+    );
+    wait_count(data.path(), 3);
+    rt.ok(&["checkpoint", "--image-path", img, &b1.id]);
+    reap(pid1 as i32);
+    let n = counted(data.path()).len();
+
+    rt.ok(&[
+        "restore",
+        "-d",
+        "--image-path",
+        img,
+        "-b",
+        b2.path().to_str().unwrap(),
+        &b2.id,
+    ]);
+    let pid2 = rt.state(&b2.id)["pid"].as_i64().unwrap();
+    // The container sees (and sits in) the new cgroup, not the old one.
+    assert_eq!(
+        mount_root(pid2, "/sys/fs/cgroup/pids").as_deref(),
+        Some(b2.cgroups_path.as_str())
+    );
+    let procs = std::fs::read_to_string(
+        Path::new("/sys/fs/cgroup/pids")
+            .join(b2.cgroups_path.trim_start_matches('/'))
+            .join("cgroup.procs"),
+    )
+    .unwrap();
+    assert!(procs.lines().any(|p| p == pid2.to_string()), "{procs}");
+    assert!(!cgroup_exists(&b1.cgroups_path));
+    assert_consecutive(&wait_count(data.path(), n + 3));
+}
+
+#[test]
+fn joined_network_namespace_is_joined_again() {
+    require!(is_root(), "needs root");
+    require!(
+        criu_works(),
+        "needs a criu that passes `criu check` (scripts/install-criu)"
+    );
+    let name = berth_testkit::unique_name("berth-cr");
+    let added = Command::new("ip").args(["netns", "add", &name]).status();
+    require!(added.is_ok_and(|s| s.success()), "needs `ip netns add`");
+    struct Netns(String);
+    impl Drop for Netns {
+        fn drop(&mut self) {
+            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+        }
+    }
+    let netns = Netns(name);
+    let path = format!("/run/netns/{}", netns.0);
+    let rt = Runtime::new();
+    let data = tempfile::tempdir().unwrap();
+    let images = tempfile::tempdir().unwrap();
+    let img = images.path().to_str().unwrap();
+    let mut b = counter(data.path(), 10_000);
+    for n in b.config["linux"]["namespaces"].as_array_mut().unwrap() {
+        if n["type"] == "network" {
+            n["path"] = serde_json::json!(path);
+        }
+    }
+    b.write_config().unwrap();
+    rt.track(&b);
+    let bundle = b.path().to_str().unwrap();
+    rt.ok(&["run", "-d", "-b", bundle, &b.id]);
+    let pid = rt.state(&b.id)["pid"].as_i64().unwrap();
+    wait_count(data.path(), 3);
+    rt.ok(&["checkpoint", "--image-path", img, &b.id]);
+    reap(pid as i32);
+    rt.ok(&["restore", "-d", "--image-path", img, "-b", bundle, &b.id]);
+    let pid = rt.state(&b.id)["pid"].as_i64().unwrap();
+    let ns = |p: &str| {
+        std::fs::metadata(p)
+            .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+            .unwrap()
+    };
+    assert_eq!(
+        ns(&format!("/proc/{pid}/ns/net")),
+        ns(&path),
+        "not in the joined netns"
+    );
+    rt.ok(&["delete", "--force", &b.id]);
+    reap(pid as i32);
+}

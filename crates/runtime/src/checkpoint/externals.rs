@@ -1,6 +1,7 @@
 //! What a checkpoint holds that CRIU must not dump: the container's stdio
-//! (files and pipes of the host), bind mounts from the host, and a network
-//! namespace the container joined. Each is named to CRIU at dump time and
+//! (files and pipes of the host), bind mounts from the host (the config's,
+//! and the cgroup directories of a container without a cgroup namespace),
+//! and a network namespace the container joined. Each is named to CRIU at dump time and
 //! handed back at restore; the names are kept next to the images in
 //! `berth-checkpoint.json`.
 
@@ -25,6 +26,10 @@ pub struct Record {
     pub bind_mounts: Vec<PathBuf>,
     /// Whether the container joined an existing network namespace.
     pub external_netns: bool,
+    /// Mount points of cgroup directories bound from the host (a container
+    /// without its own cgroup namespace sees them that way).
+    #[serde(default)]
+    pub cgroup_binds: Vec<PathBuf>,
 }
 
 impl Record {
@@ -146,4 +151,70 @@ pub fn netns_inode(path: &Path) -> Result<u64> {
     Ok(std::fs::metadata(path)
         .map_err(|e| Error::io("stat", path, e))?
         .ino())
+}
+
+/// Whether the runtime bound the cgroup directories from the host instead
+/// of mounting the hierarchies in a cgroup namespace (as
+/// `rootfs::cgroup_mount` decides: no cgroup namespace, or a user one).
+fn cgroups_are_bound(spec: &Spec) -> bool {
+    let namespaces = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().clone())
+        .unwrap_or_default();
+    let has = |t| namespaces.iter().any(|n| n.typ() == t);
+    !has(LinuxNamespaceType::Cgroup) || has(LinuxNamespaceType::User)
+}
+
+/// Mount points of the cgroup file systems bound into the container whose
+/// init is `pid` (empty when it mounted its own).
+pub fn cgroup_binds(spec: &Spec, pid: i32) -> Result<Vec<PathBuf>> {
+    if !cgroups_are_bound(spec) {
+        return Ok(Vec::new());
+    }
+    let path = format!("/proc/{pid}/mountinfo");
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io("read", &path, e))?;
+    Ok(text
+        .lines()
+        .filter_map(|line| {
+            let (front, back) = line.split_once(" - ")?;
+            let fstype = back.split(' ').next()?;
+            let mount_point = front.split(' ').nth(4)?;
+            matches!(fstype, "cgroup" | "cgroup2").then(|| PathBuf::from(mount_point))
+        })
+        .collect())
+}
+
+/// The host directory to bind at `mount_point` on restore: the restored
+/// container's cgroup in the hierarchy that `rootfs::cgroup_mount` puts
+/// there (`<dest>/<name under /sys/fs/cgroup>`, or `<dest>` itself on v2).
+pub fn cgroup_source(
+    spec: &Spec,
+    cgroup: Option<&crate::cgroups::Cgroup>,
+    mount_point: &Path,
+) -> Result<PathBuf> {
+    let dest = spec
+        .mounts()
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .find(|m| m.typ().as_deref() == Some("cgroup"))
+        .map(|m| m.destination().clone());
+    let found = cgroup.zip(dest).and_then(|(cg, dest)| {
+        cg.v1_hierarchies()
+            .iter()
+            .chain(cg.unified())
+            .find(|h| {
+                let name = h.mountpoint().strip_prefix("/sys/fs/cgroup").ok();
+                name.map(|n| dest.join(n)).as_deref() == Some(mount_point)
+            })
+            .map(|h| h.dir().to_path_buf())
+    });
+    found.ok_or_else(|| Error::InvalidConfig {
+        field: "mounts",
+        reason: format!(
+            "the checkpoint has a cgroup bind at {} that this config and host do not make",
+            mount_point.display()
+        ),
+    })
 }

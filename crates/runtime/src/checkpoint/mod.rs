@@ -116,6 +116,7 @@ pub fn checkpoint(root: &StateRoot, id: &str, opts: &CheckpointOptions) -> Resul
             .collect::<Result<_>>()?,
         bind_mounts: externals::bind_destinations(&spec),
         external_netns: externals::joined_netns(&spec).is_some(),
+        cgroup_binds: externals::cgroup_binds(&spec, state.pid)?,
     };
     let verb = if opts.pre_dump { "pre-dump" } else { "dump" };
     let log = format!("{verb}.log");
@@ -130,7 +131,7 @@ pub fn checkpoint(root: &StateRoot, id: &str, opts: &CheckpointOptions) -> Resul
             cmd.arg("--external").arg(key);
         }
     }
-    for dest in &record.bind_mounts {
+    for dest in record.bind_mounts.iter().chain(&record.cgroup_binds) {
         let dest = dest.display();
         cmd.arg("--external").arg(format!("mnt[{dest}]:{dest}"));
     }

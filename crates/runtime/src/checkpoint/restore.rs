@@ -102,6 +102,15 @@ pub fn restore(root: &StateRoot, opts: &RestoreOptions) -> Result<i32> {
             cmd.arg("--inherit-fd").arg(format!("fd[{fd}]:{key}"));
         }
     }
+    for mount_point in &record.cgroup_binds {
+        let source =
+            externals::cgroup_source(&spec, cgroup.as_ref().map(|c| c.cgroup()), mount_point)?;
+        cmd.arg("--external").arg(format!(
+            "mnt[{}]:{}",
+            mount_point.display(),
+            source.display()
+        ));
+    }
     for (dest, source) in &binds {
         cmd.arg("--external")
             .arg(format!("mnt[{}]:{}", dest.display(), source.display()));
