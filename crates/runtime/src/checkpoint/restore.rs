@@ -69,6 +69,10 @@ pub fn restore(root: &StateRoot, opts: &RestoreOptions) -> Result<i32> {
         }
     };
 
+    // A fresh rootfs (a restore elsewhere, or under another name) lacks
+    // the mount points the runtime made in the old one for file binds.
+    make_mount_points(&rootfs, &binds)?;
+
     let claimed = root.claim(&opts.id)?;
     let layout = linux
         .map(|_| crate::cgroups::Layout::detect())
@@ -218,4 +222,22 @@ fn read_pid(path: &Path) -> Result<i32> {
         action: "restore",
         reason: format!("criu wrote no pid to {}", path.display()),
     })
+}
+
+/// Make the bind mounts' destinations inside `rootfs` (resolved without
+/// leaving it), as directories or empty files like their sources.
+fn make_mount_points(rootfs: &Path, binds: &[(&PathBuf, PathBuf)]) -> Result<()> {
+    use crate::rootfs::resolve::{ensure_in_root, Kind};
+    use std::os::fd::AsFd;
+    if binds.is_empty() {
+        return Ok(());
+    }
+    let root: OwnedFd = std::fs::File::open(rootfs)
+        .map_err(|e| Error::io("open", rootfs, e))?
+        .into();
+    for (dest, source) in binds {
+        let kind = if source.is_dir() { Kind::Dir } else { Kind::File };
+        ensure_in_root(root.as_fd(), dest, kind)?;
+    }
+    Ok(())
 }
