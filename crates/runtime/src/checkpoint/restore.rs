@@ -236,7 +236,11 @@ fn make_mount_points(rootfs: &Path, binds: &[(&PathBuf, PathBuf)]) -> Result<()>
         .map_err(|e| Error::io("open", rootfs, e))?
         .into();
     for (dest, source) in binds {
-        let kind = if source.is_dir() { Kind::Dir } else { Kind::File };
+        let kind = if source.is_dir() {
+            Kind::Dir
+        } else {
+            Kind::File
+        };
         ensure_in_root(root.as_fd(), dest, kind)?;
     }
     Ok(())
