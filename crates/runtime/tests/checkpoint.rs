@@ -374,3 +374,44 @@ fn joined_network_namespace_is_joined_again() {
     rt.ok(&["delete", "--force", &b.id]);
     reap(pid as i32);
 }
+
+#[test]
+fn failed_restore_leaves_nothing_and_can_be_retried() {
+    require!(is_root(), "needs root");
+    require!(
+        criu_works(),
+        "needs a criu that passes `criu check` (scripts/install-criu)"
+    );
+    let rt = Runtime::new();
+    let data = tempfile::tempdir().unwrap();
+    let images = tempfile::tempdir().unwrap();
+    let img = images.path().to_str().unwrap();
+    let b = counter(data.path(), 10_000);
+    rt.track(&b);
+    let bundle = b.path().to_str().unwrap();
+    rt.ok(&["run", "-d", "-b", bundle, &b.id]);
+    let pid = rt.state(&b.id)["pid"].as_i64().unwrap();
+    wait_count(data.path(), 3);
+    rt.ok(&["checkpoint", "--image-path", img, &b.id]);
+    reap(pid as i32);
+
+    // The executable the checkpoint maps is gone from the rootfs: CRIU
+    // fails after the runtime made the state dir and cgroup.
+    let busybox = b.rootfs().join("bin/busybox");
+    let aside = b.path().join("busybox.aside");
+    std::fs::rename(&busybox, &aside).unwrap();
+    let out = rt.run(&["restore", "-d", "--image-path", img, "-b", bundle, &b.id]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("restore: criu failed") && err.contains("restore.log"),
+        "{err}"
+    );
+    assert!(!rt.state_dir(&b.id).exists(), "state dir left behind");
+    assert!(!cgroup_exists(&b.cgroups_path), "cgroup left behind");
+
+    std::fs::rename(&aside, &busybox).unwrap();
+    let n = counted(data.path()).len();
+    rt.ok(&["restore", "-d", "--image-path", img, "-b", bundle, &b.id]);
+    assert_consecutive(&wait_count(data.path(), n + 3));
+}

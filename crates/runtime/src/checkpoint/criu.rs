@@ -63,7 +63,8 @@ pub fn run(action: &'static str, mut cmd: Command, log: &Path) -> Result<()> {
     })
 }
 
-/// The last few `Error` lines of a criu log, or a note that there are none.
+/// The first `Error` lines of a criu log (the first is usually the cause;
+/// later ones report the unwinding), or a note that there are none.
 fn log_errors(log: &Path) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     let errors: Vec<&str> = text
@@ -72,13 +73,11 @@ fn log_errors(log: &Path) -> String {
         // criu cannot raise its own RLIMIT_NOFILE in some sandboxes; it
         // logs that as an error and carries on, so it explains nothing.
         .filter(|l| !l.contains("RLIMIT_NOFILE"))
+        .map(|l| l.trim())
         .collect();
     match errors.len() {
         0 => "no error lines in the log".into(),
-        n => errors[n.saturating_sub(3)..]
-            .iter()
-            .map(|l| l.trim())
-            .collect::<Vec<_>>()
-            .join(" | "),
+        n @ 1..=2 => errors[..n].join(" | "),
+        n => format!("{} | … ({} more)", errors[..2].join(" | "), n - 2),
     }
 }
