@@ -115,18 +115,7 @@ fn checkpoint_says_what_criu_lacks() {
     rt.track(&b);
     rt.ok(&["run", "-d", "-b", b.path().to_str().unwrap(), &b.id]);
     let pid = rt.state(&b.id)["pid"].as_i64().unwrap() as i32;
-    let out = rt.run(&[
-        "checkpoint",
-        "--image-path",
-        b.path().join("ckpt").to_str().unwrap(),
-        &b.id,
-    ]);
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).to_lowercase().contains("criu"),
-        "{}",
-        stderr(&out)
-    );
+    // (A working criu checkpoints for real: tests/checkpoint.rs.)
     let out = rt
         .cmd()
         .args(["--criu", "/no/such/criu", "checkpoint", &b.id])
