@@ -77,6 +77,9 @@ pub struct CreateArgs {
     /// Signal to stop the container with.
     #[arg(long)]
     pub stop_signal: Option<String>,
+    /// Run an init as pid 1 that forwards signals and reaps zombies.
+    #[arg(long)]
+    pub init: bool,
     /// The image.
     pub image: String,
     /// The command and its arguments.
@@ -136,6 +139,7 @@ impl CreateArgs {
             tty: self.tty,
             remove: self.rm,
             stop_signal: self.stop_signal.clone(),
+            init: self.init,
         })
     }
 }
@@ -175,7 +179,7 @@ pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<()> {
     if a.detach {
         if let Err(e) = engine.start_detached(&id) {
             if a.create.rm {
-                let _ = engine.remove(&id, true);
+                let _ = engine.remove_with_volumes(&id, true);
             }
             return Err(e.into());
         }
@@ -186,7 +190,7 @@ pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<()> {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             if a.create.rm {
-                let _ = engine.remove(&id, true);
+                let _ = engine.remove_with_volumes(&id, true);
             }
             Err(e.into())
         }
@@ -260,6 +264,9 @@ pub struct RmArgs {
     /// Kill a running container first.
     #[arg(short, long)]
     pub force: bool,
+    /// Remove its anonymous volumes too.
+    #[arg(short, long)]
+    pub volumes: bool,
     /// Containers.
     #[arg(required = true)]
     pub containers: Vec<String>,
@@ -269,7 +276,12 @@ pub fn rm(cli: &Cli, a: &RmArgs) -> anyhow::Result<()> {
     let engine = cli.engine()?;
     let mut failed = None;
     for c in &a.containers {
-        match engine.remove(c, a.force) {
+        let removed = if a.volumes {
+            engine.remove_with_volumes(c, a.force)
+        } else {
+            engine.remove(c, a.force)
+        };
+        match removed {
             Ok(()) => println!("{c}"),
             Err(e) => {
                 eprintln!("Error: removing {c}: {e:#}");

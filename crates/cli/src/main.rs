@@ -2,10 +2,12 @@
 //! each command group lives in its own module.
 
 mod containers;
+mod ctr_tools;
 mod images;
 mod login;
 mod progress;
 mod transfer;
+mod volumes;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
@@ -88,10 +90,11 @@ pub enum Command {
     Untag(images::UntagArgs),
     /// Show a container, or an image: local, or docker://REF from a registry without pulling.
     Inspect(images::InspectArgs),
-    /// Mount an image read-only and print the path.
-    Mount(images::MountArgs),
-    /// Unmount an image mounted with `berth mount`.
-    Umount(images::MountArgs),
+    /// Mount containers (read-write) or images (read-only) and print the
+    /// paths; with no argument, list mounted containers.
+    Mount(ctr_tools::MountArgs),
+    /// Unmount containers or images mounted with `berth mount`.
+    Umount(ctr_tools::MountArgs),
     /// Push an image from storage to a registry or other transport.
     Push(transfer::PushArgs),
     /// Copy an image between transports, like skopeo copy.
@@ -124,6 +127,12 @@ pub enum Command {
     Wait(containers::WaitArgs),
     /// Run a process in a running container.
     Exec(containers::ExecArgs),
+    /// Stop containers and start them again.
+    Restart(ctr_tools::RestartArgs),
+    /// Show the processes of a container.
+    Top(ctr_tools::TopArgs),
+    /// Manage named volumes.
+    Volume(volumes::VolumeArgs),
     /// The monitor of a detached container (started by berth itself).
     #[command(hide = true)]
     Monitor(containers::MonitorArgs),
@@ -258,8 +267,8 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             }
             images::inspect(cli, a)
         }
-        Command::Mount(a) => images::mount(cli, a),
-        Command::Umount(a) => images::umount(cli, a),
+        Command::Mount(a) => ctr_tools::mount(cli, a),
+        Command::Umount(a) => ctr_tools::umount(cli, a),
         Command::Push(a) => transfer::push(cli, a),
         Command::Copy(a) => transfer::copy(cli, a),
         Command::Save(a) => transfer::save(cli, a),
@@ -276,6 +285,9 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Logs(a) => containers::logs(cli, a),
         Command::Wait(a) => containers::wait(cli, a),
         Command::Exec(a) => containers::exec(cli, a),
+        Command::Restart(a) => ctr_tools::restart(cli, a),
+        Command::Top(a) => ctr_tools::top(cli, a),
+        Command::Volume(a) => volumes::volume(cli, a),
         Command::Monitor(a) => containers::monitor(cli, a),
     }
 }

@@ -1,10 +1,9 @@
-//! podman's default confinement: the capabilities a container keeps, the
-//! seccomp profile, and the paths of /proc and /sys it must not see or
+//! podman's default confinement: the capabilities a container keeps (the
+//! seccomp profile follows them, see `seccomp_profile`), and the paths of /proc and /sys it must not see or
 //! write. Options loosen it: `--privileged`, `--cap-add/--cap-drop`,
 //! `--security-opt seccomp=unconfined`.
 
 use crate::error::{Error, Result};
-use serde_json::Value;
 
 /// podman 4's `default_capabilities` (containers.conf): the 11 left after
 /// AUDIT_WRITE, MKNOD and NET_RAW were dropped from Docker's 14.
@@ -93,16 +92,6 @@ pub const READONLY_PATHS: [&str; 6] = [
     "/proc/sysrq-trigger",
 ];
 
-/// The `linux.seccomp` podman 4.3 writes for the default capabilities on
-/// x86_64 (a copy of crates/runtime/tests/fixtures/podman-seccomp-oci.json).
-const DEFAULT_SECCOMP: &str = include_str!("seccomp-default.json");
-
-/// The default seccomp profile in OCI form.
-pub fn default_seccomp() -> Value {
-    // The profile is a constant of this crate, checked by a unit test.
-    serde_json::from_str(DEFAULT_SECCOMP).unwrap_or(Value::Null)
-}
-
 fn normalise(cap: &str) -> String {
     let up = cap.trim().to_ascii_uppercase();
     if up == "ALL" || up.starts_with("CAP_") {
@@ -166,13 +155,6 @@ fn own_bounding_set() -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn seccomp_profile_parses() {
-        let p = default_seccomp();
-        assert_eq!(p["defaultAction"], "SCMP_ACT_ERRNO");
-        assert!(p["syscalls"].as_array().is_some_and(|s| s.len() > 10));
-    }
 
     #[test]
     fn caps() {

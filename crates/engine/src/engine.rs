@@ -39,6 +39,8 @@ pub struct Meta {
     pub stop_signal: String,
     /// The cgroupsPath.
     pub cgroups_path: String,
+    /// What survives a reboot of the last run (the runroot does not).
+    pub last_run: Option<crate::reboot::LastRun>,
 }
 
 /// A container as `ps` and `inspect` show it.
@@ -116,7 +118,7 @@ impl Engine {
             return Err(Error::NotImplemented("bridge networking"));
         }
         for v in &opts.volumes {
-            if !Path::new(&v.source).exists() {
+            if v.source.starts_with('/') && !Path::new(&v.source).exists() {
                 return Err(Error::InvalidOption {
                     option: "--volume",
                     value: format!("{}:{}", v.source, v.destination),
@@ -127,6 +129,8 @@ impl Engine {
         crate::confinement::capabilities(opts.privileged, &opts.cap_add, &opts.cap_drop)?;
         let image = berth_image::find_image(&self.ctx, &self.store, &opts.image)?;
         let config = ImageConfig::parse(&image.id, &self.store.image_config(&image.id)?)?;
+        let volumes = self.new_volumes(opts, &image.id)?;
+        let opts = &volumes.options;
         let c = self.store.create_container(NewContainer {
             name: opts.name.clone(),
             image: image.id.clone(),
@@ -143,6 +147,7 @@ impl Engine {
             let _ = self.store.remove_container(&c.id, true);
             return Err(e);
         }
+        volumes.keep();
         Ok(c.id)
     }
 
@@ -200,8 +205,9 @@ impl Engine {
             "{}/berth-{id}",
             self.opts.cgroup_parent.trim_end_matches('/')
         );
-        let config = spec::build(
-            opts,
+        let bound = self.volume_binds(opts, &rootfs)?;
+        let mut config = spec::build(
+            &bound,
             image,
             &SpecInputs {
                 id,
@@ -212,6 +218,7 @@ impl Engine {
                 user: &user,
             },
         )?;
+        crate::init::apply(&mut config, opts)?;
         let path = record.path().join("config.json");
         let bytes = serde_json::to_vec_pretty(&config).map_err(|source| Error::Record {
             path: path.clone(),
@@ -227,6 +234,10 @@ impl Engine {
                 .or_else(|| image.stop_signal.clone())
                 .unwrap_or_else(|| "SIGTERM".into()),
             cgroups_path,
+            last_run: self
+                .container(id)
+                .ok()
+                .and_then(|c| Engine::meta(&c).last_run),
         };
         let value = serde_json::to_value(&meta).map_err(|source| Error::Record {
             path: path.clone(),
@@ -242,7 +253,7 @@ impl Engine {
     pub fn refresh(&self, id: &str) -> Result<State> {
         let record = self.record(id);
         if !record.path().exists() {
-            return Ok(State::default());
+            return self.state_without_record(id);
         }
         let state = record.load()?;
         if state.status != Status::Running || self.still_watched(&state) {
@@ -262,7 +273,9 @@ impl Engine {
     }
 
     fn still_watched(&self, state: &State) -> bool {
-        state.process.is_some_and(|p| p.alive()) || state.monitor.is_some_and(|m| m.alive())
+        crate::reboot::same_boot(state)
+            && (state.process.is_some_and(|p| p.alive())
+                || state.monitor.is_some_and(|m| m.alive()))
     }
 
     /// Free what a run held: the runtime's container (its cgroup) and the

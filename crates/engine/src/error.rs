@@ -111,6 +111,9 @@ pub enum Error {
         /// What it reported.
         message: String,
     },
+    /// A volume is missing, exists, is misnamed or in use.
+    #[error(transparent)]
+    Volume(#[from] crate::volumes::VolumeError),
 }
 
 /// The engine's result.

@@ -109,7 +109,9 @@ impl Engine {
                 state.started_at = Some(now_rfc3339());
                 state.finished_at = None;
                 state.exit_code = None;
+                state.boot_id = crate::reboot::boot_id();
                 record.save(&lock, &state)?;
+                self.remember_run(&c.id, &state)?;
                 self.runtime.start(&c.id).map(|()| pid)
             });
         match started {
@@ -148,9 +150,10 @@ impl Engine {
             let released = self.release(&c.id, &mut state);
             record.save(&lock, &state)?;
             released?;
+            self.remember_run(&c.id, &state)?;
         }
         if Engine::meta(&c).options.remove {
-            self.remove(&c.id, true)?;
+            self.remove_with_volumes(&c.id, true)?;
         }
         Ok(())
     }

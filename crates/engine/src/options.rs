@@ -36,16 +36,20 @@ impl NetworkMode {
 /// A `-v host:ctr[:ro]` bind mount.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Volume {
-    /// The host path (must exist).
+    /// The host path (must exist), or the name of a volume.
     pub source: String,
     /// The path in the container.
     pub destination: String,
     /// Mounted read-only.
     pub readonly: bool,
+    /// An anonymous volume made for the image's `Volumes` (source is its
+    /// name); removed with the container by `rm -v` and `--rm`.
+    #[serde(default)]
+    pub anonymous: bool,
 }
 
 impl Volume {
-    /// Parse `host:ctr[:ro|rw]`.
+    /// Parse `host:ctr[:ro|rw]` or `volume-name:ctr[:ro|rw]`.
     pub fn parse(s: &str) -> Result<Volume> {
         let bad = |reason: &str| Error::InvalidOption {
             option: "--volume",
@@ -58,10 +62,8 @@ impl Volume {
             [src, dst, opts] => (*src, *dst, *opts),
             _ => return Err(bad("must be HOST-DIR:CONTAINER-DIR[:ro]")),
         };
-        if !src.starts_with('/') {
-            return Err(bad(
-                "named volumes are not implemented yet; give an absolute host path",
-            ));
+        if src.is_empty() {
+            return Err(bad("the host path or volume name is empty"));
         }
         if !dst.starts_with('/') {
             return Err(bad("the container path must be absolute"));
@@ -78,6 +80,7 @@ impl Volume {
             source: src.into(),
             destination: dst.into(),
             readonly,
+            anonymous: false,
         })
     }
 }
@@ -133,6 +136,8 @@ pub struct CreateOptions {
     pub remove: bool,
     /// `--stop-signal` (overrides the image's StopSignal).
     pub stop_signal: Option<String>,
+    /// `--init`: berth-init runs as pid 1 with the command as its child.
+    pub init: bool,
 }
 
 /// Parse a size like `512m`, `1g`, `100000` (bytes) for `--memory`.
@@ -189,7 +194,8 @@ mod tests {
         assert!(v.readonly);
         assert_eq!(v.destination, "/b");
         assert!(!Volume::parse("/a:/b").unwrap().readonly);
-        assert!(Volume::parse("a:/b").is_err());
+        assert_eq!(Volume::parse("data:/b").unwrap().source, "data");
+        assert!(Volume::parse(":/b").is_err());
         assert!(Volume::parse("/a:b").is_err());
         assert!(Volume::parse("/a:/b:xx").is_err());
     }

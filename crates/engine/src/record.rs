@@ -89,6 +89,10 @@ pub struct State {
     pub exit_code: Option<i32>,
     /// Whether the rootfs is mounted for it (undone on cleanup).
     pub mounted: bool,
+    /// The boot the run started in (see the `reboot` module).
+    pub boot_id: Option<String>,
+    /// Mounts taken by `berth mount` (each undone by `berth umount`).
+    pub user_mounts: u32,
 }
 
 /// The directory of one container under the runroot.

@@ -220,7 +220,7 @@ pub fn build(opts: &CreateOptions, image: &ImageConfig, inp: &SpecInputs<'_>) ->
         linux["maskedPaths"] = json!(confinement::MASKED_PATHS);
         linux["readonlyPaths"] = json!(confinement::READONLY_PATHS);
         if !opts.seccomp_unconfined {
-            linux["seccomp"] = confinement::default_seccomp();
+            linux["seccomp"] = crate::seccomp_profile::for_capabilities(&caps);
         }
     }
     Ok(json!({

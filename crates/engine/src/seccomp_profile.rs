@@ -1,0 +1,241 @@
+//! podman's default seccomp profile, generated per container from its
+//! capabilities and the machine's architecture, as containers/common does.
+//!
+//! The source (`seccomp.json`, a copy of containers/common 0.50's
+//! `/usr/share/containers/seccomp.json` that podman 4.3 ships) lists rules
+//! with `includes`/`excludes` conditions: `caps` (a rule applies only when
+//! the container has all of `includes.caps` and none of `excludes.caps`;
+//! CAP_SYS_ADMIN opens bpf, perf_event_open, quotactl, setns…,
+//! CAP_SYS_PTRACE kcmp and process_madvise, CAP_SYS_MODULE, CAP_SYS_BOOT,
+//! CAP_SYS_TIME, CAP_SYS_PACCT, CAP_SYS_RAWIO, CAP_SYS_NICE, CAP_SYSLOG,
+//! CAP_BPF, CAP_PERFMON their calls), `arches` (Go's names, `amd64`…) and
+//! `minKernel`. The OCI form keeps the rules that apply, without their
+//! conditions, and the architecture with its sub-architectures from
+//! `archMap`.
+
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+const PROFILE: &str = include_str!("seccomp.json");
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct Profile {
+    default_action: String,
+    default_errno_ret: Option<u32>,
+    arch_map: Vec<ArchMap>,
+    syscalls: Vec<Rule>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct ArchMap {
+    architecture: String,
+    sub_architectures: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct Rule {
+    names: Vec<String>,
+    action: String,
+    args: Option<Vec<Value>>,
+    errno_ret: Option<u32>,
+    includes: Filter,
+    excludes: Filter,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct Filter {
+    caps: Vec<String>,
+    arches: Vec<String>,
+    min_kernel: Option<String>,
+}
+
+/// Go's GOARCH and libseccomp's name of the architecture we run on.
+fn native_arch() -> (&'static str, &'static str) {
+    match std::env::consts::ARCH {
+        "x86_64" => ("amd64", "SCMP_ARCH_X86_64"),
+        "x86" => ("386", "SCMP_ARCH_X86"),
+        "aarch64" => ("arm64", "SCMP_ARCH_AARCH64"),
+        "arm" => ("arm", "SCMP_ARCH_ARM"),
+        "powerpc64" => ("ppc64le", "SCMP_ARCH_PPC64LE"),
+        "s390x" => ("s390x", "SCMP_ARCH_S390X"),
+        "riscv64" => ("riscv64", "SCMP_ARCH_RISCV64"),
+        "mips64" => ("mips64", "SCMP_ARCH_MIPS64"),
+        other => (other, "SCMP_ARCH_NATIVE"),
+    }
+}
+
+/// `major.minor` of the running kernel.
+fn kernel_version() -> (u32, u32) {
+    let release = nix::sys::utsname::uname()
+        .map(|u| u.release().to_string_lossy().into_owned())
+        .unwrap_or_default();
+    parse_version(&release)
+}
+
+fn parse_version(s: &str) -> (u32, u32) {
+    let mut it = s
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|n| n.parse().unwrap_or(0));
+    (it.next().unwrap_or(0), it.next().unwrap_or(0))
+}
+
+fn applies(rule: &Rule, caps: &[String], arch: &str, kernel: (u32, u32)) -> bool {
+    let has = |c: &String| caps.contains(c);
+    if !rule.includes.caps.iter().all(has) || rule.excludes.caps.iter().any(has) {
+        return false;
+    }
+    let arch_listed = |l: &[String]| l.iter().any(|a| a == arch);
+    if !rule.includes.arches.is_empty() && !arch_listed(&rule.includes.arches) {
+        return false;
+    }
+    if arch_listed(&rule.excludes.arches) {
+        return false;
+    }
+    match &rule.includes.min_kernel {
+        Some(min) => kernel >= parse_version(min),
+        None => true,
+    }
+}
+
+/// The OCI `linux.seccomp` for a container holding `caps` on this machine.
+pub fn for_capabilities(caps: &[String]) -> Value {
+    let (go_arch, scmp_arch) = native_arch();
+    generate(caps, go_arch, scmp_arch, kernel_version())
+}
+
+fn generate(caps: &[String], go_arch: &str, scmp_arch: &str, kernel: (u32, u32)) -> Value {
+    // The profile is a constant of this crate, checked by the unit tests.
+    let profile: Profile = serde_json::from_str(PROFILE).unwrap_or_default();
+    let mut arches = vec![scmp_arch.to_string()];
+    if let Some(m) = profile
+        .arch_map
+        .iter()
+        .find(|m| m.architecture == scmp_arch)
+    {
+        arches.extend(m.sub_architectures.iter().cloned());
+    }
+    let syscalls: Vec<Value> = profile
+        .syscalls
+        .iter()
+        .filter(|r| applies(r, caps, go_arch, kernel))
+        .map(|r| {
+            let mut o = Map::new();
+            o.insert("names".into(), json!(r.names));
+            o.insert("action".into(), json!(r.action));
+            if let Some(n) = r.errno_ret {
+                o.insert("errnoRet".into(), json!(n));
+            }
+            if let Some(args) = r.args.as_ref().filter(|a| !a.is_empty()) {
+                o.insert("args".into(), json!(args));
+            }
+            Value::Object(o)
+        })
+        .collect();
+    let mut out = json!({
+        "defaultAction": profile.default_action,
+        "architectures": arches,
+        "syscalls": syscalls,
+    });
+    if let Some(n) = profile.default_errno_ret {
+        out["defaultErrnoRet"] = json!(n);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::confinement::DEFAULT_CAPABILITIES;
+    use std::collections::BTreeSet;
+
+    /// (action, errnoRet, args without zero valueTwo) → syscall names.
+    fn rules(v: &Value) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for r in v["syscalls"].as_array().unwrap() {
+            let mut args = r["args"].clone();
+            for a in args.as_array_mut().into_iter().flatten() {
+                if a["valueTwo"] == 0 {
+                    a.as_object_mut().unwrap().remove("valueTwo");
+                }
+            }
+            for n in r["names"].as_array().unwrap() {
+                out.insert(format!("{n} {} {} {args}", r["action"], r["errnoRet"]));
+            }
+        }
+        out
+    }
+
+    fn default_caps() -> Vec<String> {
+        DEFAULT_CAPABILITIES.iter().map(|c| c.to_string()).collect()
+    }
+
+    #[test]
+    fn default_caps_give_what_podman_wrote() {
+        let podman: Value = serde_json::from_str(include_str!(
+            "../../runtime/tests/fixtures/podman-seccomp-oci.json"
+        ))
+        .unwrap();
+        let ours = generate(&default_caps(), "amd64", "SCMP_ARCH_X86_64", (6, 18));
+        assert_eq!(ours["defaultAction"], podman["defaultAction"]);
+        assert_eq!(ours["defaultErrnoRet"], podman["defaultErrnoRet"]);
+        assert_eq!(ours["architectures"], podman["architectures"]);
+        assert_eq!(rules(&ours), rules(&podman));
+        assert_eq!(
+            ours["syscalls"].as_array().unwrap().len(),
+            podman["syscalls"].as_array().unwrap().len()
+        );
+    }
+
+    fn action_of(v: &Value, name: &str) -> Vec<String> {
+        v["syscalls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["names"].as_array().unwrap().iter().any(|n| n == name))
+            .map(|r| r["action"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn capabilities_open_their_calls() {
+        let base = generate(&default_caps(), "amd64", "SCMP_ARCH_X86_64", (6, 18));
+        for (cap, call) in [
+            ("CAP_SYS_ADMIN", "bpf"),
+            ("CAP_SYS_ADMIN", "perf_event_open"),
+            ("CAP_SYS_PTRACE", "kcmp"),
+            ("CAP_SYS_MODULE", "init_module"),
+            ("CAP_SYS_TIME", "settimeofday"),
+            ("CAP_SYS_PACCT", "acct"),
+            ("CAP_SYS_RAWIO", "iopl"),
+        ] {
+            assert_eq!(action_of(&base, call), ["SCMP_ACT_ERRNO"], "{call}");
+            let mut caps = default_caps();
+            caps.push(cap.into());
+            let more = generate(&caps, "amd64", "SCMP_ARCH_X86_64", (6, 18));
+            assert_eq!(action_of(&more, call), ["SCMP_ACT_ALLOW"], "{cap} {call}");
+        }
+        // Without CAP_SYS_CHROOT, chroot is no longer allowed.
+        let caps: Vec<String> = default_caps()
+            .into_iter()
+            .filter(|c| c != "CAP_SYS_CHROOT")
+            .collect();
+        let fewer = generate(&caps, "amd64", "SCMP_ARCH_X86_64", (6, 18));
+        assert_eq!(action_of(&fewer, "chroot"), ["SCMP_ACT_ERRNO"]);
+    }
+
+    #[test]
+    fn arches_pick_their_rules() {
+        let arm = generate(&default_caps(), "arm64", "SCMP_ARCH_AARCH64", (6, 18));
+        assert_eq!(
+            arm["architectures"],
+            json!(["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"])
+        );
+        assert!(action_of(&arm, "arch_prctl").is_empty());
+        assert_eq!(action_of(&arm, "breakpoint"), ["SCMP_ACT_ALLOW"]);
+        assert_eq!(parse_version("6.18.0-1-amd64"), (6, 18));
+    }
+}
