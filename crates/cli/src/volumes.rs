@@ -84,7 +84,7 @@ pub fn volume(cli: &Cli, a: &VolumeArgs) -> anyhow::Result<()> {
                 Some("json") => println!("{}", serde_json::to_string_pretty(&list)?),
                 Some(f) => anyhow::bail!("unknown --format {f:?} (json)"),
                 None => {
-                    println!("{:<16}{}", "DRIVER", "VOLUME NAME");
+                    println!("{:<16}VOLUME NAME", "DRIVER");
                     for v in &list {
                         println!("{:<16}{}", v.driver, v.name);
                     }

@@ -266,6 +266,7 @@ impl Engine {
             state.finished_at = Some(crate::record::now_rfc3339());
             state.process = None;
             state.monitor = None;
+            self.forget_other_boot(id, &state);
             self.release(id, &mut state)?;
             record.save(&lock, &state)?;
         }

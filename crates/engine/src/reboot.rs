@@ -39,6 +39,15 @@ pub(crate) fn same_boot(state: &State) -> bool {
 }
 
 impl Engine {
+    /// A run of another boot left the runtime's state of a process that no
+    /// longer exists: drop it, so that `runtime delete` does not signal
+    /// whatever process has its pid now.
+    pub(crate) fn forget_other_boot(&self, id: &str, state: &State) {
+        if !same_boot(state) {
+            let _ = std::fs::remove_dir_all(self.runtime.root.join(id));
+        }
+    }
+
     /// The state of a container with no record under the runroot: created,
     /// or — when storage says it ran before (a reboot emptied the runroot)
     /// — exited with what was kept.

@@ -1,9 +1,11 @@
 //! Named volumes, podman's local driver: `<root>/volumes/<name>/_data`
 //! holds the files, `<root>/volumes/<name>/volume.json` what berth knows
 //! about it. Every process shares them through an flock on
-//! `<root>/volumes/lock`: exclusive to create or remove a volume, shared
-//! while a container is being created with volumes (so `volume rm` can
-//! trust the containers' records when it checks who uses a volume).
+//! `<root>/volumes/lock` (readers need none: files are renamed into
+//! place), held to create or remove a volume and while a
+//! container is created with volumes (so `volume rm` can trust the
+//! containers' records when it checks who uses a volume, and a new volume
+//! is filled once).
 //!
 //! `-v NAME:/ctr` uses the volume (creating it when missing); an image's
 //! `Volumes` give each container anonymous volumes, removed with the
@@ -124,7 +126,7 @@ impl Engine {
         self.store.root().join("volumes")
     }
 
-    pub(crate) fn lock_volumes(&self, exclusive: bool) -> Result<VolumesLock> {
+    pub(crate) fn lock_volumes(&self) -> Result<VolumesLock> {
         let dir = self.volumes_dir();
         std::fs::create_dir_all(&dir).ctx("create", &dir)?;
         let path = dir.join("lock");
@@ -134,12 +136,7 @@ impl Engine {
             .write(true)
             .open(&path)
             .ctx("open", &path)?;
-        let arg = if exclusive {
-            FlockArg::LockExclusive
-        } else {
-            FlockArg::LockShared
-        };
-        let lock = Flock::lock(f, arg)
+        let lock = Flock::lock(f, FlockArg::LockExclusive)
             .map_err(|(_, e)| crate::error::sys(format!("flock {}", path.display()))(e))?;
         Ok(VolumesLock { _lock: lock })
     }
@@ -177,7 +174,7 @@ impl Engine {
 
     /// `volume create [NAME]`.
     pub fn volume_create(&self, name: Option<&str>) -> Result<VolumeInfo> {
-        let _l = self.lock_volumes(true)?;
+        let _l = self.lock_volumes()?;
         self.make_volume(name, false)
     }
 
@@ -242,7 +239,7 @@ impl Engine {
                 self.remove(&user, true)?;
             }
         }
-        let _l = self.lock_volumes(true)?;
+        let _l = self.lock_volumes()?;
         self.volume(name)?;
         let users = self.volume_users(name)?;
         if !users.is_empty() {
@@ -274,7 +271,7 @@ impl Engine {
 
     /// Before a container is created: check its named volumes, make the
     /// missing ones and one anonymous volume per image `Volumes` path the
-    /// user did not mount. Holds the volumes lock (shared) until dropped.
+    /// user did not mount. Holds the volumes lock until dropped.
     pub(crate) fn new_volumes(
         &self,
         opts: &CreateOptions,
@@ -291,17 +288,13 @@ impl Engine {
         if !named && wanted.is_empty() {
             return Ok(out);
         }
-        out._lock = Some(self.lock_volumes(false)?);
+        out._lock = Some(self.lock_volumes()?);
         for v in opts.volumes.iter().filter(|v| !v.source.starts_with('/')) {
             match self.volume(&v.source) {
                 Ok(_) => {}
                 Err(Error::Volume(VolumeError::NotFound(_))) => {
-                    match self.make_volume(Some(&v.source), false) {
-                        Ok(made) => out.made.push(made.name),
-                        // Another process made it meanwhile.
-                        Err(Error::Volume(VolumeError::Exists(_))) => {}
-                        Err(e) => return Err(e),
-                    }
+                    let made = self.make_volume(Some(&v.source), false)?;
+                    out.made.push(made.name);
                 }
                 Err(e) => return Err(e),
             }
