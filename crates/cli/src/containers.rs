@@ -469,6 +469,7 @@ pub fn inspect(cli: &Cli, key: &str) -> anyhow::Result<bool> {
     v["LogPath"] = json!(info.log_path);
     v["Bundle"] = json!(info.bundle);
     v["NetworkSettings"] = json!({"Mode": info.meta.options.network});
+    v["Mounts"] = crate::volumes::mounts_json(&engine, &info.meta.options);
     println!("{}", serde_json::to_string_pretty(&json!([v]))?);
     Ok(true)
 }

@@ -122,3 +122,25 @@ pub fn volume(cli: &Cli, a: &VolumeArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `Mounts` of a container's `inspect`: its bind mounts and volumes.
+pub fn mounts_json(
+    engine: &berth_engine::Engine,
+    opts: &berth_engine::CreateOptions,
+) -> serde_json::Value {
+    let list: Vec<serde_json::Value> = opts
+        .volumes
+        .iter()
+        .map(|v| {
+            if v.source.starts_with('/') {
+                serde_json::json!({"Type": "bind", "Source": v.source,
+                    "Destination": v.destination, "RW": !v.readonly})
+            } else {
+                let source = engine.volume(&v.source).map(|i| i.mountpoint).ok();
+                serde_json::json!({"Type": "volume", "Name": v.source, "Source": source,
+                    "Destination": v.destination, "RW": !v.readonly, "Anonymous": v.anonymous})
+            }
+        })
+        .collect();
+    serde_json::Value::Array(list)
+}

@@ -133,6 +133,10 @@ fn image_volumes_are_anonymous_and_go_with_rm_v() {
     assert_eq!(vols.len(), 1, "{vols:?}");
     let info: Value = serde_json::from_str(&env.ok(&["volume", "inspect", &vols[0]])).unwrap();
     assert_eq!(info[0]["Anonymous"], true);
+    let ctr: Value = serde_json::from_str(&env.ok(&["inspect", "a"])).unwrap();
+    assert_eq!(ctr[0]["Mounts"][0]["Name"], json!(vols[0]));
+    assert_eq!(ctr[0]["Mounts"][0]["Destination"], "/home/berth");
+    assert_eq!(ctr[0]["Mounts"][0]["Source"], info[0]["Mountpoint"]);
     env.ok(&["start", "-a", "a"]);
     let file = env.root().join("volumes").join(&vols[0]).join("_data/f");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "x\n");
