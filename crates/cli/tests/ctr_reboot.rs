@@ -101,3 +101,33 @@ fn a_record_of_another_boot_is_not_running() {
     env.ok(&["start", "-a", "old"]);
     env.ok(&["rm", "old"]);
 }
+
+#[test]
+fn mounts_of_another_boot_are_forgotten() {
+    require!(is_root(), "containers need root");
+    let env = Env::new();
+    let id = env.ok(&["create", "--name", "m", "busybox", "true"]);
+    let path = env.ok(&["mount", "m"]).trim().to_string();
+    // The reboot: the mount is gone, the runroot (not a tmpfs) stays.
+    let st = std::process::Command::new("umount")
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let file = env
+        .runroot()
+        .join("containers")
+        .join(id.trim())
+        .join("state.json");
+    let mut s: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(s["user_mounts"], 1);
+    s["boot_id"] = json!("00000000-0000-0000-0000-000000000000");
+    std::fs::write(&file, serde_json::to_vec(&s).unwrap()).unwrap();
+    assert_eq!(env.ok(&["mount"]), "", "a mount of another boot is listed");
+    // Mounting again works, and one umount undoes it.
+    assert_eq!(env.ok(&["mount", "m"]).trim(), path);
+    assert!(std::path::Path::new(&path).join("bin/busybox").exists());
+    env.ok(&["umount", "m"]);
+    assert!(!std::path::Path::new(&path).join("bin/busybox").exists());
+    env.ok(&["rm", "m"]);
+}

@@ -7,6 +7,7 @@
 
 use crate::engine::Engine;
 use crate::error::Result;
+use crate::record::State;
 use std::path::PathBuf;
 
 impl Engine {
@@ -16,9 +17,10 @@ impl Engine {
         self.refresh(&c.id)?;
         let record = self.record(&c.id);
         let lock = record.lock()?;
-        let mut state = record.load()?;
+        let mut state = user_state(record.load()?);
         let path = self.store.mount_container(&c.id)?;
         state.user_mounts += 1;
+        state.boot_id = crate::reboot::boot_id();
         record.save(&lock, &state)?;
         Ok(path)
     }
@@ -30,7 +32,7 @@ impl Engine {
         self.refresh(&c.id)?;
         let record = self.record(&c.id);
         let lock = record.lock()?;
-        let mut state = record.load()?;
+        let mut state = user_state(record.load()?);
         let times = if force {
             state.user_mounts
         } else {
@@ -49,7 +51,7 @@ impl Engine {
     pub fn mounted(&self) -> Result<Vec<(String, PathBuf)>> {
         let mut out = Vec::new();
         for c in self.store.containers()? {
-            let state = self.refresh(&c.id)?;
+            let state = user_state(self.refresh(&c.id)?);
             if state.user_mounts == 0 && !state.mounted {
                 continue;
             }
@@ -64,4 +66,14 @@ impl Engine {
         }
         Ok(out)
     }
+}
+
+/// Mounts counted in another boot are gone (a runroot that is no tmpfs
+/// survives the reboot; the mounts do not).
+fn user_state(mut state: State) -> State {
+    if !crate::reboot::same_boot(&state) {
+        state.user_mounts = 0;
+        state.mounted = false;
+    }
+    state
 }

@@ -190,6 +190,20 @@ mod tests {
         );
     }
 
+    #[test]
+    fn added_capabilities_give_what_podman_wrote() {
+        let podman: Value = serde_json::from_str(include_str!(
+            "../tests/fixtures/podman-seccomp-sys-admin-sys-ptrace.json"
+        ))
+        .unwrap();
+        let mut caps = default_caps();
+        caps.extend(["CAP_SYS_ADMIN".to_string(), "CAP_SYS_PTRACE".to_string()]);
+        let ours = generate(&caps, "amd64", "SCMP_ARCH_X86_64", (6, 18));
+        assert_eq!(rules(&ours), rules(&podman));
+        let base = generate(&default_caps(), "amd64", "SCMP_ARCH_X86_64", (6, 18));
+        assert_ne!(rules(&ours), rules(&base));
+    }
+
     fn action_of(v: &Value, name: &str) -> Vec<String> {
         v["syscalls"]
             .as_array()
