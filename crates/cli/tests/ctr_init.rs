@@ -95,4 +95,5 @@ fn orphans_are_reaped() {
     });
     assert_eq!(zombies(&env, "with"), 0);
     env.ok(&["rm", "-f", "with", "without"]);
+    eventually("their cgroups to go", || env.cgroups_left().is_empty());
 }
