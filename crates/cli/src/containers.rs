@@ -62,9 +62,15 @@ pub struct CreateArgs {
     /// seccomp=unconfined.
     #[arg(long)]
     pub security_opt: Vec<String>,
-    /// none, host or bridge.
-    #[arg(long, alias = "net", default_value = "none")]
-    pub network: String,
+    /// none, host or bridge (default: bridge as root, else none).
+    #[arg(long, alias = "net")]
+    pub network: Option<String>,
+    /// Publish a port: [hostIP:][hostPort:]containerPort[/proto].
+    #[arg(short, long)]
+    pub publish: Vec<String>,
+    /// Publish the image's exposed ports on random host ports.
+    #[arg(short = 'P', long)]
+    pub publish_all: bool,
     /// Keep stdin open.
     #[arg(short, long)]
     pub interactive: bool,
@@ -134,7 +140,16 @@ impl CreateArgs {
             cap_add: self.cap_add.clone(),
             cap_drop: self.cap_drop.clone(),
             seccomp_unconfined,
-            network: NetworkMode::parse(&self.network)?,
+            network: match &self.network {
+                Some(n) => NetworkMode::parse(n)?,
+                None => berth_engine::network::default_mode(),
+            },
+            ports: self
+                .publish
+                .iter()
+                .map(|p| berth_engine::PortMapping::parse(p))
+                .collect::<Result<_, _>>()?,
+            publish_all: self.publish_all,
             interactive: self.interactive,
             tty: self.tty,
             remove: self.rm,
@@ -468,8 +483,9 @@ pub fn inspect(cli: &Cli, key: &str) -> anyhow::Result<bool> {
     v["StopSignal"] = json!(info.meta.stop_signal);
     v["LogPath"] = json!(info.log_path);
     v["Bundle"] = json!(info.bundle);
-    v["NetworkSettings"] = json!({"Mode": info.meta.options.network});
     v["Mounts"] = crate::volumes::mounts_json(&engine, &info.meta.options);
+    v["NetworkSettings"] = crate::network::settings(&info);
+    v["Config"]["ExposedPorts"] = crate::network::exposed_ports(&info);
     println!("{}", serde_json::to_string_pretty(&json!([v]))?);
     Ok(true)
 }

@@ -5,6 +5,7 @@ mod containers;
 mod ctr_tools;
 mod images;
 mod login;
+mod network;
 mod progress;
 mod transfer;
 mod volumes;
@@ -133,6 +134,8 @@ pub enum Command {
     Top(ctr_tools::TopArgs),
     /// Manage named volumes.
     Volume(volumes::VolumeArgs),
+    /// List a container's published ports.
+    Port(network::PortArgs),
     /// The monitor of a detached container (started by berth itself).
     #[command(hide = true)]
     Monitor(containers::MonitorArgs),
@@ -288,6 +291,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Restart(a) => ctr_tools::restart(cli, a),
         Command::Top(a) => ctr_tools::top(cli, a),
         Command::Volume(a) => volumes::volume(cli, a),
+        Command::Port(a) => network::port(cli, a),
         Command::Monitor(a) => containers::monitor(cli, a),
     }
 }

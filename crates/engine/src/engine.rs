@@ -41,6 +41,8 @@ pub struct Meta {
     pub cgroups_path: String,
     /// What survives a reboot of the last run (the runroot does not).
     pub last_run: Option<crate::reboot::LastRun>,
+    /// The image's `ExposedPorts` keys (`80/tcp`).
+    pub exposed_ports: Vec<String>,
 }
 
 /// A container as `ps` and `inspect` show it.
@@ -114,9 +116,6 @@ impl Engine {
     /// On any error nothing is left behind (no layer, no record). Returns
     /// the id.
     pub fn create(&self, opts: &CreateOptions) -> Result<String> {
-        if opts.network == NetworkMode::Bridge {
-            return Err(Error::NotImplemented("bridge networking"));
-        }
         for v in &opts.volumes {
             if v.source.starts_with('/') && !Path::new(&v.source).exists() {
                 return Err(Error::InvalidOption {
@@ -129,6 +128,7 @@ impl Engine {
         crate::confinement::capabilities(opts.privileged, &opts.cap_add, &opts.cap_drop)?;
         let image = berth_image::find_image(&self.ctx, &self.store, &opts.image)?;
         let config = ImageConfig::parse(&image.id, &self.store.image_config(&image.id)?)?;
+        let opts = &self.network_options(opts, &config)?;
         let volumes = self.new_volumes(opts, &image.id)?;
         let opts = &volumes.options;
         let c = self.store.create_container(NewContainer {
@@ -216,6 +216,9 @@ impl Engine {
                 cgroups_path: &cgroups_path,
                 hostname: &hostname,
                 user: &user,
+                netns: (opts.network == NetworkMode::Bridge)
+                    .then(|| self.netns_path(id))
+                    .as_deref(),
             },
         )?;
         crate::init::apply(&mut config, opts)?;
@@ -238,6 +241,11 @@ impl Engine {
                 .container(id)
                 .ok()
                 .and_then(|c| Engine::meta(&c).last_run),
+            exposed_ports: image
+                .exposed_ports
+                .iter()
+                .flat_map(|m| m.keys().cloned())
+                .collect(),
         };
         let value = serde_json::to_value(&meta).map_err(|source| Error::Record {
             path: path.clone(),
@@ -283,6 +291,7 @@ impl Engine {
     /// rootfs mount. Record lock held.
     pub(crate) fn release(&self, id: &str, state: &mut State) -> Result<()> {
         self.runtime.delete(id)?;
+        self.network_down(id, state)?;
         if state.mounted {
             match self.store.unmount_container(id, false) {
                 Ok(_) | Err(berth_storage::Error::ContainerNotFound(_)) => {}

@@ -5,6 +5,9 @@ use std::path::PathBuf;
 /// What went wrong in the engine.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The network layer failed (a port in use, a CNI plugin, …).
+    #[error(transparent)]
+    Network(#[from] crate::network::NetError),
     /// Storage refused or failed (unknown image, name in use, …).
     #[error(transparent)]
     Storage(#[from] berth_storage::Error),

@@ -22,6 +22,8 @@ pub struct ImageConfig {
     pub user: Option<String>,
     /// The signal that stops the container.
     pub stop_signal: Option<String>,
+    /// `port/proto` keys (`80/tcp`), for `-P` and `inspect`.
+    pub exposed_ports: Option<std::collections::BTreeMap<String, serde_json::Value>>,
 }
 
 #[derive(Deserialize, Default)]

@@ -100,8 +100,8 @@ impl Engine {
         state.mounted = true;
         record.save(&lock, &state)?;
         let started = self
-            .runtime
-            .create(&c.id, record.path(), stdio)
+            .network_up(&c.id, &Engine::meta(&c).options, &mut state)
+            .and_then(|()| self.runtime.create(&c.id, record.path(), stdio))
             .and_then(|pid| {
                 state.status = Status::Running;
                 state.process = ProcessRef::of(pid);

@@ -13,12 +13,12 @@ pub enum NetworkMode {
     None,
     /// The host's network namespace.
     Host,
-    /// A veth on berth's bridge (not built yet).
+    /// A veth on berth's bridge (see the `network` module).
     Bridge,
 }
 
 impl NetworkMode {
-    /// Parse `--network`. `bridge` parses but is refused by the engine.
+    /// Parse `--network`.
     pub fn parse(s: &str) -> Result<NetworkMode> {
         match s {
             "none" => Ok(NetworkMode::None),
@@ -128,6 +128,10 @@ pub struct CreateOptions {
     pub seccomp_unconfined: bool,
     /// `--network`.
     pub network: NetworkMode,
+    /// `-p`, and with `-P` the image's exposed ports (added at create).
+    pub ports: Vec<crate::network::ports::PortMapping>,
+    /// `-P`: publish the image's `ExposedPorts` on random host ports.
+    pub publish_all: bool,
     /// `-i`: keep stdin open.
     pub interactive: bool,
     /// `-t`: a terminal.

@@ -93,6 +93,8 @@ pub struct State {
     pub boot_id: Option<String>,
     /// Mounts taken by `berth mount` (each undone by `berth umount`).
     pub user_mounts: u32,
+    /// Its place on the bridge while it runs there.
+    pub network: Option<crate::network::Attachment>,
 }
 
 /// The directory of one container under the runroot.

@@ -22,6 +22,8 @@ pub struct SpecInputs<'a> {
     pub hostname: &'a str,
     /// The user to run as.
     pub user: &'a ResolvedUser,
+    /// The pinned network namespace to join (bridge networking).
+    pub netns: Option<&'a Path>,
 }
 
 /// The process's argv: `--entrypoint` replaces the image's Entrypoint and
@@ -205,7 +207,7 @@ pub fn build(opts: &CreateOptions, image: &ImageConfig, inp: &SpecInputs<'_>) ->
     match opts.network {
         NetworkMode::None => namespaces.push(json!({"type": "network"})),
         NetworkMode::Host => {}
-        NetworkMode::Bridge => return Err(Error::NotImplemented("bridge networking")),
+        NetworkMode::Bridge => namespaces.push(json!({"type": "network", "path": inp.netns})),
     }
     if Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
         // podman's default on cgroup v2; v1 hosts keep the host's.
@@ -298,7 +300,7 @@ mod tests {
     }
 
     #[test]
-    fn bridge_is_refused() {
+    fn bridge_joins_the_pinned_namespace() {
         let o = CreateOptions {
             network: NetworkMode::Bridge,
             ..Default::default()
@@ -311,8 +313,10 @@ mod tests {
             cgroups_path: "/berth-test/x",
             hostname: "h",
             user: &u,
+            netns: Some(Path::new("/run/x/netns/x")),
         };
-        let e = build(&o, &ImageConfig::default(), &inp).unwrap_err();
-        assert_eq!(e.to_string(), "bridge networking is not implemented yet");
+        let spec = build(&o, &ImageConfig::default(), &inp).unwrap();
+        let ns = spec["linux"]["namespaces"].as_array().unwrap();
+        assert!(ns.contains(&json!({"type": "network", "path": "/run/x/netns/x"})));
     }
 }

@@ -1,0 +1,104 @@
+//! Pinned network namespaces: made before the container (so CNI can wire
+//! it and the runtime can join it by path), kept alive by a bind mount of
+//! the nsfs file, as `ip netns add` does, and removed by unmounting it.
+
+use super::NetError;
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sched::{unshare, CloneFlags};
+use std::path::Path;
+
+fn sys(op: &str, path: &Path) -> impl FnOnce(nix::errno::Errno) -> NetError {
+    let op = format!("{op} {}", path.display());
+    move |source| NetError::Sys { op, source }
+}
+
+/// Create a network namespace pinned at `path`, with its loopback up.
+pub fn create(path: &Path) -> Result<(), NetError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| NetError::Io {
+            op: "create",
+            path: dir.into(),
+            source: e,
+        })?;
+    }
+    std::fs::File::options()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| NetError::Io {
+            op: "create",
+            path: path.into(),
+            source: e,
+        })?;
+    let target = path.to_path_buf();
+    // unshare(CLONE_NEWNET) moves only the calling thread: a thread of its
+    // own does it, pins its namespace and ends, leaving ours untouched.
+    let made = std::thread::spawn(move || -> Result<(), NetError> {
+        unshare(CloneFlags::CLONE_NEWNET).map_err(sys("unshare(CLONE_NEWNET) for", &target))?;
+        loopback_up().map_err(sys("bringing lo up in", &target))?;
+        mount(
+            Some("/proc/thread-self/ns/net"),
+            &target,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .map_err(sys("bind-mounting the namespace on", &target))
+    })
+    .join()
+    .unwrap_or_else(|_| {
+        Err(NetError::Sys {
+            op: format!("creating the namespace {}", path.display()),
+            source: nix::errno::Errno::EIO,
+        })
+    });
+    if made.is_err() {
+        let _ = std::fs::remove_file(path);
+    }
+    made
+}
+
+/// Set IFF_UP on `lo` of the calling thread's network namespace (what the
+/// CNI loopback plugin does, without a process of its own).
+fn loopback_up() -> Result<(), nix::errno::Errno> {
+    // SAFETY: plain socket(2)/ioctl(2) on a zeroed ifreq that names "lo";
+    // the fd is closed by OwnedFd.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(nix::errno::Errno::last());
+        }
+        let _guard = <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd);
+        let mut req: libc::ifreq = std::mem::zeroed();
+        for (i, b) in b"lo\0".iter().enumerate() {
+            req.ifr_name[i] = *b as libc::c_char;
+        }
+        if libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut req) < 0 {
+            return Err(nix::errno::Errno::last());
+        }
+        req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+        if libc::ioctl(fd, libc::SIOCSIFFLAGS, &req) < 0 {
+            return Err(nix::errno::Errno::last());
+        }
+    }
+    Ok(())
+}
+
+/// Unpin and remove the namespace at `path`; a missing one (a reboot, an
+/// earlier removal) is fine. The kernel frees the namespace, and the
+/// container's end of its veth with it, once nothing else holds it.
+pub fn remove(path: &Path) -> Result<(), NetError> {
+    match umount2(path, MntFlags::MNT_DETACH) {
+        Ok(()) | Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::ENOENT) => {}
+        Err(e) => return Err(sys("unmounting", path)(e)),
+    }
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(NetError::Io {
+            op: "remove",
+            path: path.into(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
