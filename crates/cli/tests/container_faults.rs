@@ -121,12 +121,6 @@ fn bad_input_is_one_clear_error_and_leaves_nothing() {
     );
     refused(
         &env,
-        &["run", "--network", "bridge", "busybox", "true"],
-        125,
-        "bridge networking is not implemented yet",
-    );
-    refused(
-        &env,
         &["run", "--network", "carrier-pigeon", "busybox", "true"],
         125,
         "--network",
