@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `berth run --rm IMAGE true` end to end from a stored busybox image, side
 # by side in one hyperfine run with `podman run --rm` under crun and under
-# runc (own temp roots, overlay, cgroupfs, --network none for all three);
+# runc (own temp roots, overlay, cgroupfs, each on its default bridge
+# network: berth's CNI `berth0`, podman's netavark `podman0`);
 # prints medians and ratios (berth/peer). Then the RSS of berth's monitor
 # of a detached container against conmon's.
 #
@@ -46,7 +47,7 @@ pod() {  # pod NAME RUNTIME: a podman command line with its own roots
 for rt in crun runc; do
     img=$($(pod $rt $rt) pull -q "oci:$work/layout:bench")
 done
-podrun="run --rm --network none --cgroup-parent $CG --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 $img true"
+podrun="run --rm --cgroup-parent $CG --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 $img true"
 hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$work/result.json" \
     -n berth "$berth run --rm busybox true" \
     -n podman-crun "$(pod crun crun) $podrun" \
@@ -55,7 +56,7 @@ hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$work/result.json" \
 $berth run -d --name bench-detached busybox sleep 60 >/dev/null
 id=$($berth inspect bench-detached | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Id"])')
 mon=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["monitor"]["pid"])' "$work/berth-run/containers/$id/state.json")
-cid=$($(pod crun crun) run -d --network none --cgroup-parent $CG --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 "$img" sleep 60)
+cid=$($(pod crun crun) run -d --cgroup-parent $CG --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 "$img" sleep 60)
 conmon=$($(pod crun crun) inspect --format '{{.State.ConmonPid}}' "$cid")
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 echo "RSS (KiB): berth monitor $(rss "$mon")  conmon $(rss "$conmon")"

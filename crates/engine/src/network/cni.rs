@@ -152,8 +152,7 @@ pub fn exec(inv: &Invocation<'_>, command: &str, conf: &Value) -> Result<Value, 
     if command != "ADD" {
         return Ok(Value::Null);
     }
-    serde_json::from_slice(&out.stdout)
-        .map_err(|e| fail(format!("unreadable result: {e}")))
+    serde_json::from_slice(&out.stdout).map_err(|e| fail(format!("unreadable result: {e}")))
 }
 
 /// ADD every plugin of `list` in order. On a failure the plugins already

@@ -103,7 +103,9 @@ pub fn ensure_masquerade() -> Result<(), NetError> {
     add.extend(rule);
     let out = iptables(&add).map_err(|e| fail(e.to_string()))?;
     if !out.status.success() {
-        return Err(fail(String::from_utf8_lossy(&out.stderr).trim().to_string()));
+        return Err(fail(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ));
     }
     Ok(())
 }

@@ -42,9 +42,10 @@ impl Engine {
         if opts.publish_all {
             for key in image.exposed_ports.iter().flat_map(|m| m.keys()) {
                 if let Some(m) = PortMapping::exposed(key) {
-                    let published = opts.ports.iter().any(|p| {
-                        p.container_port == m.container_port && p.protocol == m.protocol
-                    });
+                    let published = opts
+                        .ports
+                        .iter()
+                        .any(|p| p.container_port == m.container_port && p.protocol == m.protocol);
                     if !published {
                         opts.ports.push(m);
                     }
@@ -65,7 +66,12 @@ impl Engine {
     /// Reserve the ports, pin a namespace and attach it; record the
     /// attachment in `state` and the address in the container's
     /// `/etc/hosts`. On an error nothing of it is left.
-    pub(crate) fn network_up(&self, id: &str, opts: &CreateOptions, state: &mut State) -> Result<()> {
+    pub(crate) fn network_up(
+        &self,
+        id: &str,
+        opts: &CreateOptions,
+        state: &mut State,
+    ) -> Result<()> {
         if opts.network != NetworkMode::Bridge {
             return Ok(());
         }

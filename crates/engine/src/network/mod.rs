@@ -125,7 +125,10 @@ pub struct Attachment {
 impl Attachment {
     fn from_result(network: &str, netns: &Path, r: &CniResult, ports: &[PortMapping]) -> Self {
         let first = r.ips.first().cloned().unwrap_or_default();
-        let (ip, prefix) = first.address.split_once('/').unwrap_or((&first.address, "0"));
+        let (ip, prefix) = first
+            .address
+            .split_once('/')
+            .unwrap_or((&first.address, "0"));
         let iface = first
             .interface
             .and_then(|i| r.interfaces.get(i))

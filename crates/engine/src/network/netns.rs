@@ -101,4 +101,3 @@ pub fn remove(path: &Path) -> Result<(), NetError> {
         _ => Ok(()),
     }
 }
-

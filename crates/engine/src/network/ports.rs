@@ -4,8 +4,8 @@
 //! nobody else can take it while the container lives.
 
 use super::NetError;
-use nix::sys::socket::{bind, getsockname, socket, AddressFamily, SockFlag, SockType};
 use nix::sys::socket::SockaddrStorage;
+use nix::sys::socket::{bind, getsockname, socket, AddressFamily, SockFlag, SockType};
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::fd::OwnedFd;
@@ -118,8 +118,7 @@ fn bind_one(m: &PortMapping) -> Result<(OwnedFd, u16), NetError> {
     // this port fails, and no connection is ever queued on it (the DNAT
     // rule sends them to the container).
     bind(std::os::fd::AsRawFd::as_raw_fd(&fd), &addr).map_err(taken)?;
-    let got: SockaddrStorage =
-        getsockname(std::os::fd::AsRawFd::as_raw_fd(&fd)).map_err(taken)?;
+    let got: SockaddrStorage = getsockname(std::os::fd::AsRawFd::as_raw_fd(&fd)).map_err(taken)?;
     let port = got
         .as_sockaddr_in()
         .map(|a| a.port())
@@ -162,7 +161,10 @@ mod tests {
         assert_eq!((m.host_port, m.container_port), (8080, 80));
         assert_eq!(m.protocol, "tcp");
         let m = PortMapping::parse("8080:53/udp").unwrap();
-        assert_eq!((m.host_ip, m.host_port, m.protocol.as_str()), (None, 8080, "udp"));
+        assert_eq!(
+            (m.host_ip, m.host_port, m.protocol.as_str()),
+            (None, 8080, "udp")
+        );
         assert_eq!(PortMapping::parse("80").unwrap().host_port, 0);
         let m = PortMapping::parse("127.0.0.1::80").unwrap();
         assert_eq!((m.host_port, m.container_port), (0, 80));
