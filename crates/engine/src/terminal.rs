@@ -30,6 +30,11 @@ impl Engine {
         self.store.mount_container(&c.id)?;
         state.mounted = true;
         record.save(&lock, &state)?;
+        if let Err(e) = self.network_up(&c.id, &Engine::meta(c).options, &mut state) {
+            let _ = self.release(&c.id, &mut state);
+            let _ = record.save(&lock, &state);
+            return Err(e);
+        }
         let pid_file = record.path().join("pid");
         let _ = std::fs::remove_file(&pid_file);
         set_forwarding(true);
