@@ -164,6 +164,9 @@ pub struct RunArgs {
     /// Run in the background and print the id.
     #[arg(short, long)]
     pub detach: bool,
+    /// Pass descriptors 3..3+N on to the container.
+    #[arg(long, default_value_t = 0)]
+    pub preserve_fds: u32,
     #[command(flatten)]
     pub create: CreateArgs,
 }
@@ -186,9 +189,7 @@ pub fn create(cli: &Cli, a: &CreateArgs) -> anyhow::Result<()> {
 }
 
 pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<()> {
-    if a.detach && a.create.tty {
-        anyhow::bail!("a detached container with a terminal (-d -t) is not implemented yet");
-    }
+    berth_engine::listen_fds::preserve(a.preserve_fds)?;
     let engine = cli.engine()?;
     let id = engine.create(&a.create.options()?).map_err(exit_for)?;
     if a.detach {
@@ -507,6 +508,9 @@ pub struct ExecArgs {
     /// Working directory.
     #[arg(short, long)]
     pub workdir: Option<String>,
+    /// Pass descriptors 3..3+N on to the process.
+    #[arg(long, default_value_t = 0)]
+    pub preserve_fds: u32,
     /// The container.
     pub container: String,
     /// The command and its arguments.
@@ -515,9 +519,7 @@ pub struct ExecArgs {
 }
 
 pub fn exec(cli: &Cli, a: &ExecArgs) -> anyhow::Result<()> {
-    if a.tty {
-        anyhow::bail!("a terminal (-t) is not implemented yet");
-    }
+    berth_engine::listen_fds::preserve(a.preserve_fds)?;
     let engine = cli.engine()?;
     let opts = berth_engine::ExecOptions {
         command: a.command.clone(),
@@ -529,6 +531,7 @@ pub fn exec(cli: &Cli, a: &ExecArgs) -> anyhow::Result<()> {
         user: a.user.clone(),
         workdir: a.workdir.clone(),
         interactive: a.interactive,
+        tty: a.tty,
     };
     let code = engine.exec(&a.container, &opts).map_err(exit_for)?;
     std::process::exit(code);

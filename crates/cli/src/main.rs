@@ -297,6 +297,8 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
 }
 
 fn main() {
+    // Before anything opens a file or starts a thread.
+    berth_engine::listen_fds::adopt_socket_activation();
     let cli = Cli::parse();
     init_logging(&cli.log_level);
     if let Err(e) = run(&cli) {

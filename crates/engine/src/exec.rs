@@ -1,7 +1,10 @@
 //! `exec`: a new process in a running container, through `runtime exec`
 //! with a process object derived from the container's own (its
-//! capabilities, confinement, environment), changed as asked.
+//! capabilities, confinement, environment), changed as asked. With `-t`
+//! the process gets a pty whose master the runtime sends over a console
+//! socket and berth relays to its own terminal (see [`crate::terminal`]).
 
+use crate::console_socket::ConsoleSocket;
 use crate::engine::Engine;
 use crate::error::{Error, IoContext, Result};
 use crate::image_config::{check_command, resolve_user};
@@ -25,6 +28,8 @@ pub struct ExecOptions {
     pub workdir: Option<String>,
     /// Pass our stdin on (`-i`); otherwise the process gets /dev/null.
     pub interactive: bool,
+    /// `-t`: a terminal (a pty relayed to ours).
+    pub tty: bool,
 }
 
 impl Engine {
@@ -82,7 +87,10 @@ impl Engine {
         }
         process["args"] = serde_json::json!(opts.command);
         process["env"] = serde_json::json!(env);
-        process["terminal"] = false.into();
+        process["terminal"] = opts.tty.into();
+        if opts.tty {
+            crate::terminal::terminal_process(&mut process, &env);
+        }
         let file = record
             .path()
             .join(format!("exec-{}.json", std::process::id()));
@@ -91,16 +99,36 @@ impl Engine {
             source,
         })?;
         std::fs::write(&file, bytes).ctx("write", &file)?;
-        let stdin = if opts.interactive {
+        let stdin = if opts.interactive && !opts.tty {
             Stdio::inherit()
         } else {
             Stdio::null()
         };
+        let console = match opts.tty {
+            true => Some(ConsoleSocket::bind(
+                record.path(),
+                &format!("exec-{}.sock", std::process::id()),
+            )),
+            false => None,
+        }
+        .transpose()?;
         set_forwarding(true);
-        let child = self.runtime.exec_command(&c.id, &file).stdin(stdin).spawn();
+        let child = self
+            .runtime
+            .exec_command(&c.id, &file, console.as_ref().map(|c| c.path()))
+            .stdin(stdin)
+            .spawn();
         let result = child.ctx("run", &self.runtime.path).and_then(|mut child| {
             forward_to(child.id() as i32);
-            child.wait().ctx("wait for", &self.runtime.path)
+            let relayed = match &console {
+                Some(console) => crate::terminal::relay_exec(console, &child, opts.interactive),
+                None => Ok(()),
+            };
+            if relayed.is_err() {
+                let _ = child.kill();
+            }
+            let status = child.wait().ctx("wait for", &self.runtime.path);
+            relayed.and(status)
         });
         set_forwarding(false);
         FORWARD_TO.store(0, Ordering::Relaxed);

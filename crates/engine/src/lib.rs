@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 pub mod confinement;
+mod console_socket;
 mod engine;
 mod error;
 mod exec;
@@ -20,11 +21,13 @@ mod files;
 pub mod image_config;
 mod init;
 mod lifecycle;
+pub mod listen_fds;
 pub mod logs;
 pub mod monitor;
 mod mounts;
 pub mod network;
 pub mod options;
+mod pty_relay;
 pub mod reboot;
 pub mod record;
 mod restart;

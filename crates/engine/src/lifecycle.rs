@@ -77,10 +77,16 @@ pub(crate) fn exit_code(status: WaitStatus) -> Option<i32> {
 }
 
 impl Engine {
-    /// Mount the rootfs, `runtime create` with `stdio`, record the run as
-    /// this process's, `runtime start`. The caller must be a child
-    /// subreaper. Returns the init's pid.
-    pub(crate) fn launch(&self, id: &str, stdio: [Stdio; 3]) -> Result<i32> {
+    /// Mount the rootfs, `runtime create` with `stdio` (and the pty master
+    /// sent to `console`, for a terminal), record the run as this
+    /// process's, `runtime start`. The caller must be a child subreaper.
+    /// Returns the init's pid.
+    pub(crate) fn launch(
+        &self,
+        id: &str,
+        stdio: [Stdio; 3],
+        console: Option<&std::path::Path>,
+    ) -> Result<i32> {
         let c = self.container(id)?;
         let record = self.record(&c.id);
         let state = self.refresh(&c.id)?;
@@ -101,7 +107,7 @@ impl Engine {
         record.save(&lock, &state)?;
         let started = self
             .network_up(&c.id, &Engine::meta(&c).options, &mut state)
-            .and_then(|()| self.runtime.create(&c.id, record.path(), stdio))
+            .and_then(|()| self.runtime.create(&c.id, record.path(), stdio, console))
             .and_then(|pid| {
                 state.status = Status::Running;
                 state.process = ProcessRef::of(pid);
@@ -168,7 +174,7 @@ impl Engine {
         }
         set_forwarding(true);
         let stdio = [Stdio::inherit(), Stdio::inherit(), Stdio::inherit()];
-        let pid = match self.launch(&c.id, stdio) {
+        let pid = match self.launch(&c.id, stdio, None) {
             Ok(pid) => pid,
             Err(e) => {
                 set_forwarding(false);
@@ -195,18 +201,13 @@ impl Engine {
                 what: "it is already running".into(),
             });
         }
-        if Engine::meta(&c).options.tty {
-            return Err(Error::NotImplemented(
-                "a detached container with a terminal (-d -t)",
-            ));
-        }
         let Some((prog, args)) = self.opts.monitor.split_first() else {
             return Err(Error::Monitor {
                 id: c.id,
                 message: "no monitor program configured".into(),
             });
         };
-        let out = std::process::Command::new(prog)
+        let out = crate::listen_fds::to_monitor(&mut std::process::Command::new(prog))
             .args(args)
             .arg(&c.id)
             .stdin(Stdio::null())

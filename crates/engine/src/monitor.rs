@@ -8,7 +8,16 @@
 //! The CLI runs it as `berth … monitor ID` with stdout on a pipe: the
 //! first process forks and exits at once, the grandchild keeps that pipe
 //! until the container started, then points stdout at /dev/null.
+//!
+//! A container with a terminal (`-t`) gets its pty from the runtime
+//! instead of pipes: the master comes over `--console-socket` (see
+//! [`crate::console_socket`]), its output is logged as stdout, and the
+//! monitor holds it open for the container's life — a `-dit sh` waits for
+//! input rather than reading EOF — until the pty hangs up (EIO) with the
+//! container's end. Socket-activation and `--preserve-fds` descriptors the
+//! CLI passed on go to the runtime and are closed here once it started.
 
+use crate::console_socket::ConsoleSocket;
 use crate::engine::Engine;
 use crate::error::{sys, IoContext, Result};
 use crate::lifecycle::exit_code;
@@ -60,9 +69,9 @@ fn tell_cli(msg: &str) {
 /// code for the monitor process.
 pub fn run(engine: &Engine, id: &str) -> i32 {
     match start(engine, id) {
-        Ok((pid, out, err)) => {
+        Ok((pid, streams)) => {
             tell_cli("ok\n");
-            let code = watch(engine, id, pid, out, err);
+            let code = watch(engine, id, pid, streams);
             match engine.finish(id, code) {
                 Ok(()) => 0,
                 Err(e) => {
@@ -78,7 +87,8 @@ pub fn run(engine: &Engine, id: &str) -> i32 {
     }
 }
 
-fn start(engine: &Engine, id: &str) -> Result<(i32, OwnedFd, OwnedFd)> {
+fn start(engine: &Engine, id: &str) -> Result<(i32, [Option<OwnedFd>; 2])> {
+    crate::listen_fds::adopt_from_cli();
     nix::sys::prctl::set_child_subreaper(true).map_err(sys("PR_SET_CHILD_SUBREAPER"))?;
     let (wake_r, wake_w) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)
@@ -92,20 +102,53 @@ fn start(engine: &Engine, id: &str) -> Result<(i32, OwnedFd, OwnedFd)> {
     );
     // SAFETY: the handler only writes to a non-blocking pipe.
     unsafe { nix::sys::signal::sigaction(Signal::SIGCHLD, &action) }.map_err(sys("sigaction"))?;
+    let tty = Engine::meta(&engine.container(id)?).options.tty;
+    let started = if tty {
+        start_with_terminal(engine, id)
+    } else {
+        start_with_pipes(engine, id)
+    };
+    // The container has its own copies now (or failed to start).
+    crate::listen_fds::close_passed();
+    WAKE.with(|w| *w.borrow_mut() = Some(wake_r));
+    started
+}
+
+fn start_with_pipes(engine: &Engine, id: &str) -> Result<(i32, [Option<OwnedFd>; 2])> {
     let (out_r, out_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(sys("pipe"))?;
     let (err_r, err_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(sys("pipe"))?;
-    let pid = engine.launch(id, [Stdio::null(), Stdio::from(out_w), Stdio::from(err_w)])?;
-    WAKE.with(|w| *w.borrow_mut() = Some(wake_r));
-    Ok((pid, out_r, err_r))
+    let stdio = [Stdio::null(), Stdio::from(out_w), Stdio::from(err_w)];
+    let pid = engine.launch(id, stdio, None)?;
+    Ok((pid, [Some(out_r), Some(err_r)]))
+}
+
+/// Start the container with a pty; its master. If the master does not
+/// arrive the container is killed and its end recorded.
+fn start_with_terminal(engine: &Engine, id: &str) -> Result<(i32, [Option<OwnedFd>; 2])> {
+    let record = engine.record(id);
+    let console = ConsoleSocket::bind(record.path(), "console.sock")?;
+    let stdio = [Stdio::null(), Stdio::null(), Stdio::null()];
+    let pid = engine.launch(id, stdio, Some(console.path()))?;
+    // The init sent it before `create` returned: it waits in the socket.
+    match console.receive(None, std::time::Duration::from_secs(10)) {
+        Ok(master) => Ok((pid, [Some(master), None])),
+        Err(e) => {
+            let _ = engine.runtime.kill(id, "SIGKILL", true);
+            let _ = waitpid(Pid::from_raw(pid), None);
+            let _ = engine.finish(id, None);
+            Err(e)
+        }
+    }
 }
 
 thread_local! {
     static WAKE: std::cell::RefCell<Option<OwnedFd>> = const { std::cell::RefCell::new(None) };
 }
 
-/// Copy the container's output into its log until it exited and its pipes
-/// are drained; reap every child meanwhile. The container's exit code.
-fn watch(engine: &Engine, id: &str, pid: i32, out: OwnedFd, err: OwnedFd) -> Option<i32> {
+/// Copy the container's output (pipes, or a pty master as stdout) into its
+/// log until it exited and they are drained; reap every child meanwhile.
+/// The container's exit code.
+fn watch(engine: &Engine, id: &str, pid: i32, streams: [Option<OwnedFd>; 2]) -> Option<i32> {
     let log_path = engine.record(id).path().join("ctr.log");
     let mut log = match std::fs::File::options()
         .create(true)
@@ -120,9 +163,10 @@ fn watch(engine: &Engine, id: &str, pid: i32, out: OwnedFd, err: OwnedFd) -> Opt
         }
     };
     let wake = WAKE.with(|w| w.borrow_mut().take());
+    let [out, err] = streams;
     let mut streams = [
-        (Some(out), "stdout", StreamBuffer::default()),
-        (Some(err), "stderr", StreamBuffer::default()),
+        (out, "stdout", StreamBuffer::default()),
+        (err, "stderr", StreamBuffer::default()),
     ];
     let mut code = None;
     let mut exited = false;

@@ -49,14 +49,21 @@ impl Runtime {
     /// `create`: the container's stdio is `stdio` (stdin, stdout, stderr);
     /// the runtime's own errors go to `<bundle>/runtime.log`. Returns the
     /// init's pid.
-    pub fn create(&self, id: &str, bundle: &Path, stdio: [Stdio; 3]) -> Result<i32> {
+    pub fn create(
+        &self,
+        id: &str,
+        bundle: &Path,
+        stdio: [Stdio; 3],
+        console: Option<&Path>,
+    ) -> Result<i32> {
         let pid_file = bundle.join("pid");
         let log = bundle.join("runtime.log");
         let _ = std::fs::remove_file(&pid_file);
         let _ = std::fs::remove_file(&log);
         let [i, o, e] = stdio;
-        let status = self
-            .command()
+        let mut cmd = self.command();
+        let pass = crate::listen_fds::to_runtime(&mut cmd, true);
+        let status = cmd
             .arg("--log")
             .arg(&log)
             .arg("create")
@@ -64,6 +71,8 @@ impl Runtime {
             .arg(bundle)
             .arg("--pid-file")
             .arg(&pid_file)
+            .args(console_args(console))
+            .args(pass)
             .arg(id)
             .stdin(i)
             .stdout(o)
@@ -112,6 +121,7 @@ impl Runtime {
     /// (stdio inherited; the runtime proxies the pty).
     pub fn run_command(&self, id: &str, bundle: &Path) -> Command {
         let mut c = self.command();
+        let pass = crate::listen_fds::to_runtime(&mut c, true);
         c.arg("--log")
             .arg(bundle.join("runtime.log"))
             .arg("run")
@@ -119,14 +129,23 @@ impl Runtime {
             .arg(bundle)
             .arg("--pid-file")
             .arg(bundle.join("pid"))
+            .args(pass)
             .arg(id);
         c
     }
 
-    /// The `exec --process FILE ID` command (stdout and stderr inherited).
-    pub fn exec_command(&self, id: &str, process: &Path) -> Command {
+    /// The `exec --process FILE ID` command (stdout and stderr inherited),
+    /// with the pty master sent to `console` when the process has a
+    /// terminal.
+    pub fn exec_command(&self, id: &str, process: &Path, console: Option<&Path>) -> Command {
         let mut c = self.command();
-        c.arg("exec").arg("--process").arg(process).arg(id);
+        let pass = crate::listen_fds::to_runtime(&mut c, false);
+        c.arg("exec")
+            .arg("--process")
+            .arg(process)
+            .args(console_args(console))
+            .args(pass)
+            .arg(id);
         c
     }
 
@@ -137,5 +156,13 @@ impl Runtime {
             return Ok(());
         }
         self.quiet("delete", id, &["--force"])
+    }
+}
+
+/// `--console-socket PATH` when there is one.
+fn console_args(console: Option<&Path>) -> Vec<&std::ffi::OsStr> {
+    match console {
+        Some(p) => vec!["--console-socket".as_ref(), p.as_os_str()],
+        None => Vec::new(),
     }
 }

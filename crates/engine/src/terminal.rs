@@ -1,8 +1,11 @@
-//! A foreground container with a terminal (`run -t`, `start -a` of a
+//! Terminals. A foreground container with one (`run -t`, `start -a` of a
 //! container created with `-t`): `runtime run` proxies the pty between
 //! our terminal and the container's and passes resizes on, so the engine
-//! lets it be the waiter and records what it reports.
+//! lets it be the waiter and records what it reports. `exec -t`: the
+//! runtime sends the pty master over a console socket and berth relays it
+//! ([`crate::pty_relay`]). A detached one: the monitor holds the master.
 
+use crate::console_socket::ConsoleSocket;
 use crate::engine::Engine;
 use crate::error::{Error, IoContext, Result};
 use crate::lifecycle::{forward_to, set_forwarding, FORWARD_TO};
@@ -97,4 +100,46 @@ impl Engine {
         self.finish(&c.id, code)?;
         Ok(code.unwrap_or(-1))
     }
+}
+
+/// Make an exec's process object ask for a terminal the size of ours, with
+/// `TERM` set when neither the container nor the user set it.
+pub(crate) fn terminal_process(process: &mut serde_json::Value, env: &[String]) {
+    if let Some(ws) = crate::pty_relay::window_size() {
+        process["consoleSize"] = serde_json::json!({"height": ws.ws_row, "width": ws.ws_col});
+    }
+    if !env.iter().any(|e| e.starts_with("TERM=")) {
+        if let Some(list) = process["env"].as_array_mut() {
+            list.push("TERM=xterm".into());
+        }
+    }
+}
+
+/// `exec -t`: receive the pty master from the running `runtime exec`
+/// (`child`), put our terminal in raw mode if `input`, and relay until the
+/// process ended. A runtime that ends without sending a master (it failed,
+/// and said why on our stderr) is not an error here: its exit code is.
+pub(crate) fn relay_exec(
+    console: &ConsoleSocket,
+    child: &std::process::Child,
+    input: bool,
+) -> Result<()> {
+    use std::os::fd::AsFd as _;
+    let done = crate::pty_relay::pidfd(child.id() as i32)?;
+    let master = match console.receive(Some(done.as_fd()), Duration::from_secs(30)) {
+        Ok(m) => m,
+        Err(e) => {
+            let ended = nix::poll::poll(
+                &mut [nix::poll::PollFd::new(done.as_fd(), nix::poll::PollFlags::POLLIN)],
+                nix::poll::PollTimeout::ZERO,
+            );
+            return if ended == Ok(1) { Ok(()) } else { Err(e) };
+        }
+    };
+    let _raw = if input {
+        crate::pty_relay::RawMode::enter()
+    } else {
+        None
+    };
+    crate::pty_relay::relay(&master, input, done.as_fd())
 }
