@@ -298,7 +298,10 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
 
 fn main() {
     // Before anything opens a file or starts a thread.
-    berth_engine::listen_fds::adopt_socket_activation();
+    if let Err(e) = berth_engine::listen_fds::adopt_socket_activation() {
+        eprintln!("Error: {e}");
+        std::process::exit(125);
+    }
     let cli = Cli::parse();
     init_logging(&cli.log_level);
     if let Err(e) = run(&cli) {

@@ -58,8 +58,10 @@ fn adopt(listen: u32, preserve: u32) {
 /// Take systemd's listening sockets if `LISTEN_PID` names this process,
 /// as `sd_listen_fds(1)` does: the variables are removed so no child
 /// mistakes them for its own. Call first thing in `main`, before threads
-/// start and before anything opens a file. Returns how many.
-pub fn adopt_socket_activation() -> u32 {
+/// start and before anything opens a file. Returns how many; a count that
+/// names a closed descriptor is refused (berth's own files would take its
+/// number and reach the container).
+pub fn adopt_socket_activation() -> Result<u32> {
     let ours = std::env::var("LISTEN_PID")
         .ok()
         .and_then(|p| p.parse::<u32>().ok())
@@ -74,8 +76,15 @@ pub fn adopt_socket_activation() -> u32 {
             std::env::remove_var(v);
         }
     }
+    if let Some(fd) = (3..3 + n).find(|fd| !set_cloexec(*fd as i32, true)) {
+        return Err(Error::InvalidOption {
+            option: "LISTEN_FDS",
+            value: n.to_string(),
+            reason: format!("descriptor {fd} is not open"),
+        });
+    }
     adopt(n, PRESERVE.load(Ordering::Relaxed));
-    n
+    Ok(n)
 }
 
 /// `--preserve-fds N`: descriptors 3.. after the listening sockets go to
