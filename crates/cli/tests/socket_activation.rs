@@ -86,7 +86,15 @@ fn a_foreground_container_accepts_on_the_activation_socket() {
     let env = Env::new();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let vol = probe_volume();
-    let mut args = vec!["run", "--rm", "--hostname", "activated", "-v", &vol, "busybox"];
+    let mut args = vec![
+        "run",
+        "--rm",
+        "--hostname",
+        "activated",
+        "-v",
+        &vol,
+        "busybox",
+    ];
     args.extend(PROBE);
     let child = activated(&env, &args, listener.as_raw_fd())
         .stdout(Stdio::piped())
@@ -115,7 +123,17 @@ fn a_detached_container_gets_the_socket_and_its_monitor_lets_go() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let inode = socket_inode(&listener);
     let vol = probe_volume();
-    let mut args = vec!["run", "-d", "--name", "svc", "--hostname", "svc", "-v", &vol, "busybox"];
+    let mut args = vec![
+        "run",
+        "-d",
+        "--name",
+        "svc",
+        "--hostname",
+        "svc",
+        "-v",
+        &vol,
+        "busybox",
+    ];
     args.extend(PROBE);
     let out = activated(&env, &args, listener.as_raw_fd())
         .output()

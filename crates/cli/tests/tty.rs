@@ -73,7 +73,14 @@ fn detached_terminal_output_is_logged() {
     assert_eq!(env.ok(&["logs", "dt"]), "hello\r\n/dev/pts/0\r\n");
     // create -t, then a detached start, the same way.
     env.ok(&[
-        "create", "-t", "--name", "ct", "busybox", "sh", "-c", "tty; exit 4",
+        "create",
+        "-t",
+        "--name",
+        "ct",
+        "busybox",
+        "sh",
+        "-c",
+        "tty; exit 4",
     ]);
     env.ok(&["start", "ct"]);
     assert_eq!(env.ok(&["wait", "ct"]).trim(), "4");
@@ -95,7 +102,8 @@ fn detached_interactive_shell_waits_on_its_terminal() {
     // Its stdin is the pty, and the monitor holds the master: the shell
     // waits for input instead of reading EOF and leaving.
     assert_eq!(
-        env.ok(&["exec", "shell", "readlink", "/proc/1/fd/0"]).trim(),
+        env.ok(&["exec", "shell", "readlink", "/proc/1/fd/0"])
+            .trim(),
         "/dev/pts/0"
     );
     let fds: Vec<String> = std::fs::read_dir(format!("/proc/{monitor}/fd"))
@@ -114,7 +122,11 @@ fn detached_interactive_shell_waits_on_its_terminal() {
     assert_eq!(ps[0]["State"], "running", "{ps:?}");
     let stat = std::fs::read_to_string(format!("/proc/{init}/stat")).unwrap();
     let st = stat.rsplit(')').next().unwrap().split_whitespace().next();
-    assert_eq!(st, Some("S"), "the shell should sleep reading its tty: {stat}");
+    assert_eq!(
+        st,
+        Some("S"),
+        "the shell should sleep reading its tty: {stat}"
+    );
     // An interactive shell ignores SIGTERM: stop kills it after -t.
     env.ok(&["stop", "-t", "1", "shell"]);
     assert_eq!(env.ok(&["wait", "shell"]).trim(), "137");
@@ -142,10 +154,7 @@ fn exec_with_a_terminal_relays_input_output_and_exit_code() {
             "tty; stty size; echo $TERM; exit 5",
         ],
     );
-    let out = under_script(
-        &format!("stty rows 33 cols 77; {exec}; echo code=$?"),
-        b"",
-    );
+    let out = under_script(&format!("stty rows 33 cols 77; {exec}; echo code=$?"), b"");
     // Without -i our terminal stays cooked and adds its own \r.
     let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
     assert!(text.contains("/dev/pts/0\n33 77\nxterm\n"), "{text:?}");

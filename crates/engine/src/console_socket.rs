@@ -29,7 +29,9 @@ impl ConsoleSocket {
     pub(crate) fn bind(dir: &Path, name: &str) -> Result<ConsoleSocket> {
         let fd = nix::fcntl::open(
             dir,
-            nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::fcntl::OFlag::O_PATH
+                | nix::fcntl::OFlag::O_DIRECTORY
+                | nix::fcntl::OFlag::O_CLOEXEC,
             nix::sys::stat::Mode::empty(),
         )
         .map_err(sys(format!("open {}", dir.display())))?;

@@ -166,7 +166,10 @@ pub(crate) fn to_runtime(cmd: &mut Command, listen: bool) -> Vec<String> {
 
 /// The monitor command: inherits every descriptor, with their counts.
 pub(crate) fn to_monitor(cmd: &mut Command) -> &mut Command {
-    let (l, p) = (LISTEN.load(Ordering::Relaxed), PRESERVE.load(Ordering::Relaxed));
+    let (l, p) = (
+        LISTEN.load(Ordering::Relaxed),
+        PRESERVE.load(Ordering::Relaxed),
+    );
     if l + p > 0 {
         cmd.env(MONITOR_ENV, format!("{l}:{p}"));
         inherit(cmd, l + p);

@@ -130,7 +130,10 @@ pub(crate) fn relay_exec(
         Ok(m) => m,
         Err(e) => {
             let ended = nix::poll::poll(
-                &mut [nix::poll::PollFd::new(done.as_fd(), nix::poll::PollFlags::POLLIN)],
+                &mut [nix::poll::PollFd::new(
+                    done.as_fd(),
+                    nix::poll::PollFlags::POLLIN,
+                )],
                 nix::poll::PollTimeout::ZERO,
             );
             return if ended == Ok(1) { Ok(()) } else { Err(e) };
