@@ -39,7 +39,7 @@ impl ConsoleSocket {
         let dir_fd = unsafe { OwnedFd::from_raw_fd(fd) };
         let via = |who: String| PathBuf::from(format!("/proc/{who}/fd/{fd}/{name}"));
         let _ = std::fs::remove_file(via("self".into()));
-        let listener = UnixListener::bind(via("self".into())).ctx("bind", &dir.join(name))?;
+        let listener = UnixListener::bind(via("self".into())).ctx("bind", dir.join(name))?;
         Ok(ConsoleSocket {
             listener,
             dir: dir_fd,

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 /// Our terminal's size: stdout's, else stdin's.
 pub(crate) fn window_size() -> Option<libc::winsize> {
     [1, 0].into_iter().find_map(|fd| {
+        // SAFETY: winsize is plain integers; all-zero is a valid value.
         let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
         // SAFETY: TIOCGWINSZ writes a winsize we own.
         let ok = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) } == 0;
