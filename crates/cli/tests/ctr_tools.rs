@@ -46,6 +46,26 @@ fn restart_running_and_exited_containers() {
 }
 
 #[test]
+fn restart_keeps_a_rm_container_which_its_next_exit_removes() {
+    require!(is_root(), "containers need root");
+    let env = Env::new();
+    let script = "trap 'exit 0' TERM; while true; do sleep 0.1; done";
+    env.ok(&[
+        "run", "-d", "--rm", "--name", "rr", "busybox", "sh", "-c", script,
+    ]);
+    let before = inspect(&env, "rr")["Pid"].as_i64().unwrap();
+    env.ok(&["restart", "-t", "5", "rr"]);
+    let after = inspect(&env, "rr");
+    assert_eq!(after["State"], "running");
+    assert_ne!(after["Pid"].as_i64().unwrap(), before);
+    // The restart's mark is spent: the next stop removes it, as --rm says.
+    env.ok(&["stop", "-t", "5", "rr"]);
+    eventually("the --rm container to go", || {
+        !env.ok(&["ps", "-a", "--format", "json"]).contains("\"rr\"")
+    });
+}
+
+#[test]
 fn top_shows_the_containers_processes() {
     require!(is_root(), "containers need root");
     let env = Env::new();

@@ -65,12 +65,13 @@ fn detached_terminal_output_is_logged() {
         "busybox",
         "sh",
         "-c",
-        "echo hello; tty",
+        "echo hello; tty; stty size",
     ]);
     assert_eq!(env.ok(&["wait", "dt"]).trim(), "0");
     // A terminal turns \n into \r\n; the log keeps what the pty said, as
     // podman's does.
-    assert_eq!(env.ok(&["logs", "dt"]), "hello\r\n/dev/pts/0\r\n");
+    // With nobody's terminal to copy, the size is the classic 24×80.
+    assert_eq!(env.ok(&["logs", "dt"]), "hello\r\n/dev/pts/0\r\n24 80\r\n");
     // create -t, then a detached start, the same way.
     env.ok(&[
         "create",

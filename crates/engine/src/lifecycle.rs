@@ -145,9 +145,11 @@ impl Engine {
             return Ok(());
         };
         let record = self.record(&c.id);
+        let restarting;
         {
             let lock = record.lock()?;
             let mut state = record.load()?;
+            restarting = std::mem::take(&mut state.restarting);
             state.status = Status::Exited;
             state.exit_code = code;
             state.finished_at = Some(now_rfc3339());
@@ -158,7 +160,7 @@ impl Engine {
             released?;
             self.remember_run(&c.id, &state)?;
         }
-        if Engine::meta(&c).options.remove {
+        if Engine::meta(&c).options.remove && !restarting {
             self.remove_with_volumes(&c.id, true)?;
         }
         Ok(())

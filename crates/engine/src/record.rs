@@ -95,6 +95,9 @@ pub struct State {
     pub user_mounts: u32,
     /// Its place on the bridge while it runs there.
     pub network: Option<crate::network::Attachment>,
+    /// Set by `restart` so the exit it causes does not remove a `--rm`
+    /// container; the next exit clears it.
+    pub restarting: bool,
 }
 
 /// The directory of one container under the runroot.

@@ -225,7 +225,7 @@ pub fn build(opts: &CreateOptions, image: &ImageConfig, inp: &SpecInputs<'_>) ->
             linux["seccomp"] = crate::seccomp_profile::for_capabilities(&caps);
         }
     }
-    Ok(json!({
+    let mut spec = json!({
         "ociVersion": "1.0.2",
         "process": {
             "terminal": opts.tty,
@@ -248,7 +248,13 @@ pub fn build(opts: &CreateOptions, image: &ImageConfig, inp: &SpecInputs<'_>) ->
         "mounts": mounts(opts, inp.files)?,
         "linux": linux,
         "annotations": {"io.berth.container.id": inp.id},
-    }))
+    });
+    if opts.tty {
+        // A detached terminal would start at 0×0 (busybox `stty size` then
+        // fails); an attached one is resized to the user's at once.
+        spec["process"]["consoleSize"] = json!({"height": 24, "width": 80});
+    }
+    Ok(spec)
 }
 
 #[cfg(test)]
