@@ -132,16 +132,9 @@ impl RecordDir {
     /// Take the record's lock (creating the directory).
     pub fn lock(&self) -> Result<RecordLock> {
         self.ensure()?;
-        let path = self.dir.join("lock");
-        let f = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .ctx("open", &path)?;
-        let lock = Flock::lock(f, FlockArg::LockExclusive)
-            .map_err(|(_, e)| crate::error::sys(format!("flock {}", path.display()))(e))?;
-        Ok(RecordLock { _lock: lock })
+        Ok(RecordLock {
+            _lock: lock_exclusive(&self.dir.join("lock"))?,
+        })
     }
 
     /// Read `state.json`; a missing one is a created container.
@@ -199,6 +192,18 @@ pub fn now_rfc3339() -> String {
         rem % 60,
         d.subsec_nanos()
     )
+}
+
+/// An exclusive flock on `path` (created if missing), held until dropped.
+pub(crate) fn lock_exclusive(path: &Path) -> Result<Flock<File>> {
+    let f = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .ctx("open", path)?;
+    Flock::lock(f, FlockArg::LockExclusive)
+        .map_err(|(_, e)| crate::error::sys(format!("flock {}", path.display()))(e))
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@
 use crate::engine::Engine;
 use crate::error::{Error, IoContext, Result};
 use crate::options::{CreateOptions, Volume};
-use nix::fcntl::{Flock, FlockArg};
+use nix::fcntl::Flock;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -129,16 +129,9 @@ impl Engine {
     pub(crate) fn lock_volumes(&self) -> Result<VolumesLock> {
         let dir = self.volumes_dir();
         std::fs::create_dir_all(&dir).ctx("create", &dir)?;
-        let path = dir.join("lock");
-        let f = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .ctx("open", &path)?;
-        let lock = Flock::lock(f, FlockArg::LockExclusive)
-            .map_err(|(_, e)| crate::error::sys(format!("flock {}", path.display()))(e))?;
-        Ok(VolumesLock { _lock: lock })
+        Ok(VolumesLock {
+            _lock: crate::record::lock_exclusive(&dir.join("lock"))?,
+        })
     }
 
     /// Make volume `name` (a random one when None). Volumes lock held.

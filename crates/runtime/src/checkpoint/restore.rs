@@ -74,18 +74,7 @@ pub fn restore(root: &StateRoot, opts: &RestoreOptions) -> Result<i32> {
     make_mount_points(&rootfs, &binds)?;
 
     let claimed = root.claim(&opts.id)?;
-    let layout = linux
-        .map(|_| crate::cgroups::Layout::detect())
-        .transpose()?;
-    let cgroup = match (linux, &layout) {
-        (Some(l), Some(layout)) => CgroupGuard::create(
-            layout,
-            l.cgroups_path().as_deref(),
-            &opts.id,
-            l.resources().as_ref(),
-        )?,
-        _ => None,
-    };
+    let (_, cgroup) = CgroupGuard::for_config(linux, &opts.id)?;
     let work = opts.criu.work_dir()?;
     let pid_path = claimed.path().join("criu-restore.pid");
     let mut cmd = opts.criu.command(&criu, "restore", &work, "restore.log");

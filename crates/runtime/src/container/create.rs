@@ -122,18 +122,7 @@ pub fn create(
         Launch::Run => None,
     };
     // One mountinfo read serves the cgroup and, in the init, the cgroup mount.
-    let cgroup_layout = linux
-        .map(|_| crate::cgroups::Layout::detect())
-        .transpose()?;
-    let cgroup = match (linux, &cgroup_layout) {
-        (Some(l), Some(layout)) => CgroupGuard::create(
-            layout,
-            l.cgroups_path().as_deref(),
-            &opts.id,
-            l.resources().as_ref(),
-        )?,
-        _ => None,
-    };
+    let (cgroup_layout, cgroup) = CgroupGuard::for_config(linux, &opts.id)?;
     let idmaps = crate::rootfs::idmap::prepare(spec.mounts().as_deref().unwrap_or_default())?;
     let (parent_sock, child_sock) = sync::pair()?;
     if let Some(path) = &plan.join_pid {
@@ -372,7 +361,26 @@ impl CgroupGuard {
         &self.0
     }
 
-    pub(crate) fn create(
+    /// The host's cgroup layout and the container's cgroup, made from
+    /// `linux.cgroupsPath` and `linux.resources` (neither without `linux`).
+    pub(crate) fn for_config(
+        linux: Option<&oci_spec::runtime::Linux>,
+        id: &str,
+    ) -> Result<(Option<crate::cgroups::Layout>, Option<Self>)> {
+        let Some(l) = linux else {
+            return Ok((None, None));
+        };
+        let layout = crate::cgroups::Layout::detect()?;
+        let guard = Self::create(
+            &layout,
+            l.cgroups_path().as_deref(),
+            id,
+            l.resources().as_ref(),
+        )?;
+        Ok((Some(layout), guard))
+    }
+
+    fn create(
         layout: &crate::cgroups::Layout,
         path: Option<&Path>,
         id: &str,
