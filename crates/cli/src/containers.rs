@@ -1,6 +1,7 @@
 //! Container commands over the engine: run, create, start, stop, kill, rm,
 //! ps, logs, wait, inspect, and the hidden monitor of detached containers.
 
+use crate::ago;
 use crate::Cli;
 use anyhow::Context as _;
 use berth_engine::{CreateOptions, Engine, NetworkMode, Status, Volume};
@@ -327,8 +328,12 @@ pub struct PsArgs {
 fn status_text(s: &berth_engine::State) -> String {
     match s.status {
         Status::Created => "Created".into(),
-        Status::Running => format!("Up since {}", s.started_at.as_deref().unwrap_or("?")),
-        Status::Exited => format!("Exited ({})", s.exit_code.unwrap_or(-1)),
+        Status::Running => format!("Up {}", ago::since_rfc3339(s.started_at.as_deref())),
+        Status::Exited => format!(
+            "Exited ({}) {}",
+            s.exit_code.unwrap_or(-1),
+            ago::since_rfc3339(s.finished_at.as_deref())
+        ),
     }
 }
 
@@ -342,6 +347,7 @@ fn info_json(i: &berth_engine::ContainerInfo) -> Value {
         "Created": i.created,
         "State": i.state.status.to_string(),
         "Status": status_text(&i.state),
+        "Exited": i.state.status == Status::Exited,
         "ExitCode": i.state.exit_code,
         "Pid": i.state.process.map(|p| p.pid).unwrap_or(0),
         "StartedAt": i.state.started_at,
@@ -372,8 +378,8 @@ pub fn ps(cli: &Cli, a: &PsArgs) -> anyhow::Result<()> {
         None => {}
     }
     println!(
-        "{:<14} {:<30} {:<24} {:<30} NAMES",
-        "CONTAINER ID", "IMAGE", "COMMAND", "STATUS"
+        "{:<14} {:<30} {:<24} {:<20} {:<30} {:<28} NAMES",
+        "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS"
     );
     for i in &list {
         let mut cmd = i.meta.command.join(" ");
@@ -382,11 +388,13 @@ pub fn ps(cli: &Cli, a: &PsArgs) -> anyhow::Result<()> {
             cmd.push_str("...");
         }
         println!(
-            "{:<14} {:<30} {:<24} {:<30} {}",
+            "{:<14} {:<30} {:<24} {:<20} {:<30} {:<28} {}",
             &i.id[..12],
             i.meta.options.image,
             cmd,
+            ago::since_epoch(i.created),
             status_text(&i.state),
+            crate::network::ports_column(i),
             i.name
         );
     }

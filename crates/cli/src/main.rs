@@ -1,6 +1,7 @@
 //! `berth`: the daemonless container CLI. A thin shell over the libraries:
 //! each command group lives in its own module.
 
+mod ago;
 mod containers;
 mod ctr_tools;
 mod images;

@@ -67,6 +67,23 @@ fn ports_json(info: &ContainerInfo) -> Value {
     Value::Object(ports)
 }
 
+/// The PORTS column of `ps`: `127.0.0.1:8080->80/tcp, …` as podman's.
+pub fn ports_column(info: &ContainerInfo) -> String {
+    berth_engine::network::published(&info.meta.options, &info.state)
+        .iter()
+        .map(|m| {
+            format!(
+                "{}:{}->{}/{}",
+                m.host_ip_text(),
+                m.host_port,
+                m.container_port,
+                m.protocol
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `NetworkSettings` of `inspect`.
 pub fn settings(info: &ContainerInfo) -> Value {
     let a = info.state.network.clone().unwrap_or_default();

@@ -143,6 +143,17 @@ fn published_port_reaches_httpd_from_the_host() {
         env.ok(&["port", "web", "80/tcp"]),
         format!("127.0.0.1:{port}\n")
     );
+    // ps as podman prints it: the age of the run and the published ports.
+    let ps = env.ok(&["ps"]);
+    let row = ps.lines().find(|l| l.ends_with(" web")).unwrap_or_default();
+    assert!(
+        row.contains(&format!("127.0.0.1:{port}->80/tcp")) && row.contains(" ago   "),
+        "{ps}"
+    );
+    assert!(
+        ps.starts_with("CONTAINER ID") && ps.contains("PORTS"),
+        "{ps}"
+    );
     let out = env.berth(&["port", "web", "81"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("failed to find published port"));
