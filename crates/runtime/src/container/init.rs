@@ -85,9 +85,17 @@ fn setup_and_exec(ctx: &mut InitContext<'_>) -> Result<Never> {
     // container (an `exec` into a created container) must not open the
     // runtime binary through /proc/1/exe and overwrite it (CVE-2019-5736).
     // Non-dumpable processes' /proc entries need CAP_SYS_PTRACE; exec makes
-    // the user's process dumpable again.
-    crate::process::set_dumpable(false)?;
+    // the user's process dumpable again. In a new user namespace the parent
+    // writes our id maps before `Go`, and an unprivileged parent could not
+    // open a non-dumpable process's maps (a race it lost now and then);
+    // there we go non-dumpable right after, before entering anything.
+    if !ctx.plan.new_user {
+        crate::process::set_dumpable(false)?;
+    }
     ctx.sock.expect(Message::Go)?;
+    if ctx.plan.new_user {
+        crate::process::set_dumpable(false)?;
+    }
     let plan = ctx.plan;
     plan.enter()?;
     if plan.new_user {
