@@ -127,7 +127,12 @@ fn read_all(mut f: std::fs::File) -> Vec<u8> {
 }
 
 /// Reap `pid` if it is our (adopted) child and has exited or soon will.
+/// `state` says pid 0 once a container stopped; waitpid(0) would reap any
+/// child of ours, such as another test's runtime, stealing its exit status.
 pub fn reap(pid: i32) {
+    if pid <= 0 {
+        return;
+    }
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
         match nix::sys::wait::waitpid(
