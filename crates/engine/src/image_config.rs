@@ -24,6 +24,8 @@ pub struct ImageConfig {
     pub stop_signal: Option<String>,
     /// `port/proto` keys (`80/tcp`), for `-P` and `inspect`.
     pub exposed_ports: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    /// Paths that get a volume each (anonymous unless the user mounts one).
+    pub volumes: Option<std::collections::BTreeMap<String, serde_json::Value>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -59,6 +61,17 @@ pub struct ResolvedUser {
 fn read_in_root(rootfs: &Path, file: &str) -> String {
     // A missing or unreadable file resolves no names, as in runc's libcontainer/user.
     std::fs::read_to_string(rootfs.join(file.trim_start_matches('/'))).unwrap_or_default()
+}
+
+/// `(id, name)` of every entry of a passwd or group file in `rootfs`.
+pub(crate) fn names_by_id(rootfs: &Path, file: &str) -> Vec<(u32, String)> {
+    read_in_root(rootfs, file)
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            Some((f.get(2)?.parse().ok()?, f.first()?.to_string()))
+        })
+        .collect()
 }
 
 /// Resolve `user[:group]` (names or numbers) in the image's files, as

@@ -150,13 +150,12 @@ impl RecordDir {
     /// Write `state.json` atomically (hold the lock).
     pub fn save(&self, _held: &RecordLock, state: &State) -> Result<()> {
         let path = self.dir.join("state.json");
-        let tmp = self.dir.join(".state.json.tmp");
         let bytes = serde_json::to_vec_pretty(state).map_err(|source| Error::Record {
             path: path.clone(),
             source,
         })?;
-        std::fs::write(&tmp, bytes).ctx("write", &tmp)?;
-        std::fs::rename(&tmp, &path).ctx("rename", &path)
+        // Run state means nothing after a reboot: atomic, no fsync.
+        Ok(berth_storage::write_atomic_nosync(&path, &bytes)?)
     }
 
     /// Remove the whole directory.

@@ -9,9 +9,9 @@
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::record::Status;
+use crate::image_config::names_by_id;
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// podman's default columns.
 pub const DEFAULT_DESCRIPTORS: [&str; 8] = [
@@ -124,18 +124,6 @@ fn cgroup_pids(path: &str) -> BTreeSet<i32> {
     pids
 }
 
-/// Names by id from a passwd or group file.
-fn names(file: &Path) -> Vec<(u32, String)> {
-    std::fs::read_to_string(file)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(':').collect();
-            Some((f.get(2)?.parse().ok()?, f.first()?.to_string()))
-        })
-        .collect()
-}
-
 /// Go's `time.Duration` text, as podman prints ELAPSED and TIME.
 pub fn go_duration(secs: f64) -> String {
     if secs <= 0.0 {
@@ -170,15 +158,7 @@ impl Engine {
     /// The table `top` prints: a header row, then one row per process of
     /// the container, by pid.
     pub fn top(&self, key: &str, descriptors: &[String]) -> Result<Vec<Vec<String>>> {
-        let c = self.container(key)?;
-        let state = self.refresh(&c.id)?;
-        if state.status != Status::Running {
-            return Err(Error::State {
-                name: c.name,
-                state: state.status.to_string(),
-                what: "top needs a running container".into(),
-            });
-        }
+        let (c, state) = self.in_state(key, true, "top needs a running container")?;
         let descs: Vec<String> = if descriptors.is_empty() {
             DEFAULT_DESCRIPTORS.iter().map(|d| d.to_string()).collect()
         } else {
@@ -208,14 +188,16 @@ impl Engine {
             .into_iter()
             .filter_map(read_proc)
             .collect();
-        let root = state.process.map(|p| format!("/proc/{}/root", p.pid));
+        let root = state
+            .process
+            .map(|p| PathBuf::from(format!("/proc/{}/root", p.pid)));
         let users = root
             .as_ref()
-            .map(|r| names(&Path::new(r).join("etc/passwd")))
+            .map(|r| names_by_id(r, "/etc/passwd"))
             .unwrap_or_default();
         let groups = root
             .as_ref()
-            .map(|r| names(&Path::new(r).join("etc/group")))
+            .map(|r| names_by_id(r, "/etc/group"))
             .unwrap_or_default();
         let lookup = |list: &[(u32, String)], id: u32| {
             list.iter()

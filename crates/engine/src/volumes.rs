@@ -14,6 +14,7 @@
 
 use crate::engine::Engine;
 use crate::error::{Error, IoContext, Result};
+use crate::image_config::ImageConfig;
 use crate::options::{CreateOptions, Volume};
 use nix::fcntl::Flock;
 use serde::{Deserialize, Serialize};
@@ -103,22 +104,7 @@ fn valid_name(name: &str) -> bool {
 }
 
 fn random_name() -> String {
-    let mut buf = [0u8; 32];
-    if let Ok(mut f) = File::open("/dev/urandom") {
-        let _ = std::io::Read::read_exact(&mut f, &mut buf);
-    }
-    buf.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// `Volumes` of the image config (a map of paths).
-fn image_volumes(config: &[u8]) -> Vec<String> {
-    let v: serde_json::Value = serde_json::from_slice(config).unwrap_or_default();
-    let mut out: Vec<String> = v["config"]["Volumes"]
-        .as_object()
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default();
-    out.sort();
-    out
+    berth_storage::random_hex(32)
 }
 
 impl Engine {
@@ -268,9 +254,9 @@ impl Engine {
     pub(crate) fn new_volumes(
         &self,
         opts: &CreateOptions,
-        image_id: &str,
+        image: &ImageConfig,
     ) -> Result<NewVolumes<'_>> {
-        let wanted = image_volumes(&self.store.image_config(image_id)?);
+        let wanted: Vec<&String> = image.volumes.iter().flat_map(|m| m.keys()).collect();
         let named = opts.volumes.iter().any(|v| !v.source.starts_with('/'));
         let mut out = NewVolumes {
             engine: self,
@@ -307,7 +293,7 @@ impl Engine {
             out.made.push(made.name.clone());
             out.options.volumes.push(Volume {
                 source: made.name,
-                destination: dst.clone(),
+                destination: dst.to_string(),
                 readonly: false,
                 anonymous: true,
             });
@@ -363,13 +349,11 @@ impl Engine {
 
 fn write_info(dir: &Path, info: &VolumeInfo) -> Result<()> {
     let path = dir.join("volume.json");
-    let tmp = dir.join(".volume.json.tmp");
     let bytes = serde_json::to_vec_pretty(info).map_err(|source| Error::Record {
         path: path.clone(),
         source,
     })?;
-    std::fs::write(&tmp, bytes).ctx("write", &tmp)?;
-    std::fs::rename(&tmp, &path).ctx("rename", &path)
+    Ok(berth_storage::write_atomic(&path, &bytes)?)
 }
 
 /// Fill the empty volume `data` with the image's files at `dest` (owner,
@@ -446,8 +430,16 @@ mod tests {
     #[test]
     fn volumes_of_an_image_config() {
         let c = br#"{"config":{"Volumes":{"/data":{},"/var/log":{}}}}"#;
-        assert_eq!(image_volumes(c), ["/data", "/var/log"]);
-        assert!(image_volumes(b"{}").is_empty());
+        let volumes = |c| {
+            let config = ImageConfig::parse("t", c).unwrap();
+            config
+                .volumes
+                .unwrap_or_default()
+                .into_keys()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(volumes(c), ["/data", "/var/log"]);
+        assert!(volumes(b"{}").is_empty());
     }
 
     #[test]

@@ -11,14 +11,14 @@ use std::path::Path;
 /// Write `data` to `path` so that readers see either the old file or the
 /// whole new one: write a temporary file beside it, fsync it, rename it over
 /// `path`, then fsync the directory so the rename itself survives a crash.
-pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     write_atomic_inner(path, data, true)
 }
 
 /// Like [`write_atomic`] without the fsyncs: for state that a reboot makes
 /// meaningless anyway (mount counts), where only atomicity against a killed
 /// process matters.
-pub(crate) fn write_atomic_nosync(path: &Path, data: &[u8]) -> Result<()> {
+pub fn write_atomic_nosync(path: &Path, data: &[u8]) -> Result<()> {
     write_atomic_inner(path, data, false)
 }
 
@@ -78,7 +78,7 @@ pub(crate) fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
 }
 
 /// `n` random bytes as lowercase hex.
-pub(crate) fn random_hex(n: usize) -> String {
+pub fn random_hex(n: usize) -> String {
     let mut buf = vec![0u8; n];
     fill_random(&mut buf);
     buf.iter().map(|b| format!("{b:02x}")).collect()

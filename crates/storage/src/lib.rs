@@ -49,5 +49,7 @@ pub use diff::DiffSummary;
 pub use digest::Digest;
 pub use driver::DriverKind;
 pub use error::{Error, Result};
+/// Atomic metadata writes and random ids, for the engine's own records.
+pub use fsutil::{random_hex, write_atomic, write_atomic_nosync};
 pub use records::{Container, Image, Layer, LayerKind};
 pub use store::{ApplyOptions, Lease, NameRemoval, NewContainer, NewImage, Store, StoreOptions};
