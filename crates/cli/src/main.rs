@@ -190,22 +190,9 @@ impl Cli {
         // berth-monitor next to berth stays smallest; `berth monitor` does
         // the same job where it is missing.
         let small = exe.with_file_name("berth-monitor");
-        if small.exists() {
-            let monitor = vec![
-                small.into_os_string(),
-                "--root".into(),
-                self.root.clone().into_os_string(),
-                "--runroot".into(),
-                self.runroot.clone().into_os_string(),
-                "--runtime".into(),
-                runtime.clone().into_os_string(),
-                "--cgroup-parent".into(),
-                self.cgroup_parent.clone().into(),
-            ];
-            return Ok(self.engine_with(store, ctx, runtime, monitor));
-        }
-        let monitor = vec![
-            exe.into_os_string(),
+        let use_small = small.exists();
+        let mut monitor = vec![
+            if use_small { small } else { exe }.into_os_string(),
             "--root".into(),
             self.root.clone().into_os_string(),
             "--runroot".into(),
@@ -214,10 +201,14 @@ impl Cli {
             runtime.clone().into_os_string(),
             "--cgroup-parent".into(),
             self.cgroup_parent.clone().into(),
-            "--log-level".into(),
-            self.log_level.clone().into(),
-            "monitor".into(),
         ];
+        if !use_small {
+            monitor.extend([
+                "--log-level".into(),
+                self.log_level.clone().into(),
+                "monitor".into(),
+            ]);
+        }
         Ok(self.engine_with(store, ctx, runtime, monitor))
     }
 

@@ -108,6 +108,26 @@ impl Engine {
         }
     }
 
+    /// Container `key` and its state, refused with `what` as the reason
+    /// unless it is running (`running`) or unless it is not (`!running`).
+    pub(crate) fn in_state(
+        &self,
+        key: &str,
+        running: bool,
+        what: &str,
+    ) -> Result<(berth_storage::Container, State)> {
+        let c = self.container(key)?;
+        let state = self.refresh(&c.id)?;
+        if (state.status == Status::Running) != running {
+            return Err(Error::State {
+                name: c.name,
+                state: state.status.to_string(),
+                what: what.into(),
+            });
+        }
+        Ok((c, state))
+    }
+
     pub(crate) fn meta(c: &berth_storage::Container) -> Meta {
         serde_json::from_value(c.metadata.clone()).unwrap_or_default()
     }
@@ -129,7 +149,7 @@ impl Engine {
         let image = berth_image::find_image(&self.ctx, &self.store, &opts.image)?;
         let config = ImageConfig::parse(&image.id, &self.store.image_config(&image.id)?)?;
         let opts = &self.network_options(opts, &config)?;
-        let volumes = self.new_volumes(opts, &image.id)?;
+        let volumes = self.new_volumes(opts, &config)?;
         let opts = &volumes.options;
         let c = self.store.create_container(NewContainer {
             name: opts.name.clone(),
@@ -137,12 +157,7 @@ impl Engine {
             ..Default::default()
         })?;
         let record = self.record(&c.id);
-        let mut mounted = false;
-        let result = self.prepare(&c.id, opts, &config, &record, &mut mounted);
-        if mounted {
-            let _ = self.store.unmount_container(&c.id, false);
-        }
-        if let Err(e) = result {
+        if let Err(e) = self.prepare(&c, opts, &config, &record) {
             let _ = record.remove();
             let _ = self.store.remove_container(&c.id, true);
             return Err(e);
@@ -160,30 +175,39 @@ impl Engine {
         }
         let opts = Engine::meta(c).options;
         let config = ImageConfig::parse(&c.image, &self.store.image_config(&c.image)?)?;
-        let mut mounted = false;
-        let result = self.prepare(&c.id, &opts, &config, &record, &mut mounted);
-        if mounted {
-            let _ = self.store.unmount_container(&c.id, false);
-        }
-        result
+        self.prepare(c, &opts, &config, &record)
     }
 
+    /// Write the bundle of `c`: its rootfs is mounted only to resolve the
+    /// user and check the command, and unmounted again.
     fn prepare(
         &self,
-        id: &str,
+        c: &berth_storage::Container,
         opts: &CreateOptions,
         image: &ImageConfig,
         record: &RecordDir,
-        mounted: &mut bool,
     ) -> Result<()> {
-        let rootfs = self.store.mount_container(id)?;
-        *mounted = true;
+        let rootfs = self.store.mount_container(&c.id)?;
+        let result = self.write_bundle(c, opts, image, record, &rootfs);
+        let _ = self.store.unmount_container(&c.id, false);
+        result
+    }
+
+    fn write_bundle(
+        &self,
+        c: &berth_storage::Container,
+        opts: &CreateOptions,
+        image: &ImageConfig,
+        record: &RecordDir,
+        rootfs: &Path,
+    ) -> Result<()> {
+        let id = c.id.as_str();
         let user_spec = opts
             .user
             .clone()
             .or_else(|| image.user.clone())
             .unwrap_or_default();
-        let user = resolve_user(&rootfs, &user_spec)?;
+        let user = resolve_user(rootfs, &user_spec)?;
         let hostname = match (&opts.hostname, opts.network) {
             (Some(h), _) => h.clone(),
             (None, NetworkMode::Host) => nix::unistd::gethostname()
@@ -197,21 +221,20 @@ impl Engine {
             return Err(Error::NoCommand(opts.image.clone()));
         };
         let env = spec::environment(opts, image, &user, &hostname);
-        check_command(&rootfs, first, &env)?;
+        check_command(rootfs, first, &env)?;
         record.ensure()?;
-        let name = self.container(id)?.name;
-        crate::files::write_etc_files(record.path(), &hostname, &name, opts.network)?;
+        crate::files::write_etc_files(record.path(), &hostname, &c.name, opts.network)?;
         let cgroups_path = format!(
             "{}/berth-{id}",
             self.opts.cgroup_parent.trim_end_matches('/')
         );
-        let bound = self.volume_binds(opts, &rootfs)?;
+        let bound = self.volume_binds(opts, rootfs)?;
         let mut config = spec::build(
             &bound,
             image,
             &SpecInputs {
                 id,
-                rootfs: &rootfs,
+                rootfs,
                 files: record.path(),
                 cgroups_path: &cgroups_path,
                 hostname: &hostname,
@@ -237,10 +260,7 @@ impl Engine {
                 .or_else(|| image.stop_signal.clone())
                 .unwrap_or_else(|| "SIGTERM".into()),
             cgroups_path,
-            last_run: self
-                .container(id)
-                .ok()
-                .and_then(|c| Engine::meta(&c).last_run),
+            last_run: Engine::meta(c).last_run,
             exposed_ports: image
                 .exposed_ports
                 .iter()
@@ -304,7 +324,10 @@ impl Engine {
 
     /// A container as `inspect` shows it.
     pub fn inspect(&self, key: &str) -> Result<ContainerInfo> {
-        let c = self.container(key)?;
+        self.info(self.container(key)?)
+    }
+
+    fn info(&self, c: berth_storage::Container) -> Result<ContainerInfo> {
         let state = self.refresh(&c.id)?;
         let record = self.record(&c.id);
         Ok(ContainerInfo {
@@ -323,7 +346,7 @@ impl Engine {
     pub fn list(&self) -> Result<Vec<ContainerInfo>> {
         let mut out = Vec::new();
         for c in self.store.containers()? {
-            match self.inspect(&c.id) {
+            match self.info(c) {
                 Ok(i) => out.push(i),
                 Err(Error::NotFound(_)) => {}
                 Err(e) => return Err(e),

@@ -87,16 +87,8 @@ impl Engine {
         stdio: [Stdio; 3],
         console: Option<&std::path::Path>,
     ) -> Result<i32> {
-        let c = self.container(id)?;
+        let (c, _) = self.in_state(id, false, "it is already running")?;
         let record = self.record(&c.id);
-        let state = self.refresh(&c.id)?;
-        if state.status == Status::Running {
-            return Err(Error::State {
-                name: c.name,
-                state: state.status.to_string(),
-                what: "it is already running".into(),
-            });
-        }
         self.ensure_bundle(&c)?;
         let lock = record.lock()?;
         let mut state = record.load()?;
@@ -117,7 +109,7 @@ impl Engine {
                 state.exit_code = None;
                 state.boot_id = crate::reboot::boot_id();
                 record.save(&lock, &state)?;
-                self.remember_run(&c.id, &state)?;
+                self.remember_run(&c, &state)?;
                 self.runtime.start(&c.id).map(|()| pid)
             });
         match started {
@@ -158,7 +150,7 @@ impl Engine {
             let released = self.release(&c.id, &mut state);
             record.save(&lock, &state)?;
             released?;
-            self.remember_run(&c.id, &state)?;
+            self.remember_run(&c, &state)?;
         }
         if Engine::meta(&c).options.remove && !restarting {
             self.remove_with_volumes(&c.id, true)?;
@@ -194,15 +186,7 @@ impl Engine {
     /// Start a container detached, under its own monitor process; returns
     /// once the container's process runs (or with the monitor's error).
     pub fn start_detached(&self, id: &str) -> Result<()> {
-        let c = self.container(id)?;
-        let state = self.refresh(&c.id)?;
-        if state.status == Status::Running {
-            return Err(Error::State {
-                name: c.name,
-                state: state.status.to_string(),
-                what: "it is already running".into(),
-            });
-        }
+        let (c, _) = self.in_state(id, false, "it is already running")?;
         let Some((prog, args)) = self.opts.monitor.split_first() else {
             return Err(Error::Monitor {
                 id: c.id,
@@ -235,15 +219,7 @@ impl Engine {
 
     /// Send `signal` to the container's process.
     pub fn kill(&self, key: &str, signal: &str) -> Result<()> {
-        let c = self.container(key)?;
-        let state = self.refresh(&c.id)?;
-        if state.status != Status::Running {
-            return Err(Error::State {
-                name: c.name,
-                state: state.status.to_string(),
-                what: "only a running container can be signalled".into(),
-            });
-        }
+        let (c, _) = self.in_state(key, true, "only a running container can be signalled")?;
         self.runtime.kill(&c.id, signal, false)
     }
 

@@ -22,18 +22,28 @@ pub struct LastRun {
     pub finished_at: Option<String>,
 }
 
-/// This boot's id (`/proc/sys/kernel/random/boot_id`).
+/// This boot's id (`/proc/sys/kernel/random/boot_id`), read once per
+/// process: every refresh of every container asks for it.
+fn this_boot() -> Option<&'static str> {
+    static BOOT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    BOOT.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+            .ok()
+            .map(|s| s.trim().to_string())
+    })
+    .as_deref()
+}
+
+/// This boot's id, for a new run's state.
 pub fn boot_id() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
-        .ok()
-        .map(|s| s.trim().to_string())
+    this_boot().map(str::to_string)
 }
 
 /// Whether `state` was written in this boot (records without a boot id
 /// are trusted, as before).
 pub(crate) fn same_boot(state: &State) -> bool {
     match &state.boot_id {
-        Some(b) => boot_id().as_deref() == Some(b.as_str()),
+        Some(b) => this_boot() == Some(b.as_str()),
         None => true,
     }
 }
@@ -71,9 +81,8 @@ impl Engine {
 
     /// Keep the outcome of a run in storage (not for `--rm` containers,
     /// which go anyway): called when a run starts and when it ends.
-    pub(crate) fn remember_run(&self, id: &str, state: &State) -> Result<()> {
-        let c = self.container(id)?;
-        let mut meta = Engine::meta(&c);
+    pub(crate) fn remember_run(&self, c: &berth_storage::Container, state: &State) -> Result<()> {
+        let mut meta = Engine::meta(c);
         if meta.options.remove {
             return Ok(());
         }
