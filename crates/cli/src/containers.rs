@@ -291,25 +291,14 @@ pub struct RmArgs {
 
 pub fn rm(cli: &Cli, a: &RmArgs) -> anyhow::Result<()> {
     let engine = cli.engine()?;
-    let mut failed = None;
-    for c in &a.containers {
-        let removed = if a.volumes {
-            engine.remove_with_volumes(c, a.force)
+    crate::each::each(&a.containers, "container", |c| {
+        if a.volumes {
+            engine.remove_with_volumes(c, a.force)?;
         } else {
-            engine.remove(c, a.force)
-        };
-        match removed {
-            Ok(()) => println!("{c}"),
-            Err(e) => {
-                eprintln!("Error: removing {c}: {e:#}");
-                failed = Some(c.clone());
-            }
+            engine.remove(c, a.force)?;
         }
-    }
-    match failed {
-        Some(c) => anyhow::bail!("could not remove every container (last failure: {c})"),
-        None => Ok(()),
-    }
+        Ok(c.clone())
+    })
 }
 
 #[derive(Args)]

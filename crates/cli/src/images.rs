@@ -130,32 +130,21 @@ pub struct RmiArgs {
 pub fn rmi(cli: &Cli, a: &RmiArgs) -> anyhow::Result<()> {
     let ctx = cli.context(&RegistryArgs::default())?;
     let store = cli.store()?;
-    let mut failed = None;
-    for name in &a.images {
+    crate::each::each(&a.images, "image", |name| {
         // A name of an image with other names only untags it (podman);
         // its last name, or its id, removes the image.
-        let r = berth_image::find_image_name(&ctx, &store, name)
-            .map_err(anyhow::Error::from)
-            .and_then(|(img, full)| match full {
-                Some(full) => Ok(store.remove_image_name(&full, a.force)?),
-                None => {
-                    let layers = store.remove_image(&img.id, a.force)?;
-                    Ok(NameRemoval::Removed { image: img, layers })
-                }
-            });
-        match r {
-            Ok(NameRemoval::Untagged(_)) => println!("Untagged: {name}"),
-            Ok(NameRemoval::Removed { image, .. }) => println!("Deleted: {}", image.id),
-            Err(e) => {
-                eprintln!("Error: removing {name}: {e:#}");
-                failed = Some(name.clone());
+        let (img, full) = berth_image::find_image_name(&ctx, &store, name)?;
+        Ok(match full {
+            Some(full) => match store.remove_image_name(&full, a.force)? {
+                NameRemoval::Untagged(_) => format!("Untagged: {name}"),
+                NameRemoval::Removed { image, .. } => format!("Deleted: {}", image.id),
+            },
+            None => {
+                store.remove_image(&img.id, a.force)?;
+                format!("Deleted: {}", img.id)
             }
-        }
-    }
-    match failed {
-        Some(n) => anyhow::bail!("could not remove every image (last failure: {n})"),
-        None => Ok(()),
-    }
+        })
+    })
 }
 
 #[derive(Args)]

@@ -4,6 +4,7 @@
 mod ago;
 mod containers;
 mod ctr_tools;
+mod each;
 mod images;
 mod login;
 mod network;

@@ -100,19 +100,10 @@ pub fn volume(cli: &Cli, a: &VolumeArgs) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&list)?);
         }
         VolumeCommand::Rm(r) => {
-            let mut failed = None;
-            for n in &r.names {
-                match engine.volume_remove(n, r.force) {
-                    Ok(()) => println!("{n}"),
-                    Err(e) => {
-                        eprintln!("Error: {e}");
-                        failed = Some(n.clone());
-                    }
-                }
-            }
-            if let Some(n) = failed {
-                anyhow::bail!("could not remove every volume (last failure: {n})");
-            }
+            crate::each::each(&r.names, "volume", |n| {
+                engine.volume_remove(n, r.force)?;
+                Ok(n.clone())
+            })?;
         }
         VolumeCommand::Prune(_) => {
             for n in engine.volume_prune()? {
