@@ -22,6 +22,17 @@ fn criu_works() -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// Skip the test unless it runs as root with a working criu.
+macro_rules! require_criu {
+    () => {
+        require!(is_root(), "needs root");
+        require!(
+            criu_works(),
+            "needs a criu that passes `criu check` (scripts/install-criu)"
+        );
+    };
+}
+
 /// A bundle whose process appends 1, 2, 3… to /data/log (a bind mount of
 /// `data` from the host) and exits with 7 after `limit` lines.
 fn counter(data: &Path, limit: u32) -> Bundle {
@@ -63,6 +74,16 @@ fn wait_count(data: &Path, n: usize) -> Vec<u32> {
     }
 }
 
+/// Run `b` detached, let it count `lines` lines, checkpoint it into `img`
+/// and reap its old init.
+fn run_and_checkpoint(rt: &Runtime, b: &Bundle, data: &Path, img: &str, lines: usize) {
+    rt.ok(&["run", "-d", "-b", b.path().to_str().unwrap(), &b.id]);
+    let pid = rt.state(&b.id)["pid"].as_i64().unwrap() as i32;
+    wait_count(data, lines);
+    rt.ok(&["checkpoint", "--image-path", img, &b.id]);
+    reap(pid);
+}
+
 /// The log must be 1, 2, 3… with no number twice: a restore that started
 /// the process afresh would count from 1 again.
 fn assert_consecutive(seen: &[u32]) {
@@ -72,11 +93,7 @@ fn assert_consecutive(seen: &[u32]) {
 
 #[test]
 fn checkpointed_container_is_gone_and_restore_counts_on() {
-    require!(is_root(), "needs root");
-    require!(
-        criu_works(),
-        "needs a criu that passes `criu check` (scripts/install-criu)"
-    );
+    require_criu!();
     let rt = Runtime::new();
     let data = tempfile::tempdir().unwrap();
     let images = tempfile::tempdir().unwrap();
@@ -85,12 +102,7 @@ fn checkpointed_container_is_gone_and_restore_counts_on() {
     let bundle = b.path().to_str().unwrap();
     let img = images.path().join("cp");
     let img = img.to_str().unwrap();
-    rt.ok(&["run", "-d", "-b", bundle, &b.id]);
-    let old_pid = rt.state(&b.id)["pid"].as_i64().unwrap() as i32;
-    wait_count(data.path(), 5);
-
-    rt.ok(&["checkpoint", "--image-path", img, &b.id]);
-    reap(old_pid);
+    run_and_checkpoint(&rt, &b, data.path(), img, 5);
     let gone = rt.run(&["state", &b.id]);
     assert!(!gone.status.success(), "state of a checkpointed container");
     assert!(
@@ -138,11 +150,7 @@ fn checkpointed_container_is_gone_and_restore_counts_on() {
 
 #[test]
 fn leave_running_keeps_the_container() {
-    require!(is_root(), "needs root");
-    require!(
-        criu_works(),
-        "needs a criu that passes `criu check` (scripts/install-criu)"
-    );
+    require_criu!();
     let rt = Runtime::new();
     let data = tempfile::tempdir().unwrap();
     let images = tempfile::tempdir().unwrap();
@@ -163,11 +171,7 @@ fn leave_running_keeps_the_container() {
 
 #[test]
 fn foreground_restore_waits_and_returns_the_exit_code() {
-    require!(is_root(), "needs root");
-    require!(
-        criu_works(),
-        "needs a criu that passes `criu check` (scripts/install-criu)"
-    );
+    require_criu!();
     let rt = Runtime::new();
     let data = tempfile::tempdir().unwrap();
     let images = tempfile::tempdir().unwrap();
@@ -175,11 +179,7 @@ fn foreground_restore_waits_and_returns_the_exit_code() {
     rt.track(&b);
     let bundle = b.path().to_str().unwrap();
     let img = images.path().to_str().unwrap();
-    rt.ok(&["run", "-d", "-b", bundle, &b.id]);
-    let old_pid = rt.state(&b.id)["pid"].as_i64().unwrap() as i32;
-    wait_count(data.path(), 3);
-    rt.ok(&["checkpoint", "--image-path", img, &b.id]);
-    reap(old_pid);
+    run_and_checkpoint(&rt, &b, data.path(), img, 3);
 
     // The runtime stays until the restored process exits with its own code,
     // and removes the container then.
@@ -193,11 +193,7 @@ fn foreground_restore_waits_and_returns_the_exit_code() {
 
 #[test]
 fn restore_without_a_checkpoint_fails_and_leaves_nothing() {
-    require!(is_root(), "needs root");
-    require!(
-        criu_works(),
-        "needs a criu that passes `criu check` (scripts/install-criu)"
-    );
+    require_criu!();
     let rt = Runtime::new();
     let b = bundle(&["true"]);
     rt.track(&b);
@@ -225,11 +221,7 @@ fn restore_without_a_checkpoint_fails_and_leaves_nothing() {
 
 #[test]
 fn checkpoint_of_a_container_that_does_not_run_is_refused() {
-    require!(is_root(), "needs root");
-    require!(
-        criu_works(),
-        "needs a criu that passes `criu check` (scripts/install-criu)"
-    );
+    require_criu!();
     let rt = Runtime::new();
     let images = tempfile::tempdir().unwrap();
     let img = images.path().join("cp");
@@ -271,11 +263,7 @@ fn mount_root(pid: i64, mount_point: &str) -> Option<String> {
 
 #[test]
 fn restore_under_another_id_binds_its_own_cgroup() {
-    require!(is_root(), "needs root");
-    require!(
-        criu_works(),
-        "needs a criu that passes `criu check` (scripts/install-criu)"
-    );
+    require_criu!();
     let rt = Runtime::new();
     let data = tempfile::tempdir().unwrap();
     let images = tempfile::tempdir().unwrap();
@@ -325,11 +313,7 @@ fn restore_under_another_id_binds_its_own_cgroup() {
 
 #[test]
 fn joined_network_namespace_is_joined_again() {
-    require!(is_root(), "needs root");
-    require!(
-        criu_works(),
-        "needs a criu that passes `criu check` (scripts/install-criu)"
-    );
+    require_criu!();
     let name = berth_testkit::unique_name("berth-cr");
     let added = Command::new("ip").args(["netns", "add", &name]).status();
     require!(added.is_ok_and(|s| s.success()), "needs `ip netns add`");
@@ -354,11 +338,7 @@ fn joined_network_namespace_is_joined_again() {
     b.write_config().unwrap();
     rt.track(&b);
     let bundle = b.path().to_str().unwrap();
-    rt.ok(&["run", "-d", "-b", bundle, &b.id]);
-    let pid = rt.state(&b.id)["pid"].as_i64().unwrap();
-    wait_count(data.path(), 3);
-    rt.ok(&["checkpoint", "--image-path", img, &b.id]);
-    reap(pid as i32);
+    run_and_checkpoint(&rt, &b, data.path(), img, 3);
     rt.ok(&["restore", "-d", "--image-path", img, "-b", bundle, &b.id]);
     let pid = rt.state(&b.id)["pid"].as_i64().unwrap();
     let ns = |p: &str| {
@@ -377,11 +357,7 @@ fn joined_network_namespace_is_joined_again() {
 
 #[test]
 fn failed_restore_leaves_nothing_and_can_be_retried() {
-    require!(is_root(), "needs root");
-    require!(
-        criu_works(),
-        "needs a criu that passes `criu check` (scripts/install-criu)"
-    );
+    require_criu!();
     let rt = Runtime::new();
     let data = tempfile::tempdir().unwrap();
     let images = tempfile::tempdir().unwrap();
@@ -389,11 +365,7 @@ fn failed_restore_leaves_nothing_and_can_be_retried() {
     let b = counter(data.path(), 10_000);
     rt.track(&b);
     let bundle = b.path().to_str().unwrap();
-    rt.ok(&["run", "-d", "-b", bundle, &b.id]);
-    let pid = rt.state(&b.id)["pid"].as_i64().unwrap();
-    wait_count(data.path(), 3);
-    rt.ok(&["checkpoint", "--image-path", img, &b.id]);
-    reap(pid as i32);
+    run_and_checkpoint(&rt, &b, data.path(), img, 3);
 
     // The executable the checkpoint maps is gone from the rootfs: CRIU
     // fails after the runtime made the state dir and cgroup.
