@@ -152,6 +152,26 @@ impl StateRoot {
         Ok((self.load(id)?, lock))
     }
 
+    /// [`load_locked`](Self::load_locked), refusing `action` unless the
+    /// container's status is `want`.
+    pub fn load_locked_in(
+        &self,
+        id: &str,
+        want: Status,
+        action: &'static str,
+    ) -> Result<(ContainerState, Flock<File>)> {
+        let (state, lock) = self.load_locked(id)?;
+        let status = state.status(&self.dir(id));
+        if status != want {
+            return Err(Error::WrongState {
+                id: id.into(),
+                action,
+                status: status.as_str(),
+            });
+        }
+        Ok((state, lock))
+    }
+
     /// Load the state of `id` without locking (for read-only commands).
     pub fn load(&self, id: &str) -> Result<ContainerState> {
         validate_id(id)?;

@@ -95,15 +95,7 @@ pub struct CheckpointOptions {
 
 /// Checkpoint container `id` into `opts.criu.image_path`.
 pub fn checkpoint(root: &StateRoot, id: &str, opts: &CheckpointOptions) -> Result<()> {
-    let (state, lock) = root.load_locked(id)?;
-    let status = state.status(&root.dir(id));
-    if status != Status::Running {
-        return Err(Error::WrongState {
-            id: id.into(),
-            action: "checkpoint",
-            status: status.as_str(),
-        });
-    }
+    let (state, lock) = root.load_locked_in(id, Status::Running, "checkpoint")?;
     let criu = criu::find(opts.criu.criu.as_deref())?;
     let spec = crate::spec::load_config(&state.bundle)?;
     let images = &opts.criu.image_path;

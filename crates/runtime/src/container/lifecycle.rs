@@ -14,16 +14,8 @@ use std::time::{Duration, Instant};
 
 /// Let the init of a created container exec the user's process.
 pub fn start(root: &StateRoot, id: &str) -> Result<()> {
-    let (state, _lock) = root.load_locked(id)?;
+    let (state, _lock) = root.load_locked_in(id, Status::Created, "start")?;
     let dir = root.dir(id);
-    let status = state.status(&dir);
-    if status != Status::Created {
-        return Err(Error::WrongState {
-            id: id.into(),
-            action: "start",
-            status: status.as_str(),
-        });
-    }
     let fifo_path = dir.join(EXEC_FIFO);
     // Non-blocking: if the init died there is no reader and this fails
     // with ENXIO instead of hanging.

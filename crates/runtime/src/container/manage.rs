@@ -15,29 +15,13 @@ fn cgroup_of<'a>(state: &'a ContainerState, action: &'static str) -> Result<&'a 
 
 /// Freeze every process of a running container.
 pub fn pause(root: &StateRoot, id: &str) -> Result<()> {
-    let (state, _lock) = root.load_locked(id)?;
-    let status = state.status(&root.dir(id));
-    if status != Status::Running {
-        return Err(Error::WrongState {
-            id: id.into(),
-            action: "pause",
-            status: status.as_str(),
-        });
-    }
+    let (state, _lock) = root.load_locked_in(id, Status::Running, "pause")?;
     Ok(cgroup_of(&state, "pause")?.freeze()?)
 }
 
 /// Thaw a paused container.
 pub fn resume(root: &StateRoot, id: &str) -> Result<()> {
-    let (state, _lock) = root.load_locked(id)?;
-    let status = state.status(&root.dir(id));
-    if status != Status::Paused {
-        return Err(Error::WrongState {
-            id: id.into(),
-            action: "resume",
-            status: status.as_str(),
-        });
-    }
+    let (state, _lock) = root.load_locked_in(id, Status::Paused, "resume")?;
     Ok(cgroup_of(&state, "resume")?.thaw()?)
 }
 
