@@ -191,13 +191,9 @@ pub fn create(
         parent_sock.send(&Message::HooksDone(json))?;
     }
     if let (Some(rx), Some(profile)) = (&notify_rx, seccomp_profile) {
-        let mut st = oci_spec::runtime::State::default();
-        st.set_version(spec.version().clone());
-        st.set_id(opts.id.clone());
-        st.set_status(oci_spec::runtime::ContainerState::Creating);
-        st.set_pid(Some(pid.as_raw()));
-        st.set_bundle(bundle.clone());
-        st.set_annotations(spec.annotations().clone());
+        let creating = oci_spec::runtime::ContainerState::Creating;
+        let st =
+            crate::seccomp::notify::oci_state(&spec, &opts.id, creating, pid.as_raw(), &bundle);
         // The listener has the fd before the init goes on: a notified
         // syscall of the init's last steps cannot hang the start.
         crate::seccomp::notify::forward(rx, profile, st)?;

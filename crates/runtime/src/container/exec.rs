@@ -131,13 +131,14 @@ pub fn exec(root: &StateRoot, opts: &ExecOptions) -> Result<i32> {
         }
         parent_sock.send(&Message::Go)?;
         if let (Some(rx), Some(profile)) = (&notify_rx, seccomp_profile) {
-            let mut st = oci_spec::runtime::State::default();
-            st.set_version(spec.version().clone());
-            st.set_id(opts.id.clone());
-            st.set_status(oci_spec::runtime::ContainerState::Running);
-            st.set_pid(Some(pid.as_raw()));
-            st.set_bundle(state.bundle.clone());
-            st.set_annotations(spec.annotations().clone());
+            let running = oci_spec::runtime::ContainerState::Running;
+            let st = crate::seccomp::notify::oci_state(
+                &spec,
+                &opts.id,
+                running,
+                pid.as_raw(),
+                &state.bundle,
+            );
             crate::seccomp::notify::forward(rx, profile, st)?;
         }
         parent_sock.expect(Message::Ready)?;

@@ -123,6 +123,25 @@ pub fn forward(receiver: &NotifyReceiver, profile: &LinuxSeccomp, state: State) 
     Ok(true)
 }
 
+/// The container's state as [`forward`] passes it on: `spec`'s version and
+/// annotations, with `status` (`creating` from create, `running` from exec).
+pub fn oci_state(
+    spec: &oci_spec::runtime::Spec,
+    id: &str,
+    status: oci_spec::runtime::ContainerState,
+    pid: i32,
+    bundle: &std::path::Path,
+) -> State {
+    let mut state = State::default();
+    state.set_version(spec.version().clone());
+    state.set_id(id.to_string());
+    state.set_status(status);
+    state.set_pid(Some(pid));
+    state.set_bundle(bundle.to_path_buf());
+    state.set_annotations(spec.annotations().clone());
+    state
+}
+
 /// The payload the listener gets: the container's state (status
 /// `creating`, as the runtime still sets it up) with `fds` naming the
 /// descriptor and the profile's `listenerMetadata`.
