@@ -186,14 +186,37 @@ disabled_plugins = [
     /// `ctr ARGS…`, asserting success; returns stdout.
     fn ctr_ok(&self, args: &[&str]) -> String {
         let out = self.ctr(args);
-        assert!(
-            out.status.success(),
-            "ctr {args:?} failed ({}): {}\n--- containerd log ---\n{}",
+        self.assert_code(&format!("ctr {args:?}"), &out, 0);
+        text(&out.stdout)
+    }
+
+    /// Assert that `what` exited with `code`, showing its stderr and the
+    /// containerd log otherwise.
+    fn assert_code(&self, what: &str, out: &Output, code: i32) {
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{what} ({}): {}\n--- containerd log ---\n{}",
             out.status,
             text(&out.stderr),
             self.log()
         );
-        text(&out.stdout)
+    }
+
+    /// `ctr task exec` of `cmd` in task `id` as exec `exec_id`.
+    fn exec(&self, id: &str, exec_id: &str, cmd: &[&str]) -> Output {
+        let fifo = self.path("fifo");
+        let mut args = vec![
+            "task",
+            "exec",
+            "--exec-id",
+            exec_id,
+            "--fifo-dir",
+            fifo.to_str().unwrap(),
+            id,
+        ];
+        args.extend_from_slice(cmd);
+        self.ctr(&args)
     }
 
     /// Import the busybox fixture as [`IMAGE`] from an OCI archive.
@@ -516,13 +539,7 @@ fn ctr_run_rm_uses_berth_runtime() {
             "echo hello from containerd; echo \"$(cat /proc/1/cmdline | tr '\\0' ' ')\"; cat /proc/self/cgroup",
         ],
     );
-    assert!(
-        out.status.success(),
-        "ctr run failed ({}): {}\n--- containerd log ---\n{}",
-        out.status,
-        text(&out.stderr),
-        cd.log()
-    );
+    cd.assert_code("ctr run", &out, 0);
     let stdout = text(&out.stdout);
     let mut lines = stdout.lines();
     assert_eq!(lines.next(), Some("hello from containerd"), "{stdout}");
@@ -557,13 +574,7 @@ fn ctr_run_rm_uses_berth_runtime() {
         &cgroup,
         &["sh", "-c", "echo bye >&2; exit 3"],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "stderr: {}\n--- containerd log ---\n{}",
-        text(&out.stderr),
-        cd.log()
-    );
+    cd.assert_code("ctr run", &out, 3);
     assert_eq!(text(&out.stderr), "bye\n");
     assert!(!common::cgroup_exists(&cgroup));
 }
@@ -587,13 +598,7 @@ fn ctr_detached_exec_kill_delete() {
         &cgroup,
         &["sh", "-c", "trap 'exit 7' TERM; sleep 300 & wait"],
     );
-    assert!(
-        out.status.success(),
-        "ctr run -d failed ({}): {}\n--- containerd log ---\n{}",
-        out.status,
-        text(&out.stderr),
-        cd.log()
-    );
+    cd.assert_code("ctr run -d", &out, 0);
     cd.wait_task_status(&id, "RUNNING");
     let (pid, _) = cd.task_status(&id).unwrap();
 
@@ -604,61 +609,29 @@ fn ctr_detached_exec_kill_delete() {
     assert_eq!(state["pid"].to_string(), pid, "{state}");
     assert!(common::cgroup_exists(&cgroup), "no cgroup {cgroup}");
 
-    let fifo = cd.path("fifo");
-    let exec = cd.ctr(&[
-        "task",
-        "exec",
-        "--exec-id",
-        "exec-ok",
-        "--fifo-dir",
-        fifo.to_str().unwrap(),
+    let exec = cd.exec(
         &id,
-        "sh",
-        "-c",
-        "echo exec-ok; cat /proc/1/comm; cat /proc/self/cgroup",
-    ]);
-    assert!(
-        exec.status.success(),
-        "ctr task exec failed ({}): {}\n--- containerd log ---\n{}",
-        exec.status,
-        text(&exec.stderr),
-        cd.log()
+        "exec-ok",
+        &[
+            "sh",
+            "-c",
+            "echo exec-ok; cat /proc/1/comm; cat /proc/self/cgroup",
+        ],
     );
+    cd.assert_code("ctr task exec", &exec, 0);
     let stdout = text(&exec.stdout);
     let mut lines = stdout.lines();
     assert_eq!(lines.next(), Some("exec-ok"), "{stdout}");
     assert_eq!(lines.next(), Some("sh"), "{stdout}");
     assert_in_cgroup(&lines.collect::<Vec<_>>().join("\n"), &cgroup);
 
-    let exec = cd.ctr(&[
-        "task",
-        "exec",
-        "--exec-id",
-        "exec-fail",
-        "--fifo-dir",
-        fifo.to_str().unwrap(),
-        &id,
-        "sh",
-        "-c",
-        "exit 5",
-    ]);
-    assert_eq!(
-        exec.status.code(),
-        Some(5),
-        "{}\n--- containerd log ---\n{}",
-        text(&exec.stderr),
-        cd.log()
-    );
+    let exec = cd.exec(&id, "exec-fail", &["sh", "-c", "exit 5"]);
+    cd.assert_code("ctr task exec", &exec, 5);
 
     cd.ctr_ok(&["task", "kill", &id]);
     cd.wait_task_status(&id, "STOPPED");
     let del = cd.ctr(&["task", "delete", &id]);
-    assert!(
-        del.status.success(),
-        "ctr task delete: {}\n--- containerd log ---\n{}",
-        text(&del.stderr),
-        cd.log()
-    );
+    cd.assert_code("ctr task delete", &del, 0);
     assert!(
         text(&del.stderr).contains("exit code 7"),
         "exit status of the killed task: {}",
