@@ -3,115 +3,16 @@
 
 mod common;
 
-use berth_testkit::{
-    is_root, remove_test_cgroup, require, test_cgroup_path, unique_name, write_oci_layout,
-};
+use berth_testkit::{is_root, require};
+use common::podman::{have_podman, Podman};
 use std::path::Path;
-use std::process::{Command, Output};
-
-/// podman with its own store, state and tmp dirs, calling berth-runtime.
-struct Podman {
-    dir: tempfile::TempDir,
-    cgroup_parent: String,
-}
-
-impl Podman {
-    fn new() -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("berth-podman-")
-            .tempdir_in("/dev/shm")
-            .unwrap();
-        // podman names an oci: image after its path, which must be lowercase.
-        let layout = Path::new("/dev/shm").join(unique_name("berth-podman-layout"));
-        write_oci_layout(&layout, "busybox").unwrap();
-        let p = Podman {
-            dir,
-            cgroup_parent: test_cgroup_path(&unique_name("podman")),
-        };
-        let out = p.run(&["pull", "-q", &format!("oci:{}:busybox", layout.display())]);
-        let _ = std::fs::remove_dir_all(&layout);
-        assert!(
-            out.status.success(),
-            "podman pull: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let out = p.run(&[
-            "tag",
-            String::from_utf8_lossy(&out.stdout).trim(),
-            "berth-busybox",
-        ]);
-        assert!(
-            out.status.success(),
-            "podman tag: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        p
-    }
-
-    fn cmd(&self) -> Command {
-        let d = self.dir.path();
-        let mut c = Command::new("podman");
-        c.arg("--root")
-            .arg(d.join("root"))
-            .arg("--runroot")
-            .arg(d.join("runroot"))
-            .arg("--tmpdir")
-            .arg(d.join("tmp"))
-            .args([
-                "--cgroup-manager",
-                "cgroupfs",
-                "--storage-driver",
-                "vfs",
-                "--events-backend",
-                "none",
-            ])
-            .arg("--runtime")
-            .arg(common::BIN);
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd().args(args).output().expect("run podman")
-    }
-
-    /// `podman run` with the options this machine needs: no network setup,
-    /// a cgroup under the test parent, and rlimits root may set here.
-    fn container(&self, extra: &[&str], cmd: &[&str]) -> Output {
-        let mut args = vec![
-            "run",
-            "--network",
-            "none",
-            "--cgroup-parent",
-            &self.cgroup_parent,
-            "--ulimit",
-            "nofile=1024:1024",
-            "--ulimit",
-            "nproc=1024:1024",
-        ];
-        args.extend_from_slice(extra);
-        args.push("berth-busybox");
-        args.extend_from_slice(cmd);
-        self.run(&args)
-    }
-}
-
-impl Drop for Podman {
-    fn drop(&mut self) {
-        let _ = self.run(&["rm", "-af", "-t", "0"]);
-        let _ = self.run(&["rmi", "-af"]);
-        remove_test_cgroup(&self.cgroup_parent);
-    }
-}
-
-fn have_podman() -> bool {
-    Path::new("/usr/bin/podman").exists()
-}
+use std::process::Command;
 
 #[test]
 fn podman_run_rm_uses_berth_runtime() {
     require!(is_root(), "needs root");
     require!(have_podman(), "podman not installed");
-    let p = Podman::new();
+    let p = Podman::new("podman");
     let out = p.container(
         &["--rm"],
         &[
@@ -143,7 +44,7 @@ fn podman_run_rm_uses_berth_runtime() {
 fn podman_detached_exec_stop_rm() {
     require!(is_root(), "needs root");
     require!(have_podman(), "podman not installed");
-    let p = Podman::new();
+    let p = Podman::new("podman");
     let out = p.container(&["-d", "--name", "berth-detached"], &["sleep", "300"]);
     assert!(
         out.status.success(),
@@ -198,7 +99,7 @@ fn podman_run_it_gets_a_terminal() {
         Path::new("/usr/bin/script").exists(),
         "script(1) not installed"
     );
-    let p = Podman::new();
+    let p = Podman::new("podman");
     let cmd = p.cmd();
     let mut line: Vec<String> = std::iter::once(cmd.get_program())
         .chain(cmd.get_args())

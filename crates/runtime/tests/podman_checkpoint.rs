@@ -2,67 +2,15 @@
 //! container is checkpointed, restored in place, then exported and
 //! restored under a new name; its log counts on without starting over.
 
-use berth_testkit::{
-    is_root, remove_test_cgroup, require, test_cgroup_path, unique_name, write_oci_layout,
-};
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use berth_testkit::{is_root, require};
+use common::podman::{have_podman, Podman};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_berth-runtime");
-
-/// podman with a private store under /dev/shm, calling berth-runtime.
-struct Podman {
-    dir: tempfile::TempDir,
-    cgroup_parent: String,
-}
-
+/// The counts of a podman container that prints 1, 2, 3…
 impl Podman {
-    fn new() -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("berth-podman-cr-")
-            .tempdir_in("/dev/shm")
-            .unwrap();
-        let p = Podman {
-            dir,
-            cgroup_parent: test_cgroup_path(&unique_name("podman-cr")),
-        };
-        // podman names an oci: image after its path, which must be lowercase.
-        let layout = Path::new("/dev/shm").join(unique_name("berth-podman-cr-layout"));
-        write_oci_layout(&layout, "busybox").unwrap();
-        let pulled = p.ok(&["pull", "-q", &format!("oci:{}:busybox", layout.display())]);
-        let _ = std::fs::remove_dir_all(&layout);
-        p.ok(&["tag", pulled.trim(), "berth-busybox"]);
-        p
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        let d = self.dir.path();
-        Command::new("podman")
-            .arg("--root")
-            .arg(d.join("root"))
-            .arg("--runroot")
-            .arg(d.join("runroot"))
-            .arg("--tmpdir")
-            .arg(d.join("tmp"))
-            .args(["--cgroup-manager", "cgroupfs", "--storage-driver", "vfs"])
-            .args(["--events-backend", "none", "--runtime", BIN])
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run podman")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "podman {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
     /// The numbers the container `name` has printed so far.
     fn counted(&self, name: &str) -> Vec<u32> {
         self.ok(&["logs", name])
@@ -85,14 +33,6 @@ impl Podman {
     }
 }
 
-impl Drop for Podman {
-    fn drop(&mut self) {
-        let _ = self.run(&["rm", "-af", "-t", "0"]);
-        let _ = self.run(&["rmi", "-af"]);
-        remove_test_cgroup(&self.cgroup_parent);
-    }
-}
-
 fn criu_works() -> bool {
     Command::new("criu")
         .arg("check")
@@ -110,34 +50,19 @@ fn assert_consecutive(seen: &[u32]) {
 #[test]
 fn podman_checkpoint_restore_and_export_import() {
     require!(is_root(), "needs root");
-    require!(
-        Path::new("/usr/bin/podman").exists(),
-        "podman not installed"
-    );
+    require!(have_podman(), "podman not installed");
     require!(
         criu_works(),
         "needs a criu that passes `criu check` (scripts/install-criu)"
     );
-    let p = Podman::new();
+    let p = Podman::new("podman-cr");
     let script = "i=0; while true; do i=$((i+1)); echo $i; sleep 0.05; done";
-    p.ok(&[
-        "run",
-        "-d",
-        "--name",
-        "cr1",
-        "--network",
-        "none",
-        "--cgroup-parent",
-        &p.cgroup_parent,
-        "--ulimit",
-        "nofile=1024:1024",
-        "--ulimit",
-        "nproc=1024:1024",
-        "berth-busybox",
-        "sh",
-        "-c",
-        script,
-    ]);
+    let run = p.container(&["-d", "--name", "cr1"], &["sh", "-c", script]);
+    assert!(
+        run.status.success(),
+        "podman run: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     p.wait_count("cr1", 3);
 
     p.ok(&["container", "checkpoint", "cr1"]);

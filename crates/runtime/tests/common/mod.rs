@@ -2,6 +2,8 @@
 //! per test, a command builder for the real binary, and cleanup guards.
 #![allow(dead_code)]
 
+pub mod podman;
+
 use berth_testkit::Bundle;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
