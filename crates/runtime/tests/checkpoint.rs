@@ -6,21 +6,10 @@
 mod common;
 
 use berth_testkit::{is_root, require, Bundle};
-use common::{bundle, cgroup_exists, reap, stderr, Runtime};
+use common::{assert_consecutive, bundle, cgroup_exists, criu_works, reap, stderr, Runtime};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// Whether a criu that works on this kernel is on PATH (scripts/install-criu
-/// builds one where Debian's does not pass `criu check`).
-fn criu_works() -> bool {
-    Command::new("criu")
-        .arg("check")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
 
 /// Skip the test unless it runs as root with a working criu.
 macro_rules! require_criu {
@@ -82,13 +71,6 @@ fn run_and_checkpoint(rt: &Runtime, b: &Bundle, data: &Path, img: &str, lines: u
     wait_count(data, lines);
     rt.ok(&["checkpoint", "--image-path", img, &b.id]);
     reap(pid);
-}
-
-/// The log must be 1, 2, 3… with no number twice: a restore that started
-/// the process afresh would count from 1 again.
-fn assert_consecutive(seen: &[u32]) {
-    let want: Vec<u32> = (1..=seen.len() as u32).collect();
-    assert_eq!(seen, want.as_slice(), "the count restarted or skipped");
 }
 
 #[test]

@@ -6,7 +6,7 @@ mod common;
 
 use berth_testkit::{is_root, require};
 use common::podman::{have_podman, Podman};
-use std::process::{Command, Stdio};
+use common::{assert_consecutive, criu_works};
 use std::time::{Duration, Instant};
 
 /// The counts of a podman container that prints 1, 2, 3…
@@ -31,20 +31,6 @@ impl Podman {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
-}
-
-fn criu_works() -> bool {
-    Command::new("criu")
-        .arg("check")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn assert_consecutive(seen: &[u32]) {
-    let want: Vec<u32> = (1..=seen.len() as u32).collect();
-    assert_eq!(seen, want.as_slice(), "the count restarted or skipped");
 }
 
 #[test]

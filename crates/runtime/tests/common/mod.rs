@@ -169,3 +169,21 @@ pub fn stderr(out: &Output) -> String {
 pub fn bundle(args: &[&str]) -> Bundle {
     Bundle::new(args).expect("make busybox bundle")
 }
+
+/// Whether a criu that works on this kernel is on PATH (scripts/install-criu
+/// builds one where Debian's does not pass `criu check`).
+pub fn criu_works() -> bool {
+    Command::new("criu")
+        .arg("check")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A count must be 1, 2, 3… with no number twice: a restore that started
+/// the process afresh would count from 1 again.
+pub fn assert_consecutive(seen: &[u32]) {
+    let want: Vec<u32> = (1..=seen.len() as u32).collect();
+    assert_eq!(seen, want.as_slice(), "the count restarted or skipped");
+}
