@@ -158,7 +158,7 @@ pub fn exec(inv: &Invocation<'_>, command: &str, conf: &Value) -> Result<Value, 
 /// ADD every plugin of `list` in order. On a failure the plugins already
 /// added are deleted again, so nothing is left.
 pub fn add_list(inv: &Invocation<'_>, list: &Value, runtime: &Value) -> Result<Value, NetError> {
-    let plugins = list["plugins"].as_array().cloned().unwrap_or_default();
+    let plugins = list["plugins"].as_array().map_or(&[][..], Vec::as_slice);
     let mut prev: Option<Value> = None;
     for (i, plugin) in plugins.iter().enumerate() {
         let conf = plugin_config(list, plugin, runtime, prev.as_ref());
@@ -184,7 +184,7 @@ pub fn del_list(
     runtime: &Value,
     cached: Option<&Value>,
 ) -> Result<(), NetError> {
-    let plugins = list["plugins"].as_array().cloned().unwrap_or_default();
+    let plugins = list["plugins"].as_array().map_or(&[][..], Vec::as_slice);
     let mut first = None;
     for plugin in plugins.iter().rev() {
         let conf = plugin_config(list, plugin, runtime, cached);

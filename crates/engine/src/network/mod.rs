@@ -185,20 +185,19 @@ impl Network {
         self.state_dir.join("results").join(format!("{id}.json"))
     }
 
+    /// The network's lock (the state directory exists: see [`Network::attach`]).
     fn lock(&self) -> Result<Flock<std::fs::File>, NetError> {
-        let io = |op, path: &Path| {
-            let path = path.to_path_buf();
-            move |source| NetError::Io { op, path, source }
-        };
-        std::fs::create_dir_all(self.state_dir.join("results"))
-            .map_err(io("create", &self.state_dir))?;
         let p = self.state_dir.join("lock");
         let f = std::fs::File::options()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&p)
-            .map_err(io("open", &p))?;
+            .map_err(|source| NetError::Io {
+                op: "open",
+                path: p.clone(),
+                source,
+            })?;
         Flock::lock(f, FlockArg::LockExclusive).map_err(|(_, source)| NetError::Sys {
             op: format!("flock {}", p.display()),
             source,
@@ -214,17 +213,14 @@ impl Network {
         netns: &Path,
         ports: &[PortMapping],
     ) -> Result<Attachment, NetError> {
+        std::fs::create_dir_all(self.state_dir.join("results")).map_err(|source| NetError::Io {
+            op: "create",
+            path: self.state_dir.clone(),
+            source,
+        })?;
         if !config::bridge_exists() {
             let _held = self.lock()?;
             config::ensure_masquerade()?;
-        } else {
-            std::fs::create_dir_all(self.state_dir.join("results")).map_err(|source| {
-                NetError::Io {
-                    op: "create",
-                    path: self.state_dir.clone(),
-                    source,
-                }
-            })?;
         }
         let list = config::for_ports(&self.list, !ports.is_empty());
         let runtime = json!({ "portMappings": ports });
@@ -255,11 +251,9 @@ impl Network {
                 })
             });
         let parsed = written.and_then(|()| {
-            serde_json::from_value::<CniResult>(cached.result.clone()).map_err(|source| {
-                NetError::Cache {
-                    path: path.clone(),
-                    source,
-                }
+            CniResult::deserialize(&cached.result).map_err(|source| NetError::Cache {
+                path: path.clone(),
+                source,
             })
         });
         match parsed {
