@@ -69,9 +69,9 @@ fn tell_cli(msg: &str) {
 /// code for the monitor process.
 pub fn run(engine: &Engine, id: &str) -> i32 {
     match start(engine, id) {
-        Ok((pid, streams)) => {
+        Ok((pid, streams, wake)) => {
             tell_cli("ok\n");
-            let code = watch(engine, id, pid, streams);
+            let code = watch(engine, id, pid, streams, wake);
             match engine.finish(id, code) {
                 Ok(()) => 0,
                 Err(e) => {
@@ -87,7 +87,9 @@ pub fn run(engine: &Engine, id: &str) -> i32 {
     }
 }
 
-fn start(engine: &Engine, id: &str) -> Result<(i32, [Option<OwnedFd>; 2])> {
+/// Start the container; its init's pid, its output streams, and the pipe
+/// SIGCHLD wakes us with.
+fn start(engine: &Engine, id: &str) -> Result<(i32, [Option<OwnedFd>; 2], OwnedFd)> {
     crate::listen_fds::adopt_from_cli();
     nix::sys::prctl::set_child_subreaper(true).map_err(sys("PR_SET_CHILD_SUBREAPER"))?;
     let (wake_r, wake_w) =
@@ -110,8 +112,7 @@ fn start(engine: &Engine, id: &str) -> Result<(i32, [Option<OwnedFd>; 2])> {
     };
     // The container has its own copies now (or failed to start).
     crate::listen_fds::close_passed();
-    WAKE.with(|w| *w.borrow_mut() = Some(wake_r));
-    started
+    started.map(|(pid, streams)| (pid, streams, wake_r))
 }
 
 fn start_with_pipes(engine: &Engine, id: &str) -> Result<(i32, [Option<OwnedFd>; 2])> {
@@ -141,14 +142,16 @@ fn start_with_terminal(engine: &Engine, id: &str) -> Result<(i32, [Option<OwnedF
     }
 }
 
-thread_local! {
-    static WAKE: std::cell::RefCell<Option<OwnedFd>> = const { std::cell::RefCell::new(None) };
-}
-
 /// Copy the container's output (pipes, or a pty master as stdout) into its
 /// log until it exited and they are drained; reap every child meanwhile.
 /// The container's exit code.
-fn watch(engine: &Engine, id: &str, pid: i32, streams: [Option<OwnedFd>; 2]) -> Option<i32> {
+fn watch(
+    engine: &Engine,
+    id: &str,
+    pid: i32,
+    streams: [Option<OwnedFd>; 2],
+    wake: OwnedFd,
+) -> Option<i32> {
     let log_path = engine.record(id).path().join("ctr.log");
     let mut log = match std::fs::File::options()
         .create(true)
@@ -162,7 +165,6 @@ fn watch(engine: &Engine, id: &str, pid: i32, streams: [Option<OwnedFd>; 2]) -> 
             None
         }
     };
-    let wake = WAKE.with(|w| w.borrow_mut().take());
     let [out, err] = streams;
     let mut streams = [
         (out, "stdout", StreamBuffer::default()),
@@ -196,9 +198,7 @@ fn watch(engine: &Engine, id: &str, pid: i32, streams: [Option<OwnedFd>; 2]) -> 
                 fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
             }
         }
-        if let Some(w) = &wake {
-            fds.push(PollFd::new(w.as_fd(), PollFlags::POLLIN));
-        }
+        fds.push(PollFd::new(wake.as_fd(), PollFlags::POLLIN));
         // Once the init is gone its pid namespace is too; whatever still
         // holds a pipe gets a moment, not forever.
         let timeout = if exited {
@@ -239,11 +239,9 @@ fn watch(engine: &Engine, id: &str, pid: i32, streams: [Option<OwnedFd>; 2]) -> 
             }
             i += 1;
         }
-        if let Some(w) = &wake {
-            if revents.get(i).copied().unwrap_or(false) {
-                let mut sink = [0u8; 64];
-                let _ = nix::unistd::read(w.as_raw_fd(), &mut sink);
-            }
+        if revents[i] {
+            let mut sink = [0u8; 64];
+            let _ = nix::unistd::read(wake.as_raw_fd(), &mut sink);
         }
     }
     if let Some(l) = log.as_mut() {
