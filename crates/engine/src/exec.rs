@@ -9,7 +9,6 @@ use crate::engine::Engine;
 use crate::error::{Error, IoContext, Result};
 use crate::image_config::{check_command, resolve_user};
 use crate::lifecycle::{forward_to, set_forwarding, FORWARD_TO};
-use crate::record::Status;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -36,15 +35,7 @@ impl Engine {
     /// Run a process in running container `key` with our stdout and
     /// stderr; its exit code.
     pub fn exec(&self, key: &str, opts: &ExecOptions) -> Result<i32> {
-        let c = self.container(key)?;
-        let state = self.refresh(&c.id)?;
-        if state.status != Status::Running {
-            return Err(Error::State {
-                name: c.name,
-                state: state.status.to_string(),
-                what: "exec needs a running container".into(),
-            });
-        }
+        let (c, _) = self.in_state(key, true, "exec needs a running container")?;
         let Some(first) = opts.command.first() else {
             return Err(Error::InvalidOption {
                 option: "exec",

@@ -70,8 +70,11 @@ fn tell_cli(msg: &str) {
 pub fn run(engine: &Engine, id: &str) -> i32 {
     match start(engine, id) {
         Ok((pid, streams, wake)) => {
+            // The log exists before the CLI hears "ok": a `logs -f` right
+            // after `run -d` must not find it missing and stop.
+            let log = open_log(engine, id);
             tell_cli("ok\n");
-            let code = watch(engine, id, pid, streams, wake);
+            let code = watch(pid, streams, wake, log);
             match engine.finish(id, code) {
                 Ok(()) => 0,
                 Err(e) => {
@@ -145,15 +148,9 @@ fn start_with_terminal(engine: &Engine, id: &str) -> Result<(i32, [Option<OwnedF
 /// Copy the container's output (pipes, or a pty master as stdout) into its
 /// log until it exited and they are drained; reap every child meanwhile.
 /// The container's exit code.
-fn watch(
-    engine: &Engine,
-    id: &str,
-    pid: i32,
-    streams: [Option<OwnedFd>; 2],
-    wake: OwnedFd,
-) -> Option<i32> {
+fn open_log(engine: &Engine, id: &str) -> Option<std::fs::File> {
     let log_path = engine.record(id).path().join("ctr.log");
-    let mut log = match std::fs::File::options()
+    match std::fs::File::options()
         .create(true)
         .append(true)
         .open(&log_path)
@@ -164,7 +161,15 @@ fn watch(
             tracing::error!("{e}");
             None
         }
-    };
+    }
+}
+
+fn watch(
+    pid: i32,
+    streams: [Option<OwnedFd>; 2],
+    wake: OwnedFd,
+    mut log: Option<std::fs::File>,
+) -> Option<i32> {
     let [out, err] = streams;
     let mut streams = [
         (out, "stdout", StreamBuffer::default()),

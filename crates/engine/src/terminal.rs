@@ -17,14 +17,7 @@ impl Engine {
     /// Run container `c` in the foreground through `runtime run`; its
     /// exit code.
     pub(crate) fn run_with_terminal(&self, c: &berth_storage::Container) -> Result<i32> {
-        let state = self.refresh(&c.id)?;
-        if state.status == Status::Running {
-            return Err(Error::State {
-                name: c.name.clone(),
-                state: state.status.to_string(),
-                what: "it is already running".into(),
-            });
-        }
+        self.in_state(&c.id, false, "it is already running")?;
         self.ensure_bundle(c)?;
         let record = self.record(&c.id);
         let lock = record.lock()?;
