@@ -125,6 +125,7 @@ pub fn create(
     let (cgroup_layout, cgroup) = CgroupGuard::for_config(linux, &opts.id)?;
     let idmaps = crate::rootfs::idmap::prepare(spec.mounts().as_deref().unwrap_or_default())?;
     let (parent_sock, child_sock) = sync::pair()?;
+    let stub = crate::process::ExecStub::load()?;
     if let Some(path) = &plan.join_pid {
         crate::namespaces::join(oci_spec::runtime::LinuxNamespaceType::Pid, path)?;
     }
@@ -155,12 +156,14 @@ pub fn create(
             console,
             seccomp: seccomp.as_ref(),
             seccomp_notify: notify_tx.as_ref(),
+            stub: &stub,
         }),
         Some(pid) => pid,
     };
     drop(child_sock);
     drop(notify_tx);
     drop(fifo);
+    drop(stub);
     let child = ChildGuard(Some(pid));
 
     if plan.new_user {

@@ -103,6 +103,7 @@ pub fn exec(root: &StateRoot, opts: &ExecOptions) -> Result<i32> {
         crate::namespaces::join(oci_spec::runtime::LinuxNamespaceType::Pid, &path)?;
     }
     let (parent_sock, child_sock) = sync::pair()?;
+    let stub = process::ExecStub::load()?;
     let mut old_mask = SigSet::empty();
     nix::sys::signal::pthread_sigmask(
         SigmaskHow::SIG_BLOCK,
@@ -119,12 +120,14 @@ pub fn exec(root: &StateRoot, opts: &ExecOptions) -> Result<i32> {
             preserve: opts.preserve_fds,
             console: opts.console.as_ref(),
             filter,
+            stub: &stub,
         }),
         Some(pid) => pid,
     };
     drop(child_sock);
     drop(notify_tx);
     drop(namespaces);
+    drop(stub);
     let started = (|| {
         if let Some(cg) = &state.cgroup {
             cg.add_pid(pid.as_raw())?;
@@ -173,6 +176,7 @@ struct ChildContext<'a> {
     preserve: u32,
     console: Option<&'a UnixStream>,
     filter: Option<crate::seccomp::Filter<'a>>,
+    stub: &'a process::ExecStub,
 }
 
 fn child(ctx: ChildContext<'_>) -> ! {
@@ -184,6 +188,7 @@ fn child(ctx: ChildContext<'_>) -> ! {
         preserve,
         console,
         filter,
+        stub,
     } = ctx;
     let result = (|| -> Result<std::convert::Infallible> {
         // See the init: no /proc/PID/exe access to the runtime's image.
@@ -203,13 +208,21 @@ fn child(ctx: ChildContext<'_>) -> ! {
                 false,
             )?;
         }
-        let target = process::prepare(process, filter)?;
-        sock.send(&Message::Ready)?;
-        sock.expect(Message::Start)?;
+        // As in the init: what a seccomp profile may refuse comes before
+        // the filter.
         mask.thread_set_mask()
             .map_err(|e| Error::sys("restore signal mask", e))?;
+        process::reset_signal_dispositions(false)?;
         process::close_fds_on_exec(3 + preserve)?;
-        Err(target.exec())
+        let launcher = process::Launcher {
+            stub,
+            channel: Some(sock.raw_fd()),
+            env: Vec::new(),
+        };
+        let armed = process::prepare(process, filter, launcher)?;
+        sock.send(&Message::Ready)?;
+        sock.expect(Message::Start)?;
+        Err(armed.exec())
     })();
     let Err(e) = result;
     let _ = sock.send(&Message::Failed(crate::error_chain(&e)));

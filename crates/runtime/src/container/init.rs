@@ -57,6 +57,8 @@ pub struct InitContext<'a> {
     pub seccomp: Option<&'a crate::seccomp::Program>,
     /// Where the filter's notify descriptor goes (`SCMP_ACT_NOTIFY`).
     pub seccomp_notify: Option<&'a crate::seccomp::notify::NotifySender>,
+    /// The sealed exec stub the init execs instead of the user's program.
+    pub stub: &'a process::ExecStub,
 }
 
 /// The init's whole life. Never returns: it execs or exits.
@@ -66,9 +68,19 @@ pub fn run(mut ctx: InitContext<'_>) -> ! {
         Err(e) => e,
     };
     let text = crate::error_chain(&err);
-    // Once `create` has returned the parent is gone: say it on stderr,
-    // where the engine looks.
+    // The parent may be gone (signal actions are the defaults by now): a
+    // write to its socket must fail, not kill us.
+    // SAFETY: SIG_IGN installs no handler.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    // Once `create` has returned the parent is gone: `start` reads the
+    // failure from the exec fifo, and stderr has it for the engine.
     if ctx.sock.send(&Message::Failed(text.clone())).is_err() {
+        if let Some(fifo) = &mut ctx.fifo {
+            let _ = std::io::Write::write_all(
+                fifo,
+                &crate::sync::encode(&Message::Failed(text.clone())),
+            );
+        }
         eprintln!("berth-runtime: container init: {text}");
     }
     // SAFETY: _exit ends this process without running the parent's
@@ -174,15 +186,39 @@ fn setup_and_exec(ctx: &mut InitContext<'_>) -> Result<Never> {
     {
         process::set_personality(p)?;
     }
+    // Everything that needs a syscall a seccomp profile may refuse happens
+    // before the filter: the runtime's signal mask goes, descriptors are
+    // marked close-on-exec, and the exec is built whole.
+    ctx.sigmask
+        .thread_set_mask()
+        .map_err(|e| Error::sys("restore signal mask", e))?;
+    let start_hooks =
+        hooks.is_some_and(|h| h.start_container().as_ref().is_some_and(|l| !l.is_empty()));
+    process::reset_signal_dispositions(start_hooks)?;
+    process::close_fds_on_exec(3 + ctx.preserve_fds)?;
+    let channel = match ctx.launch {
+        Launch::Run => ctx.sock.raw_fd(),
+        Launch::Create => ctx
+            .fifo
+            .as_ref()
+            .map(AsRawFd::as_raw_fd)
+            .ok_or_else(|| Error::Init("no exec fifo".into()))?,
+    };
+    let mut env = Vec::new();
+    if ctx.preserve_fds > 0 && std::env::var_os("LISTEN_FDS").is_some() {
+        env.push(("LISTEN_FDS", ctx.preserve_fds.to_string()));
+        env.push(("LISTEN_PID", nix::unistd::getpid().to_string()));
+    }
+    let launcher = process::Launcher {
+        stub: ctx.stub,
+        channel: Some(channel),
+        env,
+    };
     let filter = ctx.seccomp.map(|program| crate::seccomp::Filter {
         program,
         notify: ctx.seccomp_notify,
     });
-    let mut target = process::prepare(proc_spec, filter)?;
-    if ctx.preserve_fds > 0 && std::env::var_os("LISTEN_FDS").is_some() {
-        target.set_env("LISTEN_FDS", &ctx.preserve_fds.to_string());
-        target.set_env("LISTEN_PID", &nix::unistd::getpid().to_string());
-    }
+    let armed = process::prepare(proc_spec, filter, launcher)?;
     ctx.sock.send(&Message::Ready)?;
     match ctx.launch {
         Launch::Run => ctx.sock.expect(Message::Start)?,
@@ -192,11 +228,10 @@ fn setup_and_exec(ctx: &mut InitContext<'_>) -> Result<Never> {
         let start_container = hooks.and_then(|h| h.start_container().as_ref());
         crate::hooks::run_list("startContainer", start_container, json.as_bytes())?;
     }
-    ctx.sigmask
-        .thread_set_mask()
-        .map_err(|e| Error::sys("restore signal mask", e))?;
-    process::close_fds_on_exec(3 + ctx.preserve_fds)?;
-    Err(target.exec())
+    if start_hooks {
+        process::reset_sigpipe();
+    }
+    Err(armed.exec())
 }
 
 /// Block until `start` writes to the exec fifo.

@@ -38,7 +38,26 @@ pub fn start(root: &StateRoot, id: &str) -> Result<()> {
     drop(fifo);
     std::fs::remove_file(&fifo_path).map_err(|e| Error::io("remove", &fifo_path, e))?;
     wait_for_hangup(&watcher);
+    exec_outcome(&watcher)?;
     crate::hooks::run_poststart(&state)
+}
+
+/// What the init left in the fifo when it let go of it: nothing once the
+/// user's process runs; a failure record if the init or the exec stub
+/// failed (crate::sync); our own start byte, unread, if the init died
+/// before it could read it.
+fn exec_outcome(mut watcher: &std::fs::File) -> Result<()> {
+    let mut left = Vec::new();
+    // Non-blocking, and no writer is left: this reads what is there.
+    let _ = std::io::Read::read_to_end(&mut watcher, &mut left);
+    match (left.first(), crate::sync::decode(&left)) {
+        (None, _) => Ok(()),
+        (Some(&0), _) | (_, None) => Err(Error::Init(
+            "the container's init exited before it started the process".into(),
+        )),
+        (_, Some(crate::sync::Message::Failed(text))) => Err(Error::Init(text)),
+        (_, Some(other)) => Err(Error::Init(format!("unexpected message {other:?}"))),
+    }
 }
 
 /// Block until no writer holds the fifo `reader` is open on.

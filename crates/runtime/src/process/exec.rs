@@ -1,7 +1,9 @@
-//! Finding the executable and replacing the init with it.
+//! Finding the executable and arming the exec that replaces the init with it.
 
+use super::exec_stub::{ArmedExec, ExecStub};
 use crate::error::{Error, Result};
 use std::ffi::CString;
+use std::os::fd::RawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -86,11 +88,8 @@ impl ExecTarget {
         }
     }
 
-    /// Replace this process with the target. Returns only on failure.
-    pub fn exec(&self) -> Error {
-        match nix::unistd::execve(&self.path, &self.args, &self.env) {
-            Err(e) => Error::sys(format!("exec {}", self.path.to_string_lossy()), e),
-            Ok(never) => match never {},
-        }
+    /// Build the final exec through `stub`, reporting a failure on `channel`.
+    pub fn arm(self, stub: &ExecStub, channel: Option<RawFd>) -> Result<ArmedExec> {
+        ArmedExec::new(stub, channel, self.path, self.args, self.env)
     }
 }

@@ -3,6 +3,7 @@
 
 mod caps;
 mod exec;
+mod exec_stub;
 mod lsm;
 mod rlimits;
 mod sched;
@@ -11,10 +12,23 @@ mod user;
 pub use sched::set_personality;
 
 pub use exec::ExecTarget;
+pub use exec_stub::{ArmedExec, ExecStub};
 
 use crate::error::{Error, Result};
 use crate::seccomp;
 use oci_spec::runtime::Process;
+use std::os::fd::RawFd;
+
+/// How the final exec is made: through the sealed stub, with the channel
+/// an exec failure is reported on and variables the runtime adds.
+pub struct Launcher<'a> {
+    /// The stub the init execs instead of the user's program.
+    pub stub: &'a ExecStub,
+    /// The parent's end reads a failure of the user's exec from here.
+    pub channel: Option<RawFd>,
+    /// Extra `KEY=VALUE` pairs (socket activation's LISTEN_FDS/LISTEN_PID).
+    pub env: Vec<(&'static str, String)>,
+}
 
 /// Apply everything in `process` that changes this process's credentials
 /// and limits, in the order the kernel requires, and find the executable.
@@ -23,8 +37,14 @@ use oci_spec::runtime::Process;
 /// The seccomp filter is loaded where the kernel and runc put it: without
 /// `noNewPrivileges` loading needs CAP_SYS_ADMIN, so before the user and
 /// capabilities change; with it, last, so that the runtime's own syscalls
-/// after it are few (the profile must allow only those before exec).
-pub fn prepare(process: &Process, filter: Option<seccomp::Filter<'_>>) -> Result<ExecTarget> {
+/// after it are few (the profile must allow only those before exec): the
+/// exec is built whole before it, and descriptors must already be marked
+/// close-on-exec ([`close_fds_on_exec`]).
+pub fn prepare(
+    process: &Process,
+    filter: Option<seccomp::Filter<'_>>,
+    launcher: Launcher<'_>,
+) -> Result<ArmedExec> {
     let no_new_privs = process.no_new_privileges().unwrap_or(false);
     if let Some(rl) = process.rlimits() {
         rlimits::apply(rl)?;
@@ -70,16 +90,23 @@ pub fn prepare(process: &Process, filter: Option<seccomp::Filter<'_>>) -> Result
     )?;
     let args = process.args().as_deref().unwrap_or_default();
     let env = process.env().as_deref().unwrap_or_default();
-    let target = ExecTarget::resolve(args, env)?;
+    let mut target = ExecTarget::resolve(args, env)?;
+    for (key, value) in &launcher.env {
+        target.set_env(key, value);
+    }
+    let armed = target.arm(launcher.stub, launcher.channel)?;
     if let Some(f) = filter.filter(|_| no_new_privs) {
         f.install()?;
     }
-    Ok(target)
+    Ok(armed)
 }
 
 /// Mark every descriptor from `first` up close-on-exec, so nothing of the
 /// runtime reaches the container (CVE-2024-21626 leaked a host directory fd
-/// this way). Descriptors below `first` are stdio and preserved fds.
+/// this way). Descriptors below `first` are stdio and preserved fds. Done
+/// before the seccomp filter is loaded: old profiles lack close_range.
+/// Kernels before 5.11 lack its CLOEXEC flag; there each descriptor
+/// listed in /proc/self/fd is marked instead.
 pub fn close_fds_on_exec(first: u32) -> Result<()> {
     // SAFETY: close_range only changes flags of descriptors; no memory is
     // passed.
@@ -91,10 +118,57 @@ pub fn close_fds_on_exec(first: u32) -> Result<()> {
             libc::CLOSE_RANGE_CLOEXEC,
         )
     };
-    if ret < 0 {
-        return Err(Error::sys("close_range", nix::errno::Errno::last()));
+    if ret == 0 {
+        return Ok(());
+    }
+    let fds: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")
+        .map_err(|e| Error::io("list", "/proc/self/fd", e))?
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|&fd: &RawFd| fd >= first as RawFd)
+        .collect();
+    for fd in fds {
+        // SAFETY: fcntl on a descriptor number; no memory is passed. The
+        // directory's own descriptor is gone by now (EBADF is fine).
+        if unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } < 0
+            && nix::errno::Errno::last() != nix::errno::Errno::EBADF
+        {
+            return Err(Error::sys(
+                format!("mark fd {fd} close-on-exec"),
+                nix::errno::Errno::last(),
+            ));
+        }
     }
     Ok(())
+}
+
+/// Every signal back to its default action. Ignored signals stay ignored
+/// across exec, and the runtime ignores SIGPIPE (Rust's start-up does), as
+/// may whoever started the runtime (`nohup`): the container's process must
+/// start with the defaults, as under runc. With `keep_sigpipe` SIGPIPE
+/// is left for [`reset_sigpipe`]: the init still writes to hooks' stdin.
+pub fn reset_signal_dispositions(keep_sigpipe: bool) -> Result<()> {
+    for sig in 1..=libc::SIGRTMAX() {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP || (keep_sigpipe && sig == libc::SIGPIPE) {
+            continue;
+        }
+        // SAFETY: SIG_DFL installs no handler; the signal numbers the C
+        // library reserves for itself fail with EINVAL, which is fine.
+        let old = unsafe { libc::signal(sig, libc::SIG_DFL) };
+        if old == libc::SIG_ERR && nix::errno::Errno::last() != nix::errno::Errno::EINVAL {
+            return Err(Error::sys(
+                format!("reset the action of signal {sig}"),
+                nix::errno::Errno::last(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// SIGPIPE back to its default action, after the last hook. Past the
+/// seccomp filter, so a refusal only leaves it ignored.
+pub fn reset_sigpipe() {
+    // SAFETY: SIG_DFL installs no handler.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
 }
 
 /// `prctl(PR_SET_DUMPABLE)`.
