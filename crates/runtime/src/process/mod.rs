@@ -147,14 +147,28 @@ pub fn close_fds_on_exec(first: u32) -> Result<()> {
 /// start with the defaults, as under runc. With `keep_sigpipe` SIGPIPE
 /// is left for [`reset_sigpipe`]: the init still writes to hooks' stdin.
 pub fn reset_signal_dispositions(keep_sigpipe: bool) -> Result<()> {
-    for sig in 1..=libc::SIGRTMAX() {
+    // The raw syscall: the C library refuses the two signals it reserves
+    // for itself, which a caller may still have ignored. An all-zero
+    // kernel sigaction is SIG_DFL with no flags and an empty mask in every
+    // architecture's layout.
+    let default_action = [0u64; 4];
+    for sig in 1..=64 {
         if sig == libc::SIGKILL || sig == libc::SIGSTOP || (keep_sigpipe && sig == libc::SIGPIPE) {
             continue;
         }
-        // SAFETY: SIG_DFL installs no handler; the signal numbers the C
-        // library reserves for itself fail with EINVAL, which is fine.
-        let old = unsafe { libc::signal(sig, libc::SIG_DFL) };
-        if old == libc::SIG_ERR && nix::errno::Errno::last() != nix::errno::Errno::EINVAL {
+        // SAFETY: the new action is a zeroed kernel sigaction (SIG_DFL) that
+        // outlives the call; no old action is asked for; 8 is the kernel's
+        // sigset size.
+        let ret = unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                default_action.as_ptr(),
+                std::ptr::null_mut::<u64>(),
+                8usize,
+            )
+        };
+        if ret < 0 {
             return Err(Error::sys(
                 format!("reset the action of signal {sig}"),
                 nix::errno::Errno::last(),
