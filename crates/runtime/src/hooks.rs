@@ -71,9 +71,10 @@ pub fn run_hook(kind: &'static str, hook: &Hook, stdin: &[u8]) -> Result<()> {
         // A hook that does not read its stdin is fine.
         let _ = input.write_all(stdin);
     }
+    // A timeout too large for the clock is no timeout at all.
     let deadline = hook
         .timeout()
-        .map(|t| Instant::now() + Duration::from_secs(t.max(1) as u64));
+        .and_then(|t| Instant::now().checked_add(Duration::from_secs(t.max(1) as u64)));
     loop {
         match child.try_wait() {
             Ok(Some(status)) if status.success() => return Ok(()),
@@ -93,35 +94,61 @@ pub fn run_hook(kind: &'static str, hook: &Hook, stdin: &[u8]) -> Result<()> {
     }
 }
 
-/// Run each hook of a list in order, stopping at the first failure.
+/// Run each hook of a list in order, stopping at the first failure (the
+/// spec's rule for the hooks of `create`: a failure fails the operation).
 pub fn run_list(kind: &'static str, hooks: Option<&Vec<Hook>>, stdin: &[u8]) -> Result<()> {
+    let stdin = state_for(kind, stdin);
     for hook in hooks.into_iter().flatten() {
-        run_hook(kind, hook, stdin)?;
+        run_hook(kind, hook, &stdin)?;
     }
     Ok(())
 }
 
-/// `poststart` hooks, after the user process started.
-pub fn run_poststart(state: &ContainerState) -> Result<()> {
-    let Some(hooks) = &state.hooks else {
-        return Ok(());
-    };
-    run_list(
-        "poststart",
-        hooks.poststart().as_ref(),
-        &state_json(state, "running"),
-    )
+/// The state a hook of `kind` reads. `prestart`, the legacy hook, reads the
+/// container as `created`, as crun passes it and runtime-tools checks it
+/// (the spec has it run once the environment exists); the other hooks of
+/// `create` read `creating`, as from runc.
+fn state_for<'a>(kind: &str, stdin: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+    if kind != "prestart" {
+        return stdin.into();
+    }
+    match serde_json::from_slice::<serde_json::Value>(stdin) {
+        Ok(mut state) if state.get("status").is_some() => {
+            state["status"] = "created".into();
+            state.to_string().into_bytes().into()
+        }
+        _ => stdin.into(),
+    }
 }
 
-/// `poststop` hooks, after the container is deleted. Failures are reported
-/// but do not stop the deletion (the spec says they are logged).
+/// Run every hook of a list, logging each failure as a warning: the spec
+/// says a failing `poststart` or `poststop` hook MUST NOT change the flow
+/// ("the remaining hooks and lifecycle continue as if the hook had
+/// succeeded").
+fn run_list_warning(kind: &'static str, hooks: Option<&Vec<Hook>>, stdin: &[u8]) {
+    for hook in hooks.into_iter().flatten() {
+        if let Err(e) = run_hook(kind, hook, stdin) {
+            crate::warning::warn(&crate::error_chain(&e));
+        }
+    }
+}
+
+/// `poststart` hooks, after the user process started. A failure is a
+/// warning, never an error, so this always returns `Ok`.
+pub fn run_poststart(state: &ContainerState) -> Result<()> {
+    if let Some(hooks) = &state.hooks {
+        let json = state_json(state, "running");
+        run_list_warning("poststart", hooks.poststart().as_ref(), &json);
+    }
+    Ok(())
+}
+
+/// `poststop` hooks, after the container is deleted. A failure is a
+/// warning and the deletion stands, so this always returns `Ok`.
 pub fn run_poststop(state: &ContainerState) -> Result<()> {
-    let Some(hooks) = &state.hooks else {
-        return Ok(());
-    };
-    run_list(
-        "poststop",
-        hooks.poststop().as_ref(),
-        &state_json(state, "stopped"),
-    )
+    if let Some(hooks) = &state.hooks {
+        let json = state_json(state, "stopped");
+        run_list_warning("poststop", hooks.poststop().as_ref(), &json);
+    }
+    Ok(())
 }

@@ -17,6 +17,7 @@ pub mod spec;
 pub mod state;
 pub mod sync;
 pub mod time;
+pub mod warning;
 
 pub use error::{Error, Result};
 

@@ -30,11 +30,15 @@ pub struct NamespacePlan {
     /// A new time namespace: unshared by the init (clone cannot make one);
     /// it takes effect at exec.
     pub new_time: bool,
-    /// A new mount namespace (otherwise the rootfs is entered with chroot).
+    /// The container has a mount namespace of its own, new or joined by
+    /// path: the rootfs is set up in it and entered with pivot_root, as
+    /// runc does for a joined one (otherwise the rootfs is entered with
+    /// chroot and the host's mounts are left alone).
     pub new_mount: bool,
     /// A new pid namespace: the init is pid 1.
     pub new_pid: bool,
-    /// A new uts namespace, needed to set the hostname.
+    /// The container has a uts namespace of its own, new or joined by path:
+    /// only then may `hostname` and `domainname` be set (never the host's).
     pub new_uts: bool,
 }
 
@@ -77,6 +81,14 @@ impl NamespacePlan {
                     LinuxNamespaceType::Pid => plan.join_pid = Some(path.clone()),
                     LinuxNamespaceType::User => plan.join.insert(0, (typ, path.clone())),
                     _ => plan.join.push((typ, path.clone())),
+                }
+                // A joined mount or uts namespace is the container's own
+                // (the spec puts the process in it): the rootfs and the
+                // hostname are set up there as in a new one.
+                match typ {
+                    LinuxNamespaceType::Mount => plan.new_mount = true,
+                    LinuxNamespaceType::Uts => plan.new_uts = true,
+                    _ => {}
                 }
                 continue;
             }
@@ -131,4 +143,44 @@ pub fn write_id_map(
         .collect();
     let path = format!("/proc/{pid}/{file}");
     std::fs::write(&path, text).map_err(|e| Error::io("write", path, e))
+}
+
+/// The type of the namespace file at `path`, from `ioctl(NS_GET_NSTYPE)`,
+/// so a path of the wrong type is refused before anything is created (the
+/// spec: the runtime MUST generate an error if `path` is not associated
+/// with a namespace of type `type`).
+pub fn namespace_type_of(path: &std::path::Path) -> Result<LinuxNamespaceType> {
+    use std::os::fd::AsRawFd;
+    // NS_GET_NSTYPE = _IO(0xb7, 0x3) in <linux/nsfs.h>.
+    const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
+    let file = File::open(path).map_err(|e| Error::io("open namespace", path, e))?;
+    // SAFETY: NS_GET_NSTYPE takes no argument and only returns a value; the
+    // descriptor is open for the duration of the call.
+    let ret = unsafe { libc::ioctl(file.as_raw_fd(), NS_GET_NSTYPE as _) };
+    if ret < 0 {
+        return Err(Error::InvalidConfig {
+            field: "linux.namespaces",
+            reason: format!(
+                "{} is not a namespace file: {}",
+                path.display(),
+                nix::errno::Errno::last()
+            ),
+        });
+    }
+    let all = [
+        LinuxNamespaceType::Mount,
+        LinuxNamespaceType::Cgroup,
+        LinuxNamespaceType::Uts,
+        LinuxNamespaceType::Ipc,
+        LinuxNamespaceType::User,
+        LinuxNamespaceType::Pid,
+        LinuxNamespaceType::Network,
+        LinuxNamespaceType::Time,
+    ];
+    all.into_iter()
+        .find(|t| flag(*t).bits() == ret)
+        .ok_or_else(|| Error::InvalidConfig {
+            field: "linux.namespaces",
+            reason: format!("{} is a namespace of unknown type {ret:#x}", path.display()),
+        })
 }

@@ -102,7 +102,8 @@ fn duplicate_container_id() {
     // The first container is untouched.
     assert_eq!(rt.state(&b.id)["status"], "created");
     let pid = rt.state(&b.id)["pid"].as_i64().unwrap() as i32;
-    rt.ok(&["delete", &b.id]);
+    // Created, not stopped: removing it takes --force (runtime spec).
+    rt.ok(&["delete", "--force", &b.id]);
     reap(pid);
     assert!(!cgroup_exists(&b.cgroups_path));
 }
@@ -183,4 +184,137 @@ fn overlapping_id_mappings() {
     b.config["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 1000}]);
     b.write_config().unwrap();
     assert_create_fails(&rt, &b, "linux.uidMappings: mappings 0 and 1 overlap");
+}
+
+/// Values the spec says MUST be refused: each is one clear error about
+/// the field, before anything is made.
+#[test]
+fn invalid_values_the_spec_says_must_be_refused() {
+    require!(is_root(), "needs root");
+    let rt = Runtime::new();
+    type Edit = fn(&mut serde_json::Value);
+    let cases: Vec<(Edit, &str)> = vec![
+        (
+            |c| c["ociVersion"] = json!("invalid"),
+            "ociVersion: \"invalid\" is not a SemVer",
+        ),
+        (
+            |c| c["ociVersion"] = json!("1.0"),
+            "is not a SemVer 2.0.0 version",
+        ),
+        (
+            |c| c["ociVersion"] = json!("2.0.0"),
+            "version 2.0.0 is not supported",
+        ),
+        (
+            |c| c["annotations"] = json!({"": "x"}),
+            "annotation key must not be an empty string",
+        ),
+        (
+            |c| {
+                c["process"]["rlimits"] = json!([
+                    {"type": "RLIMIT_NOFILE", "soft": 10, "hard": 10},
+                    {"type": "RLIMIT_NOFILE", "soft": 20, "hard": 20}
+                ])
+            },
+            "RlimitNofile is listed twice",
+        ),
+        (
+            |c| {
+                c["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 20, "hard": 10}])
+            },
+            "soft limit 20 is above hard limit 10",
+        ),
+        (
+            |c| c["process"]["rlimits"] = json!([{"type": "RLIMIT_BOGUS", "soft": 1, "hard": 1}]),
+            "RLIMIT_BOGUS",
+        ),
+        (
+            |c| c["linux"]["maskedPaths"] = json!(["proc/kcore"]),
+            "linux.maskedPaths: \"proc/kcore\" is not an absolute path",
+        ),
+        (
+            |c| c["linux"]["readonlyPaths"] = json!(["sys"]),
+            "linux.readonlyPaths: \"sys\" is not an absolute path",
+        ),
+        (
+            |c| {
+                c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW",
+                    "syscalls": [{"names": [], "action": "SCMP_ACT_ERRNO"}]})
+            },
+            "syscalls[0] names no syscall",
+        ),
+        (
+            |c| {
+                c["linux"]["resources"]["blockIO"] =
+                    json!({"weightDevice": [{"major": 8, "minor": 0}]})
+            },
+            "entry 8:0 needs a weight or a leafWeight",
+        ),
+        (
+            |c| c["process"]["capabilities"]["bounding"] = json!(["CAP_NO_SUCH_THING"]),
+            "CAP_NO_SUCH_THING",
+        ),
+        // A sysctl no namespace of the container scopes would change the host.
+        (
+            |c| c["linux"]["sysctl"] = json!({"kernel.panic": "1"}),
+            "\"kernel.panic\" is not scoped by a namespace of the container",
+        ),
+        (
+            |c| {
+                c["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "1"});
+                let ns = c["linux"]["namespaces"].as_array_mut().unwrap();
+                ns.retain(|n| n["type"] != "network");
+            },
+            "needs a network namespace of the container's own",
+        ),
+        (
+            |c| {
+                c["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "1"});
+                let ns = c["linux"]["namespaces"].as_array_mut().unwrap();
+                ns.retain(|n| n["type"] != "network");
+                ns.push(json!({"type": "network", "path": "/proc/self/ns/net"}));
+            },
+            "needs a network namespace of the container's own",
+        ),
+        (
+            |c| c["linux"]["sysctl"] = json!({"kernel.hostname": "x"}),
+            "conflicts with the config's hostname field",
+        ),
+        (
+            |c| c["linux"]["sysctl"] = json!({"net..ipv4": "1"}),
+            "is not a sysctl name",
+        ),
+        // config.md: values of the wrong kind, paths that must be absolute.
+        (
+            |c| c["annotations"] = json!({"org.example.n": 1}),
+            "is not a valid OCI runtime config",
+        ),
+        (
+            |c| c["mounts"][0]["destination"] = json!("proc"),
+            "destination \"proc\" is not absolute",
+        ),
+        (
+            |c| c["process"]["cwd"] = json!("tmp"),
+            "process.cwd: \"tmp\" is not an absolute path",
+        ),
+        (|c| c["process"]["args"] = json!([]), "process.args: empty"),
+        (
+            |c| c["hooks"] = json!({"poststop": [{"path": "bin/true"}]}),
+            "hook path bin/true is not absolute",
+        ),
+        (
+            |c| {
+                let ns = c["linux"]["namespaces"].as_array_mut().unwrap();
+                ns.push(json!({"type": "ipc"}));
+            },
+            "namespace type ipc listed twice",
+        ),
+    ];
+    for (edit, needle) in cases {
+        let mut b = bundle(&["true"]);
+        edit(&mut b.config);
+        b.write_config().unwrap();
+        assert_create_fails(&rt, &b, needle);
+    }
 }

@@ -83,6 +83,15 @@ pub enum Error {
         /// The hierarchy looked at.
         mount: PathBuf,
     },
+    /// The host's kernel lacks the feature a resource needs (a controller
+    /// file that is gone, a limit the kernel no longer enforces).
+    #[error("cannot set {resource}: {reason}")]
+    Unsupported {
+        /// The resource field (e.g. "blockIO.leafWeight").
+        resource: &'static str,
+        /// What the host lacks.
+        reason: String,
+    },
     /// A resource value is invalid or cannot be expressed on this host.
     #[error("invalid {field} {value:?}: {reason}")]
     InvalidResource {

@@ -128,19 +128,29 @@ pub(crate) fn mkdir_p(path: &Path, created: &mut Vec<PathBuf>) -> Result<()> {
         }
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            if let Some(parent) = path.parent() {
-                mkdir_p(parent, created)?;
-            }
-            match fs::create_dir(path) {
-                Ok(()) => {
-                    created.push(path.to_path_buf());
-                    Ok(())
+            // Another container's delete may remove a parent it made just
+            // after we found it (see Cgroup::destroy): make it again.
+            let mut attempts = 3;
+            loop {
+                if let Some(parent) = path.parent() {
+                    mkdir_p(parent, created)?;
                 }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
-                Err(source) => Err(Error::Mkdir {
-                    path: path.to_path_buf(),
-                    source,
-                }),
+                match fs::create_dir(path) {
+                    Ok(()) => {
+                        created.push(path.to_path_buf());
+                        return Ok(());
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(()),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound && attempts > 0 => {
+                        attempts -= 1;
+                    }
+                    Err(source) => {
+                        return Err(Error::Mkdir {
+                            path: path.to_path_buf(),
+                            source,
+                        })
+                    }
+                }
             }
         }
         Err(source) => Err(Error::Mkdir {

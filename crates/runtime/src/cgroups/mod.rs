@@ -35,6 +35,7 @@ mod v2;
 #[cfg(test)]
 mod tests;
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::LinuxResources;
@@ -91,6 +92,18 @@ pub struct Cgroup {
     /// The unified hierarchy (hybrid and unified modes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     unified: Option<Hierarchy>,
+    /// Parent directories [`Cgroup::create`] made on the way to the
+    /// container's own (a `cgroupsPath` of `/a/b/c` where `/a/b` did not
+    /// exist), deepest first: they are resources of the container's
+    /// `create`, which the spec says `delete` MUST remove. Recorded through
+    /// a cell because `create` works on a shared reference; saved with the
+    /// state like the rest.
+    #[serde(default, skip_serializing_if = "made_nothing")]
+    made_parents: RefCell<Vec<PathBuf>>,
+}
+
+fn made_nothing(made: &RefCell<Vec<PathBuf>>) -> bool {
+    made.borrow().is_empty()
 }
 
 impl Cgroup {
@@ -140,6 +153,7 @@ impl Cgroup {
             mode: layout.mode,
             v1,
             unified,
+            made_parents: RefCell::default(),
         })
     }
 
@@ -198,8 +212,16 @@ impl Cgroup {
             for dir in created.iter().rev() {
                 let _ = std::fs::remove_dir(dir);
             }
+            return result;
         }
-        result
+        let leaves: Vec<&Path> = self.all().map(|h| h.dir.as_path()).collect();
+        let mut parents: Vec<PathBuf> = created
+            .into_iter()
+            .filter(|d| !leaves.contains(&d.as_path()))
+            .collect();
+        parents.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+        *self.made_parents.borrow_mut() = parents;
+        Ok(())
     }
 
     fn create_inner(&self, created: &mut Vec<PathBuf>) -> Result<()> {
@@ -296,10 +318,18 @@ impl Cgroup {
     }
 
     /// Remove the directories everywhere, child cgroups first, retrying
-    /// briefly on EBUSY while the last tasks exit. A cgroup already gone is
-    /// fine. Every hierarchy is tried; the first error is returned.
+    /// briefly on EBUSY while the last tasks exit, then the parents
+    /// `create` made. A cgroup already gone is fine. Every hierarchy is
+    /// tried; the first error is returned.
     pub fn destroy(&self) -> Result<()> {
-        fsutil::remove_cgroups(self.all().map(|h| h.dir.as_path()))
+        let result = fsutil::remove_cgroups(self.all().map(|h| h.dir.as_path()));
+        // The parents `create` made go too, deepest first, unless another
+        // container now lives under one: a plain rmdir, which refuses a
+        // directory that is not empty (never the recursive removal above).
+        for dir in self.made_parents.borrow().iter() {
+            let _ = std::fs::remove_dir(dir);
+        }
+        result
     }
 
     /// Whether no process is left in the cgroup (or below it). One read of

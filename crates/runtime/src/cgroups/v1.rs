@@ -32,6 +32,7 @@ pub(crate) fn apply(cg: &Cgroup, r: &LinuxResources) -> Result<()> {
             for l in limits {
                 let size = v2::page_size(l.page_size())?;
                 let file = format!("hugetlb.{size}.limit_in_bytes");
+                v2::need_page_size(dir, &file, size)?;
                 write(dir, &file, &l.limit().to_string())?;
             }
         } else {
@@ -129,7 +130,9 @@ fn memory(cg: &Cgroup, m: &LinuxMemory) -> Result<()> {
     let mut swap = set(m.swap());
     let reservation = set(m.reservation());
     let tcp = set(m.kernel_tcp());
+    let kernel = set(m.kernel());
     let any = limit.is_some()
+        || kernel.is_some()
         || swap.is_some()
         || reservation.is_some()
         || tcp.is_some()
@@ -168,8 +171,9 @@ fn memory(cg: &Cgroup, m: &LinuxMemory) -> Result<()> {
     if let Some(v) = reservation {
         write(dir, "memory.soft_limit_in_bytes", &v.to_string())?;
     }
-    // memory.kernel is deprecated and ignored, as by runc (kernels since
-    // 5.16 do not enforce it).
+    if let Some(v) = kernel {
+        kernel_memory(dir, v)?;
+    }
     if let Some(v) = tcp {
         write(dir, "memory.kmem.tcp.limit_in_bytes", &v.to_string())?;
     }
@@ -185,6 +189,37 @@ fn memory(cg: &Cgroup, m: &LinuxMemory) -> Result<()> {
     }
     if m.disable_oom_killer() == Some(true) {
         write(dir, "memory.oom_control", "1")?;
+    }
+    Ok(())
+}
+
+/// `memory.kernel`: kernels since 5.16 keep memory.kmem.limit_in_bytes
+/// but ignore what is written to it (and newer ones drop it). A limit the
+/// kernel does not enforce must not pass as set: write it, read it back,
+/// and fail naming the missing feature if it did not take.
+fn kernel_memory(dir: &Path, limit: i64) -> Result<()> {
+    const KMEM: &str = "memory.kmem.limit_in_bytes";
+    let unsupported = || Error::Unsupported {
+        resource: "memory.kernel",
+        reason: format!(
+            "this kernel has no kernel memory accounting on cgroup v1 \
+             ({} ignores limits since Linux 5.16)",
+            dir.join(KMEM).display()
+        ),
+    };
+    if !fsutil::exists(dir, KMEM) {
+        return Err(unsupported());
+    }
+    write(dir, KMEM, &limit.to_string())?;
+    // The kernel rounds a limit down to whole pages; an ignored one reads
+    // back as "unlimited", far above any limit that can be asked for.
+    let took = match (fsutil::read_u64(dir, KMEM)?, u64::try_from(limit)) {
+        (Some(now), Ok(asked)) => now <= asked,
+        (Some(now), Err(_)) => now >= i64::MAX as u64 / 2,
+        (None, _) => false,
+    };
+    if !took {
+        return Err(unsupported());
     }
     Ok(())
 }
@@ -291,28 +326,42 @@ fn blkio(cg: &Cgroup, b: &LinuxBlockIo) -> Result<()> {
     let dir = cg
         .v1_dir("blkio")
         .ok_or_else(|| cg.missing("blockIO", "blkio"))?;
-    // CFQ's files are gone from modern kernels; BFQ's are prefixed.
+    // CFQ's files are gone from modern kernels; BFQ's are prefixed, and
+    // exist only while BFQ is the scheduler of some disk.
     let (wfile, wdev) = if fsutil::exists(dir, "blkio.weight") {
         ("blkio.weight", "blkio.weight_device")
     } else {
         ("blkio.bfq.weight", "blkio.bfq.weight_device")
     };
+    let need = |resource: &'static str, file: &str, why: &str| {
+        if fsutil::exists(dir, file) {
+            Ok(())
+        } else {
+            Err(Error::Unsupported {
+                resource,
+                reason: format!("this host's blkio controller has no {file} ({why})"),
+            })
+        }
+    };
+    const NO_WEIGHT: &str = "no proportional-weight I/O scheduler (CFQ or BFQ) is in use";
+    const NO_LEAF: &str = "leaf weights were a CFQ feature, and CFQ left Linux in 5.0";
     if let Some(w) = weight {
+        need("blockIO.weight", wfile, NO_WEIGHT)?;
         write(dir, wfile, &w.to_string())?;
     }
     if let Some(w) = leaf {
+        need("blockIO.leafWeight", "blkio.leaf_weight", NO_LEAF)?;
         write(dir, "blkio.leaf_weight", &w.to_string())?;
     }
     for d in devices {
         if let Some(w) = d.weight() {
+            need("blockIO.weightDevice", wdev, NO_WEIGHT)?;
             write(dir, wdev, &format!("{}:{} {}", d.major(), d.minor(), w))?;
         }
         if let Some(w) = d.leaf_weight() {
-            write(
-                dir,
-                "blkio.leaf_weight_device",
-                &format!("{}:{} {}", d.major(), d.minor(), w),
-            )?;
+            let file = "blkio.leaf_weight_device";
+            need("blockIO.weightDevice.leafWeight", file, NO_LEAF)?;
+            write(dir, file, &format!("{}:{} {}", d.major(), d.minor(), w))?;
         }
     }
     for (file, list) in lists {

@@ -233,6 +233,21 @@ pub(crate) fn page_size(s: &str) -> Result<&str> {
     Ok(s)
 }
 
+/// The hugetlb controller has a file per huge page size the host has: a
+/// size it lacks is named as such, not as a failed write.
+pub(crate) fn need_page_size(dir: &Path, file: &str, size: &str) -> Result<()> {
+    if fsutil::exists(dir, file) {
+        return Ok(());
+    }
+    Err(Error::Unsupported {
+        resource: "hugepageLimits",
+        reason: format!(
+            "this host has no {size} huge pages ({} does not exist)",
+            dir.join(file).display()
+        ),
+    })
+}
+
 /// hugetlb.<size>.max (and .rsvd.max where the kernel has it, as runc).
 pub(crate) fn hugetlb(dir: &Path, limits: &[LinuxHugepageLimit]) -> Result<()> {
     for l in limits {
@@ -242,7 +257,9 @@ pub(crate) fn hugetlb(dir: &Path, limits: &[LinuxHugepageLimit]) -> Result<()> {
         } else {
             l.limit().to_string()
         };
-        write(dir, &format!("hugetlb.{size}.max"), &value)?;
+        let file = format!("hugetlb.{size}.max");
+        need_page_size(dir, &file, size)?;
+        write(dir, &file, &value)?;
         let rsvd = format!("hugetlb.{size}.rsvd.max");
         if fsutil::exists(dir, &rsvd) {
             write(dir, &rsvd, &value)?;

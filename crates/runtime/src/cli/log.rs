@@ -4,6 +4,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// `--log-format`.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -15,6 +16,7 @@ pub enum Format {
 }
 
 /// Where and how to log.
+#[derive(Clone)]
 pub struct Logger {
     file: Option<PathBuf>,
     format: Format,
@@ -35,13 +37,24 @@ impl Logger {
     pub fn error(&self, err: &anyhow::Error) {
         let msg = chain(err);
         eprintln!("berth-runtime: {msg}");
+        self.to_file("error", &msg);
+    }
+
+    /// Report a warning (a failure the operation goes on after): one line
+    /// on stderr, and one in the log file, as runc logs them.
+    pub fn warn(&self, msg: &str) {
+        eprintln!("berth-runtime: warning: {msg}");
+        self.to_file("warning", msg);
+    }
+
+    fn to_file(&self, level: &str, msg: &str) {
         let Some(path) = &self.file else { return };
         let time = berth_runtime::time::now_rfc3339();
         let line = match self.format {
             Format::Json => {
-                serde_json::json!({"level": "error", "msg": msg, "time": time}).to_string()
+                serde_json::json!({"level": level, "msg": msg, "time": time}).to_string()
             }
-            Format::Text => format!("time=\"{time}\" level=error msg={msg:?}"),
+            Format::Text => format!("time=\"{time}\" level={level} msg={msg:?}"),
         };
         if let Ok(mut f) = std::fs::OpenOptions::new()
             .create(true)
@@ -50,6 +63,21 @@ impl Logger {
         {
             let _ = writeln!(f, "{line}");
         }
+    }
+}
+
+/// Where the library's warnings go for the rest of this run.
+static WARNINGS: OnceLock<Logger> = OnceLock::new();
+
+/// Route the library's warnings (failing poststart/poststop hooks) through
+/// a copy of `logger`.
+pub fn install_warning_sink(logger: &Logger) {
+    if WARNINGS.set(logger.clone()).is_ok() {
+        berth_runtime::warning::set_sink(|msg| {
+            if let Some(l) = WARNINGS.get() {
+                l.warn(msg);
+            }
+        });
     }
 }
 

@@ -182,6 +182,7 @@ enum Command {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     let logger = log::Logger::new(cli.log.as_deref(), cli.log_format, cli.debug);
+    log::install_warning_sink(&logger);
     match dispatch(cli) {
         Ok(code) => code,
         Err(err) => {
@@ -196,7 +197,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     let create_opts = |a: CreateArgs| CreateOptions {
         id: a.id,
         bundle: a.bundle,
-        pid_file: a.pid_file,
+        pid_file: a.pid_file.map(absolute),
         console_socket: a.console_socket,
         preserve_fds: a.preserve_fds + socket_activation_fds(),
         no_pivot: a.no_pivot,
@@ -241,6 +242,28 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Restore(a) => return checkpoint::run_restore(&root, a, cli.criu.as_deref()),
     }
     Ok(0)
+}
+
+/// `path` made absolute against the working directory and cleaned by its
+/// letters (`a/../b` is `b` even if `a` does not exist), as runc's
+/// `filepath.Abs` treats `--pid-file`.
+fn absolute(path: PathBuf) -> PathBuf {
+    use std::path::Component;
+    let full = match std::env::current_dir() {
+        Ok(cwd) if path.is_relative() => cwd.join(&path),
+        _ => path,
+    };
+    let mut out = PathBuf::new();
+    for c in full.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Under systemd socket activation (`LISTEN_PID` is us), the listening

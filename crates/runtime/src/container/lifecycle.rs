@@ -75,9 +75,11 @@ fn wait_for_hangup(reader: &std::fs::File) {
     }
 }
 
-/// Send `signal` to the container's init, or with `all` to every process
-/// in its cgroup.
-pub fn kill(root: &StateRoot, id: &str, signal: Signal, all: bool) -> Result<()> {
+/// Send signal number `signal` to the container's init, or with `all` to
+/// every process in its cgroup. A raw number, not a `nix` `Signal`: the
+/// real-time signals (`SIGRTMIN+3`, systemd's stop signal, which engines
+/// pass as `37`) have no `Signal` value but must be deliverable.
+pub fn kill(root: &StateRoot, id: &str, signal: i32, all: bool) -> Result<()> {
     let state = root.load(id)?;
     let status = state.status(&root.dir(id));
     if status == Status::Stopped && !all {
@@ -90,16 +92,65 @@ pub fn kill(root: &StateRoot, id: &str, signal: Signal, all: bool) -> Result<()>
     if all {
         if let Some(cg) = &state.cgroup {
             for pid in cg.pids()? {
-                let _ = send_signal(Pid::from_raw(pid), signal);
+                // SAFETY: kill(2) takes plain integers; a process that is
+                // already gone only yields ESRCH, which is fine here.
+                unsafe { libc::kill(pid, signal) };
             }
             return Ok(());
         }
     }
-    send_signal(Pid::from_raw(state.pid), signal)
-        .map_err(|e| Error::sys(format!("kill {} {signal}", state.pid), e))
+    signal_init(&state, signal)
 }
 
-/// Remove a container. A running one needs `force` (it is killed first).
+/// Signal the init through a pidfd opened while it is known to be the
+/// recorded process (same start time), so a pid recycled after the init
+/// died can never receive the signal.
+fn signal_init(state: &ContainerState, signal: i32) -> Result<()> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let call = || format!("kill {} {signal}", state.pid);
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
+    let ret = unsafe { libc::syscall(libc::SYS_pidfd_open, state.pid, 0) };
+    if ret < 0 {
+        let errno = nix::errno::Errno::last();
+        if errno != nix::errno::Errno::ENOSYS {
+            return Err(Error::sys(call(), errno));
+        }
+        // Kernels before 5.3: check, then signal by pid (a narrow race).
+        if !state.init_alive() {
+            return Err(Error::sys(call(), nix::errno::Errno::ESRCH));
+        }
+        // SAFETY: kill(2) takes plain integers.
+        if unsafe { libc::kill(state.pid, signal) } < 0 {
+            return Err(Error::sys(call(), nix::errno::Errno::last()));
+        }
+        return Ok(());
+    }
+    // SAFETY: the kernel returned a new descriptor that we now own.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(ret as i32) };
+    if !state.init_alive() {
+        return Err(Error::sys(call(), nix::errno::Errno::ESRCH));
+    }
+    // SAFETY: a valid pidfd, a signal number, no siginfo, no flags.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            signal,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    if ret < 0 {
+        return Err(Error::sys(call(), nix::errno::Errno::last()));
+    }
+    Ok(())
+}
+
+/// Remove a container. One that is not stopped (created, running or
+/// paused) needs `force` and is killed first: the spec says deleting a
+/// container that is not `stopped` MUST fail and change nothing. Engines
+/// that remove live containers (podman, containerd's shim cleanup) pass
+/// `--force`.
 pub fn delete(root: &StateRoot, id: &str, force: bool) -> Result<()> {
     let (state, lock) = match root.load_locked(id) {
         Ok(x) => x,
@@ -112,7 +163,7 @@ pub fn delete(root: &StateRoot, id: &str, force: bool) -> Result<()> {
     };
     let dir = root.dir(id);
     match state.status(&dir) {
-        Status::Stopped | Status::Created => {}
+        Status::Stopped => {}
         s if !force => {
             return Err(Error::WrongState {
                 id: id.into(),

@@ -49,30 +49,51 @@ pub fn run(root: &StateRoot, opts: &CreateOptions, detach: bool) -> Result<i32> 
     });
     let proxy = match started {
         Ok(p) => p,
-        Err(e) => {
-            let _ = kill(pid, Signal::SIGKILL);
-            let _ = waitpid(pid, None);
-            let _ = super::lifecycle::destroy(root, &state);
-            return Err(e);
-        }
+        Err(e) => return Err(abandon(root, &state, e)),
     };
-    crate::hooks::run_poststart(&state)?;
+    // A failing poststart hook is only a warning (the spec): the container
+    // runs on, to be waited for and removed like any other. Should running
+    // them ever fail, nothing may stay behind.
+    if let Err(e) = crate::hooks::run_poststart(&state) {
+        return Err(abandon(root, &state, e));
+    }
     if detach {
         let _ = nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old_mask), None);
         return Ok(0);
     }
-    let code = wait_forwarding(pid, |sig| match (&proxy, sig) {
+    let waited = wait_forwarding(pid, |sig| match (&proxy, sig) {
         (Some(p), Signal::SIGWINCH) => {
             p.resize();
             true
         }
         _ => false,
-    })?;
+    });
     if let Some(p) = proxy {
         p.finish();
     }
+    let code = match waited {
+        Ok(code) => code,
+        Err(e) => return Err(abandon(root, &state, e)),
+    };
     super::lifecycle::destroy(root, &state)?;
     Ok(code)
+}
+
+/// A `run` that cannot go on: kill and reap the init, remove everything
+/// `create` made (cgroup, state directory; poststop hooks run), and return
+/// `err` — a foreground run leaves nothing behind, whatever failed.
+fn abandon(root: &StateRoot, state: &crate::state::ContainerState, err: Error) -> Error {
+    let pid = Pid::from_raw(state.pid);
+    let _ = kill(pid, Signal::SIGKILL);
+    let _ = waitpid(pid, None);
+    if let Err(cleanup) = super::lifecycle::destroy(root, state) {
+        crate::warning::warn(&format!(
+            "cleaning up container {} after a failed run: {}",
+            state.id,
+            crate::error_chain(&cleanup)
+        ));
+    }
+    err
 }
 
 /// Wait for `pid` to exit while passing every other signal on to it, unless

@@ -107,7 +107,11 @@ fn make_node(
         Mode::from_bits_truncate(mode),
         makedev(major, minor),
     ) {
-        Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
+        Ok(()) => {}
+        // The spec: a file already at `path` that is not the requested
+        // device MUST be an error (an image's /etc/passwd must not be
+        // chowned and passed off as a device).
+        Err(nix::errno::Errno::EEXIST) => existing_matches(&dir, name, path, kind, major, minor)?,
         Err(e) => return Err(Error::sys(format!("mknod {}", path.display()), e)),
     }
     nix::unistd::fchownat(
@@ -118,6 +122,36 @@ fn make_node(
         nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
     )
     .map_err(|e| Error::sys(format!("chown {}", path.display()), e))
+}
+
+/// Whether the file `name` in `dir` is the device node asked for.
+fn existing_matches(
+    dir: &OwnedFd,
+    name: &std::ffi::OsStr,
+    path: &Path,
+    kind: SFlag,
+    major: u64,
+    minor: u64,
+) -> Result<()> {
+    let st = nix::sys::stat::fstatat(
+        Some(dir.as_raw_fd()),
+        name,
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
+    .map_err(|e| Error::sys(format!("stat {}", path.display()), e))?;
+    let same_kind = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == kind;
+    // A fifo has no device number to compare.
+    let same_dev = kind == SFlag::S_IFIFO || st.st_rdev == makedev(major, minor);
+    if same_kind && same_dev {
+        return Ok(());
+    }
+    Err(Error::InvalidConfig {
+        field: "linux.devices",
+        reason: format!(
+            "{} already exists and is not the requested device",
+            path.display()
+        ),
+    })
 }
 
 /// A real directory fd for the parent of `path` (created if missing), and

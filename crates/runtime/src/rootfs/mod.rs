@@ -7,12 +7,13 @@ pub mod idmap;
 mod mount_opts;
 mod mounts;
 mod paths;
+mod propagation;
 pub mod resolve;
 
 use crate::error::{Error, Result};
 use mounts::MountContext;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
-use oci_spec::runtime::Spec;
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use std::fs::File;
 use std::os::fd::AsFd;
 use std::path::Path;
@@ -42,10 +43,16 @@ pub struct RootfsOptions<'a> {
 pub fn setup(spec: &Spec, opts: &RootfsOptions<'_>) -> Result<()> {
     let linux = spec.linux().as_ref();
     // Nothing mounted from here on may propagate back to the host.
-    let propagation =
-        mount_opts::rootfs_propagation(linux.and_then(|l| l.rootfs_propagation().as_deref()));
-    mount(None::<&str>, "/", None::<&str>, propagation, None::<&str>)
-        .map_err(|e| Error::sys("make / a slave mount", e))?;
+    let configured = linux.and_then(|l| l.rootfs_propagation().as_deref());
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        propagation::before_pivot(configured),
+        None::<&str>,
+    )
+    .map_err(|e| Error::sys("set the propagation of /", e))?;
+    propagation::make_parent_private(opts.rootfs)?;
     // pivot_root needs the new root to be a mount point.
     mount(
         Some(opts.rootfs),
@@ -145,14 +152,25 @@ fn chroot_only(rootfs: &Path) -> Result<()> {
     nix::unistd::chdir("/").map_err(|e| Error::sys("chdir /", e))
 }
 
-/// After entering the root: sysctls, masked and read-only paths, and the
-/// read-only root.
+/// After entering the root: the root's propagation, sysctls, masked and
+/// read-only paths, and the read-only root.
 pub fn finish(spec: &Spec) -> Result<()> {
+    let linux = spec.linux().as_ref();
+    // Only in a mount namespace of the container's own: without one `/` is
+    // the host's (the rootfs was entered with chroot) and is left alone.
+    let own_mount_ns = linux
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|ns| ns.iter().any(|n| n.typ() == LinuxNamespaceType::Mount));
+    let configured = linux.and_then(|l| l.rootfs_propagation().as_deref());
+    if let Some(flags) = propagation::after_pivot(configured).filter(|_| own_mount_ns) {
+        mount(None::<&str>, "/", None::<&str>, flags, None::<&str>)
+            .map_err(|e| Error::sys("set the propagation of the container's /", e))?;
+    }
     let mounts_proc = spec
         .mounts()
         .iter()
         .flatten()
-        .any(|m| m.destination() == Path::new("/proc"));
+        .any(|m| paths::lexically_normal(m.destination()) == Path::new("/proc"));
     if mounts_proc {
         paths::ensure_procfs()?;
     }

@@ -83,7 +83,8 @@ pub fn parse(options: &[String]) -> MountOptions {
     out
 }
 
-fn propagation(opt: &str) -> Option<MsFlags> {
+/// The mount(2) flags of a propagation option (`rshared`, `private`…).
+pub(super) fn propagation(opt: &str) -> Option<MsFlags> {
     Some(match opt {
         "private" => MsFlags::MS_PRIVATE,
         "rprivate" => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
@@ -104,14 +105,6 @@ fn is_ignored(opt: &str) -> bool {
         opt,
         "z" | "Z" | "tmpcopyup" | "notmpcopyup" | "copy" | "nocopy" | "defaults"
     )
-}
-
-/// The propagation for the whole tree from `linux.rootfsPropagation`.
-pub fn rootfs_propagation(value: Option<&str>) -> MsFlags {
-    value
-        .and_then(propagation)
-        .unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC)
-        | MsFlags::MS_REC
 }
 
 #[cfg(test)]

@@ -51,7 +51,7 @@ const PROC_BIND_ALLOWED: [&str; 10] = [
 /// place could fake the files the runtime writes (sysctls, masked paths,
 /// LSM attributes) — the attack class of CVE-2019-16884 and CVE-2019-19921.
 fn check_proc_sys(m: &Mount, typ: &str, bind: bool) -> Result<()> {
-    let dest = Path::new("/").join(m.destination());
+    let dest = super::paths::lexically_normal(m.destination());
     let refuse = |why: &str| {
         Err(Error::InvalidConfig {
             field: "mounts",

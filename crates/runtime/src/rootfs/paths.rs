@@ -6,9 +6,25 @@ use crate::error::{Error, Result};
 use nix::errno::Errno;
 use nix::mount::{mount, MsFlags};
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 
 const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+
+/// `path` made absolute with `.` and `..` resolved by the letters alone
+/// (as openat2 resolves them inside the root): `/tmp/../proc` is `/proc`.
+pub fn lexically_normal(path: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in path.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    out
+}
 
 /// Refuse to write through a `/proc` that is not procfs.
 pub fn ensure_procfs() -> Result<()> {

@@ -1,6 +1,8 @@
 //! Reading `config.json` and checking what it asks for before anything is
 //! created, so bad input fails with nothing left behind.
 
+mod checks;
+
 use crate::error::{Error, Result};
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use std::collections::HashSet;
@@ -38,9 +40,16 @@ pub fn rootfs_path(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
     }
 }
 
-/// Checks that need no system state: a process to run, namespaces listed
-/// once each, a user namespace with mappings.
+/// Checks made before anything exists: a supported `ociVersion`, a process
+/// to run with sane rlimits, namespaces listed once each (those joined by
+/// path checked to be of their type), a user namespace with mappings,
+/// hooks that exist with positive timeouts, and the config-linux values
+/// the spec says MUST be absolute, present or known. The runtime spec
+/// wants invalid values refused ("MUST generate an error") and unknown
+/// properties and annotation keys ignored (serde skips them).
 pub fn validate(spec: &Spec) -> Result<()> {
+    checks::oci_version(spec.version())?;
+    checks::annotations(spec)?;
     let process = spec
         .process()
         .as_ref()
@@ -60,9 +69,21 @@ pub fn validate(spec: &Spec) -> Result<()> {
             reason: format!("{:?} is not an absolute path", process.cwd()),
         });
     }
+    checks::rlimits(process.rlimits().as_deref().unwrap_or_default())?;
+    validate_hooks(spec)?;
+    for mount in spec.mounts().iter().flatten() {
+        if !mount.destination().is_absolute() {
+            return Err(Error::InvalidConfig {
+                field: "mounts",
+                reason: format!("destination {:?} is not absolute", mount.destination()),
+            });
+        }
+    }
     let Some(linux) = spec.linux() else {
         return Ok(());
     };
+    checks::linux(linux)?;
+    checks::uts_names(spec)?;
     let mut seen = HashSet::new();
     for ns in linux.namespaces().iter().flatten() {
         if !seen.insert(ns.typ()) {
@@ -72,16 +93,7 @@ pub fn validate(spec: &Spec) -> Result<()> {
             });
         }
         if let Some(path) = ns.path() {
-            if !path.exists() {
-                return Err(Error::InvalidConfig {
-                    field: "linux.namespaces",
-                    reason: format!(
-                        "{} namespace path {} does not exist",
-                        ns.typ(),
-                        path.display()
-                    ),
-                });
-            }
+            checks::namespace_path(ns.typ(), path)?;
         }
     }
     let new_userns = linux
@@ -95,7 +107,6 @@ pub fn validate(spec: &Spec) -> Result<()> {
             reason: "a new user namespace needs uid and gid mappings".into(),
         });
     }
-    validate_hooks(spec)?;
     check_id_mappings("linux.uidMappings", linux.uid_mappings().as_deref())?;
     check_id_mappings("linux.gidMappings", linux.gid_mappings().as_deref())?;
     if linux.intel_rdt().is_some() && !Path::new("/sys/fs/resctrl/schemata").exists() {
@@ -104,19 +115,12 @@ pub fn validate(spec: &Spec) -> Result<()> {
             reason: "this host has no resctrl file system mounted at /sys/fs/resctrl".into(),
         });
     }
-    for mount in spec.mounts().iter().flatten() {
-        if !mount.destination().is_absolute() {
-            return Err(Error::InvalidConfig {
-                field: "mounts",
-                reason: format!("destination {:?} is not absolute", mount.destination()),
-            });
-        }
-    }
     Ok(())
 }
 
 /// Hooks run in the runtime's namespaces must exist before anything is
 /// created; `startContainer` runs inside the container and is checked there.
+/// Every hook's `timeout`, if set, MUST be greater than zero (config.md).
 fn validate_hooks(spec: &Spec) -> Result<()> {
     let Some(hooks) = spec.hooks() else {
         return Ok(());
@@ -139,6 +143,15 @@ fn validate_hooks(spec: &Spec) -> Result<()> {
             return Err(Error::InvalidConfig {
                 field: "hooks",
                 reason: format!("hook path {} is not absolute", hook.path().display()),
+            });
+        }
+        if let Some(t) = hook.timeout().filter(|t| *t <= 0) {
+            return Err(Error::InvalidConfig {
+                field: "hooks",
+                reason: format!(
+                    "hook {} has timeout {t}: a timeout must be greater than zero",
+                    hook.path().display()
+                ),
             });
         }
     }
