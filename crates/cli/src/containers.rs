@@ -51,6 +51,10 @@ pub struct CreateArgs {
     /// Most processes in the container.
     #[arg(long)]
     pub pids_limit: Option<i64>,
+    /// A resource limit NAME=SOFT[:HARD] (e.g. nofile=1024:2048); replaces
+    /// containers.conf's default_ulimits entry of that name.
+    #[arg(long)]
+    pub ulimit: Vec<String>,
     /// Every capability, no seccomp, no masked paths.
     #[arg(long)]
     pub privileged: bool,
@@ -156,6 +160,13 @@ impl CreateArgs {
             remove: self.rm,
             stop_signal: self.stop_signal.clone(),
             init: self.init,
+            ulimits: self
+                .ulimit
+                .iter()
+                .map(|u| berth_engine::options::Ulimit::parse(u))
+                .collect::<Result<_, _>>()?,
+            // containers.conf, read only by the commands that create.
+            defaults: crate::config::container_defaults()?,
         })
     }
 }

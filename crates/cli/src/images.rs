@@ -36,9 +36,22 @@ pub struct ImagesArgs {
 }
 
 fn image_size(store: &berth_storage::Store, top: Option<&str>) -> u64 {
+    layers_size(store, top, &mut std::collections::HashSet::new())
+}
+
+/// The size of the layer chain under `top`, stopping at layers in `seen`
+/// (which it adds to): images that share layers count them once.
+pub(crate) fn layers_size(
+    store: &berth_storage::Store,
+    top: Option<&str>,
+    seen: &mut std::collections::HashSet<String>,
+) -> u64 {
     let mut size = 0;
     let mut next = top.map(str::to_string);
     while let Some(id) = next {
+        if !seen.insert(id.clone()) {
+            break;
+        }
         match store.layer(&id) {
             Ok(l) => {
                 size += l.size;
@@ -102,7 +115,7 @@ pub fn list(cli: &Cli, a: &ImagesArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn human_size(n: u64) -> String {
+pub(crate) fn human_size(n: u64) -> String {
     let units = ["B", "kB", "MB", "GB", "TB"];
     let mut v = n as f64;
     let mut u = 0;

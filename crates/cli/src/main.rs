@@ -2,25 +2,30 @@
 //! each command group lives in its own module.
 
 mod ago;
+mod config;
 mod containers;
 mod ctr_tools;
+mod docs_gen;
 mod each;
 mod images;
 mod login;
 mod network;
+mod newcomer;
 mod progress;
+mod system;
 mod transfer;
 mod volumes;
 
 use anyhow::Context as _;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 use std::path::PathBuf;
 
 /// berth: images and containers with no daemon.
 #[derive(Parser)]
 #[command(name = "berth", version, about)]
 pub struct Cli {
-    /// Storage root.
+    /// Storage root (default: graphroot in /etc/berth/storage.conf, else
+    /// /var/lib/berth/storage).
     #[arg(
         long,
         global = true,
@@ -28,7 +33,8 @@ pub struct Cli {
         env = "BERTH_ROOT"
     )]
     pub root: PathBuf,
-    /// Run state root.
+    /// Run state root (default: runroot in /etc/berth/storage.conf, else
+    /// /run/berth).
     #[arg(
         long,
         global = true,
@@ -50,13 +56,26 @@ pub struct Cli {
         env = "BERTH_CGROUP_PARENT"
     )]
     pub cgroup_parent: String,
-    /// registries.conf to read instead of /etc/berth/registries.conf and
-    /// /etc/containers/registries.conf.
+    /// Storage driver, overlay or vfs (default: /etc/berth/storage.conf's,
+    /// else /etc/containers/storage.conf's, else overlay where it works).
+    #[arg(long, global = true, env = "BERTH_STORAGE_DRIVER")]
+    pub storage_driver: Option<String>,
+    /// The only registries.conf to read, instead of the containers files,
+    /// their registries.conf.d drop-ins and /etc/berth/registries.conf.
     #[arg(long, global = true, env = "BERTH_REGISTRIES_CONF")]
     pub registries_conf: Option<PathBuf>,
-    /// The auth file (default: podman's, $XDG_RUNTIME_DIR/containers/auth.json).
+    /// The auth file, the only one read (default: $REGISTRY_AUTH_FILE,
+    /// else podman's $XDG_RUNTIME_DIR/containers/auth.json, then
+    /// ~/.config/containers/auth.json and ~/.docker/config.json).
     #[arg(long, global = true)]
     pub authfile: Option<PathBuf>,
+    /// The signature policy to use instead of ~/.config/containers/policy.json
+    /// and /etc/containers/policy.json.
+    #[arg(long, global = true, env = "BERTH_SIGNATURE_POLICY")]
+    pub signature_policy: Option<PathBuf>,
+    /// The store's driver as resolved from the flags and storage.conf files.
+    #[arg(skip)]
+    pub storage: config::StorageSettings,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -138,9 +157,20 @@ pub enum Command {
     Volume(volumes::VolumeArgs),
     /// List a container's published ports.
     Port(network::PortArgs),
+    /// Show the host, the store and the registries berth uses.
+    Info(system::FormatArgs),
+    /// Show berth's version.
+    Version(system::FormatArgs),
+    /// Disk use and clean-up: `system df`, `system prune`.
+    System(system::SystemArgs),
     /// The monitor of a detached container (started by berth itself).
     #[command(hide = true)]
     Monitor(containers::MonitorArgs),
+    /// Print a shell completion script (bash, zsh, fish, ...).
+    Completion(docs_gen::CompletionArgs),
+    /// Write the man pages of berth and every subcommand into a directory.
+    #[command(hide = true)]
+    GenerateManpages(docs_gen::ManpagesArgs),
 }
 
 impl Cli {
@@ -153,6 +183,10 @@ impl Cli {
         };
         if let Some(a) = &self.authfile {
             ctx.auth_file = a.clone();
+            ctx.auth_file_named = true;
+        }
+        if let Some(p) = &self.signature_policy {
+            ctx.policy = berth_image::PolicySource::File(p.clone());
         }
         ctx.tls_verify = reg.tls_verify;
         ctx.certs_dir = reg.cert_dir.clone();
@@ -234,8 +268,16 @@ impl Cli {
 
     /// Open the store at `--root`.
     pub fn store(&self) -> anyhow::Result<berth_storage::Store> {
-        berth_storage::Store::open(berth_storage::StoreOptions::at(&self.root))
-            .with_context(|| format!("opening storage at {}", self.root.display()))
+        newcomer::require_root()?;
+        config::open_store(&self.root, &self.storage).map_err(|e| {
+            let explained = e
+                .downcast_ref::<berth_storage::Error>()
+                .and_then(|se| newcomer::explain_store_error(&self.root, se));
+            match explained {
+                Some(line) => anyhow::anyhow!(line),
+                None => e,
+            }
+        })
     }
 }
 
@@ -285,7 +327,12 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Top(a) => ctr_tools::top(cli, a),
         Command::Volume(a) => volumes::volume(cli, a),
         Command::Port(a) => network::port(cli, a),
+        Command::Info(a) => system::info(cli, a),
+        Command::Version(a) => system::version(cli, a),
+        Command::System(a) => system::system(cli, a),
         Command::Monitor(a) => containers::monitor(cli, a),
+        Command::Completion(a) => docs_gen::completion(a),
+        Command::GenerateManpages(a) => docs_gen::manpages(a),
     }
 }
 
@@ -295,9 +342,21 @@ fn main() {
         eprintln!("Error: {e}");
         std::process::exit(125);
     }
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     init_logging(&cli.log_level);
-    if let Err(e) = run(&cli) {
+    // storage.conf fills in what the command line left to defaults; the
+    // generated docs read no config (a broken file must not stop them).
+    let docs = matches!(
+        cli.command,
+        Command::Completion(_) | Command::GenerateManpages(_)
+    );
+    let conf = if docs {
+        Ok(())
+    } else {
+        config::apply_storage_conf(&mut cli, &matches)
+    };
+    if let Err(e) = conf.and_then(|()| run(&cli)) {
         eprintln!("Error: {e:#}");
         std::process::exit(125);
     }

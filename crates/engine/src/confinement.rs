@@ -101,8 +101,33 @@ fn normalise(cap: &str) -> String {
     }
 }
 
-/// The capability set for these options.
+/// `cap` as a `CAP_` name Linux knows (`chown`, `CAP_CHOWN`), or why not.
+pub fn parse_capability(cap: &str) -> Result<String> {
+    let n = normalise(cap);
+    if ALL_CAPABILITIES.contains(&n.as_str()) {
+        Ok(n)
+    } else {
+        Err(Error::InvalidOption {
+            option: "capability",
+            value: cap.to_string(),
+            reason: "unknown capability".into(),
+        })
+    }
+}
+
+/// The capability set for these options, starting from podman's default.
 pub fn capabilities(privileged: bool, add: &[String], drop: &[String]) -> Result<Vec<String>> {
+    capabilities_over(None, privileged, add, drop)
+}
+
+/// The capability set for these options over `base` (the host's
+/// configured default set; `None` for [`DEFAULT_CAPABILITIES`]).
+pub fn capabilities_over(
+    base: Option<&[String]>,
+    privileged: bool,
+    add: &[String],
+    drop: &[String],
+) -> Result<Vec<String>> {
     for c in add.iter().chain(drop) {
         let n = normalise(c);
         if n != "ALL" && !ALL_CAPABILITIES.contains(&n.as_str()) {
@@ -115,15 +140,21 @@ pub fn capabilities(privileged: bool, add: &[String], drop: &[String]) -> Result
     }
     let add: Vec<String> = add.iter().map(|c| normalise(c)).collect();
     let drop: Vec<String> = drop.iter().map(|c| normalise(c)).collect();
-    let base: &[&str] = if privileged || add.iter().any(|c| c == "ALL") {
-        &ALL_CAPABILITIES
+    let base: Vec<String> = if privileged || add.iter().any(|c| c == "ALL") {
+        ALL_CAPABILITIES.iter().map(|c| c.to_string()).collect()
     } else {
-        &DEFAULT_CAPABILITIES
+        match base {
+            Some(list) => list
+                .iter()
+                .map(|c| parse_capability(c))
+                .collect::<Result<_>>()?,
+            None => DEFAULT_CAPABILITIES.iter().map(|c| c.to_string()).collect(),
+        }
     };
     let mut caps: Vec<String> = if drop.iter().any(|c| c == "ALL") {
         Vec::new()
     } else {
-        base.iter().map(|c| c.to_string()).collect()
+        base
     };
     for c in add.iter().filter(|c| *c != "ALL") {
         if !caps.contains(c) {
@@ -168,5 +199,22 @@ mod tests {
         let all = capabilities(true, &[], &[]).unwrap();
         assert!(all.len() > 11 && all.len() <= 41);
         assert!(capabilities(false, &["bogus".into()], &[]).is_err());
+    }
+
+    #[test]
+    fn configured_base_set() {
+        let base = vec!["CHOWN".to_string(), "cap_kill".to_string()];
+        let c =
+            capabilities_over(Some(&base), false, &["NET_RAW".into()], &["KILL".into()]).unwrap();
+        assert_eq!(c, ["CAP_CHOWN", "CAP_NET_RAW"]);
+        // --privileged ignores the base set.
+        assert!(
+            capabilities_over(Some(&base), true, &[], &[])
+                .unwrap()
+                .len()
+                > 11
+        );
+        assert!(capabilities_over(Some(&["NOPE".into()]), false, &[], &[]).is_err());
+        assert!(parse_capability("sys_admin").is_ok());
     }
 }

@@ -142,6 +142,109 @@ pub struct CreateOptions {
     pub stop_signal: Option<String>,
     /// `--init`: berth-init runs as pid 1 with the command as its child.
     pub init: bool,
+    /// `--ulimit`: over the defaults' limit of the same name.
+    pub ulimits: Vec<Ulimit>,
+    /// The host's defaults (containers.conf), below the image's settings
+    /// and the options above. Kept with the container, so a bundle
+    /// written again after a reboot has what it was created with.
+    pub defaults: ContainerDefaults,
+}
+
+/// What the host's configuration (containers.conf's `[containers]`) gives
+/// every container unless the image or the user says otherwise. The
+/// empty value is berth's built-in behaviour.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ContainerDefaults {
+    /// The capabilities a container starts from before `--cap-add` and
+    /// `--cap-drop` (`CAP_` names); `None` is podman's 11
+    /// ([`crate::confinement::DEFAULT_CAPABILITIES`]).
+    pub capabilities: Option<Vec<String>>,
+    /// Resource limits of the container's process; none means the
+    /// caller's own limits carry over.
+    pub ulimits: Vec<Ulimit>,
+    /// `NAME=VALUE` entries below the image's Env and `--env`.
+    pub env: Vec<String>,
+}
+
+/// A resource limit: `--ulimit name=soft[:hard]` or a containers.conf
+/// `default_ulimits` entry (the same syntax, as podman).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ulimit {
+    /// The name as written (`nofile`, `nproc`, ...).
+    pub name: String,
+    /// Soft limit; `u64::MAX` is unlimited.
+    pub soft: u64,
+    /// Hard limit; `u64::MAX` is unlimited.
+    pub hard: u64,
+}
+
+/// The names `--ulimit` knows (docker's and podman's), and the OCI names.
+const ULIMITS: [(&str, &str); 16] = [
+    ("as", "RLIMIT_AS"),
+    ("core", "RLIMIT_CORE"),
+    ("cpu", "RLIMIT_CPU"),
+    ("data", "RLIMIT_DATA"),
+    ("fsize", "RLIMIT_FSIZE"),
+    ("locks", "RLIMIT_LOCKS"),
+    ("memlock", "RLIMIT_MEMLOCK"),
+    ("msgqueue", "RLIMIT_MSGQUEUE"),
+    ("nice", "RLIMIT_NICE"),
+    ("nofile", "RLIMIT_NOFILE"),
+    ("nproc", "RLIMIT_NPROC"),
+    ("rss", "RLIMIT_RSS"),
+    ("rtprio", "RLIMIT_RTPRIO"),
+    ("rttime", "RLIMIT_RTTIME"),
+    ("sigpending", "RLIMIT_SIGPENDING"),
+    ("stack", "RLIMIT_STACK"),
+];
+
+impl Ulimit {
+    /// Parse `name=soft[:hard]`; a value of `-1` or `unlimited` is no
+    /// limit, a missing hard limit is the soft one.
+    pub fn parse(s: &str) -> Result<Ulimit> {
+        let bad = |reason: &str| Error::InvalidOption {
+            option: "--ulimit",
+            value: s.into(),
+            reason: reason.into(),
+        };
+        let (name, values) = s
+            .split_once('=')
+            .ok_or_else(|| bad("must be NAME=SOFT[:HARD]"))?;
+        let name = name.trim().to_ascii_lowercase();
+        if !ULIMITS.iter().any(|(n, _)| *n == name) {
+            return Err(bad(&format!(
+                "unknown limit {name:?} (one of {})",
+                ULIMITS.map(|(n, _)| n).join(", ")
+            )));
+        }
+        let value = |v: &str| match v.trim() {
+            "-1" | "unlimited" => Ok(u64::MAX),
+            n => n
+                .parse::<u64>()
+                .map_err(|_| bad("limits are numbers, -1 or unlimited")),
+        };
+        let (soft, hard) = match values.split_once(':') {
+            Some((soft, hard)) => (value(soft)?, value(hard)?),
+            None => {
+                let v = value(values)?;
+                (v, v)
+            }
+        };
+        if soft > hard {
+            return Err(bad("the soft limit is above the hard limit"));
+        }
+        Ok(Ulimit { name, soft, hard })
+    }
+
+    /// The OCI name (`RLIMIT_NOFILE`).
+    pub fn rlimit_type(&self) -> String {
+        ULIMITS
+            .iter()
+            .find(|(n, _)| *n == self.name)
+            .map(|(_, t)| t.to_string())
+            .unwrap_or_else(|| format!("RLIMIT_{}", self.name.to_ascii_uppercase()))
+    }
 }
 
 /// Parse a size like `512m`, `1g`, `100000` (bytes) for `--memory`.
@@ -212,6 +315,22 @@ mod tests {
         assert_eq!(parse_size("64mb").unwrap(), 64 << 20);
         assert!(parse_size("x").is_err());
         assert!(parse_size("-1").is_err());
+    }
+
+    #[test]
+    fn ulimits() {
+        let u = Ulimit::parse("nofile=1024:2048").unwrap();
+        assert_eq!((u.soft, u.hard), (1024, 2048));
+        assert_eq!(u.rlimit_type(), "RLIMIT_NOFILE");
+        let u = Ulimit::parse("NPROC=-1").unwrap();
+        assert_eq!(
+            (u.name.as_str(), u.soft, u.hard),
+            ("nproc", u64::MAX, u64::MAX)
+        );
+        assert_eq!(Ulimit::parse("core=0:unlimited").unwrap().hard, u64::MAX);
+        for bad in ["nofile", "bogus=1", "nofile=x", "nofile=10:5", "nofile=1:"] {
+            assert!(Ulimit::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

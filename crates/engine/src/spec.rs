@@ -45,8 +45,9 @@ pub fn command(opts: &CreateOptions, image: &ImageConfig) -> Vec<String> {
     entry.into_iter().chain(cmd).collect()
 }
 
-/// The environment: PATH and container=berth, then the image's, then the
-/// user's (later names win), then HOME when nobody set it.
+/// The environment: PATH and container=berth, then the host's configured
+/// defaults (containers.conf `env`), then the image's, then the user's
+/// (later names win, podman's order), then HOME when nobody set it.
 pub fn environment(
     opts: &CreateOptions,
     image: &ImageConfig,
@@ -66,7 +67,13 @@ pub fn environment(
         env.retain(|e| e.split('=').next() != Some(name));
         env.push(entry.to_string());
     };
-    for e in image.env.iter().flatten().chain(&opts.env) {
+    for e in opts
+        .defaults
+        .env
+        .iter()
+        .chain(image.env.iter().flatten())
+        .chain(&opts.env)
+    {
         set(&mut env, e);
     }
     if !env.iter().any(|e| e.starts_with("HOME=")) {
@@ -188,9 +195,28 @@ fn resources(opts: &CreateOptions) -> Value {
     r
 }
 
+/// `process.rlimits`: the configured defaults, each replaced by a
+/// `--ulimit` of the same name.
+fn rlimits(opts: &CreateOptions) -> Vec<Value> {
+    let mut limits: Vec<&crate::options::Ulimit> = Vec::new();
+    for u in opts.defaults.ulimits.iter().chain(&opts.ulimits) {
+        limits.retain(|l| l.name != u.name);
+        limits.push(u);
+    }
+    limits
+        .iter()
+        .map(|u| json!({"type": u.rlimit_type(), "soft": u.soft, "hard": u.hard}))
+        .collect()
+}
+
 /// Build the whole config.json.
 pub fn build(opts: &CreateOptions, image: &ImageConfig, inp: &SpecInputs<'_>) -> Result<Value> {
-    let caps = confinement::capabilities(opts.privileged, &opts.cap_add, &opts.cap_drop)?;
+    let caps = confinement::capabilities_over(
+        opts.defaults.capabilities.as_deref(),
+        opts.privileged,
+        &opts.cap_add,
+        &opts.cap_drop,
+    )?;
     let args = command(opts, image);
     let env = environment(opts, image, inp.user, inp.hostname);
     let cwd = opts
@@ -249,6 +275,10 @@ pub fn build(opts: &CreateOptions, image: &ImageConfig, inp: &SpecInputs<'_>) ->
         "linux": linux,
         "annotations": {"io.berth.container.id": inp.id},
     });
+    let rlimits = rlimits(opts);
+    if !rlimits.is_empty() {
+        spec["process"]["rlimits"] = json!(rlimits);
+    }
     if opts.tty {
         // A detached terminal would start at 0×0 (busybox `stty size` then
         // fails); an attached one is resized to the user's at once.
@@ -303,6 +333,69 @@ mod tests {
         assert!(env.contains(&"A=2".to_string()));
         assert!(!env.contains(&"A=1".to_string()));
         assert!(env.contains(&"HOME=/root".to_string()));
+    }
+
+    #[test]
+    fn configured_defaults_sit_below_image_and_options() {
+        use crate::options::{ContainerDefaults, Ulimit};
+        let img = ImageConfig {
+            env: Some(vec!["FROM_IMAGE=img".into(), "BOTH=img".into()]),
+            ..Default::default()
+        };
+        let o = CreateOptions {
+            env: vec!["BOTH=user".into()],
+            ulimits: vec![Ulimit::parse("nofile=100:200").unwrap()],
+            defaults: ContainerDefaults {
+                capabilities: Some(vec!["CHOWN".into(), "NET_RAW".into()]),
+                ulimits: vec![
+                    Ulimit::parse("nofile=10:20").unwrap(),
+                    Ulimit::parse("nproc=30").unwrap(),
+                ],
+                env: vec![
+                    "FROM_CONF=conf".into(),
+                    "FROM_IMAGE=conf".into(),
+                    "BOTH=conf".into(),
+                ],
+            },
+            ..Default::default()
+        };
+        let env = environment(&o, &img, &user(), "h");
+        for want in ["FROM_CONF=conf", "FROM_IMAGE=img", "BOTH=user"] {
+            assert!(env.contains(&want.to_string()), "{want} in {env:?}");
+        }
+        assert_eq!(env.iter().filter(|e| e.starts_with("BOTH=")).count(), 1);
+        let u = user();
+        let inp = SpecInputs {
+            id: "x",
+            rootfs: Path::new("/r"),
+            files: Path::new("/f"),
+            cgroups_path: "/berth-test/x",
+            hostname: "h",
+            user: &u,
+            netns: None,
+        };
+        let spec = build(&o, &img, &inp).unwrap();
+        assert_eq!(
+            spec["process"]["capabilities"]["bounding"],
+            json!(["CAP_CHOWN", "CAP_NET_RAW"])
+        );
+        assert_eq!(
+            spec["process"]["rlimits"],
+            json!([
+                {"type": "RLIMIT_NPROC", "soft": 30, "hard": 30},
+                {"type": "RLIMIT_NOFILE", "soft": 100, "hard": 200},
+            ])
+        );
+        // Nothing configured: no rlimits, podman's capabilities.
+        let spec = build(&CreateOptions::default(), &img, &inp).unwrap();
+        assert!(spec["process"]["rlimits"].is_null());
+        assert_eq!(
+            spec["process"]["capabilities"]["bounding"]
+                .as_array()
+                .unwrap()
+                .len(),
+            11
+        );
     }
 
     #[test]

@@ -1,7 +1,13 @@
 //! Registry credentials in the `auth.json` format docker and podman share:
 //! `{"auths": {"host[/path]": {"auth": base64("user:password")}}}`.
-//! berth writes its own auth file and reads, in order, that file, podman's
-//! `~/.config/containers/auth.json` and docker's `~/.docker/config.json`.
+//!
+//! Looked up as podman does: a file the user names (`--authfile`,
+//! `$REGISTRY_AUTH_FILE`, or berth's `$BERTH_AUTH_FILE`) is the only one
+//! read. Otherwise the per-session file (`$XDG_RUNTIME_DIR/containers/auth.json`,
+//! else `/run/containers/<uid>/auth.json`), which `berth login` writes,
+//! then `$XDG_CONFIG_HOME/containers/auth.json` (default
+//! `~/.config/containers/auth.json`), then docker's
+//! `$DOCKER_CONFIG/config.json` (default `~/.docker/config.json`).
 
 use crate::error::{Error, IoContext, Result};
 use base64::Engine as _;
@@ -23,17 +29,23 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-/// The auth file berth writes: `$BERTH_AUTH_FILE`, `$REGISTRY_AUTH_FILE`,
-/// else `$XDG_RUNTIME_DIR/containers/auth.json`, else
+/// The auth file the user named through the environment:
+/// `$BERTH_AUTH_FILE`, else `$REGISTRY_AUTH_FILE`.
+pub fn auth_file_from_env() -> Option<PathBuf> {
+    ["BERTH_AUTH_FILE", "REGISTRY_AUTH_FILE"]
+        .into_iter()
+        .find_map(crate::config_paths::env_path)
+}
+
+/// The auth file berth writes: the one named in the environment, else
+/// `$XDG_RUNTIME_DIR/containers/auth.json`, else
 /// `/run/containers/<uid>/auth.json` (podman's path, so both see a login).
 pub fn default_auth_file() -> PathBuf {
-    for var in ["BERTH_AUTH_FILE", "REGISTRY_AUTH_FILE"] {
-        if let Some(p) = std::env::var_os(var).filter(|v| !v.is_empty()) {
-            return p.into();
-        }
+    if let Some(p) = auth_file_from_env() {
+        return p;
     }
-    if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()) {
-        return PathBuf::from(dir).join("containers/auth.json");
+    if let Some(dir) = crate::config_paths::env_path("XDG_RUNTIME_DIR") {
+        return dir.join("containers/auth.json");
     }
     PathBuf::from(format!("/run/containers/{}/auth.json", current_uid()))
 }
@@ -49,15 +61,22 @@ fn current_uid() -> u32 {
         .unwrap_or(0)
 }
 
-/// The files searched for credentials, most specific first.
-pub fn auth_files(primary: &Path) -> Vec<PathBuf> {
+/// The files searched for credentials, most specific first: `primary`
+/// alone when the user named it (podman reads nothing else then).
+pub fn auth_files(primary: &Path, named: bool) -> Vec<PathBuf> {
     let mut out = vec![primary.to_path_buf()];
-    if let Some(home) = std::env::var_os("HOME") {
-        let home = PathBuf::from(home);
-        out.push(home.join(".config/containers/auth.json"));
-        match std::env::var_os("DOCKER_CONFIG") {
-            Some(d) => out.push(PathBuf::from(d).join("config.json")),
-            None => out.push(home.join(".docker/config.json")),
+    if named {
+        return out;
+    }
+    if let Some(p) = crate::config_paths::xdg_config("containers/auth.json") {
+        out.push(p);
+    }
+    match crate::config_paths::env_path("DOCKER_CONFIG") {
+        Some(d) => out.push(d.join("config.json")),
+        None => {
+            if let Some(home) = crate::config_paths::env_path("HOME") {
+                out.push(home.join(".docker/config.json"));
+            }
         }
     }
     out
@@ -233,6 +252,12 @@ mod tests {
         assert_eq!(lookup(&files, "other", "a").unwrap(), None);
         assert!(remove(&f, "reg.example:5000").unwrap());
         assert_eq!(lookup(&files, "reg.example:5000", "a/b").unwrap(), None);
+    }
+
+    #[test]
+    fn a_named_file_is_the_only_one_read() {
+        let files = auth_files(Path::new("/x/auth.json"), true);
+        assert_eq!(files, [PathBuf::from("/x/auth.json")]);
     }
 
     #[test]

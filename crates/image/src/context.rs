@@ -1,9 +1,11 @@
 //! What every operation needs to know about the host's configuration:
-//! registries.conf, where credentials are, TLS policy and the platform.
+//! registries.conf, where credentials are, the signature policy, TLS
+//! policy and the platform.
 
 use crate::auth::{self, Credentials};
 use crate::error::Result;
 use crate::manifest::Platform;
+use crate::policy::Policy;
 use crate::reference::Reference;
 use crate::registries_conf::{Endpoint, RegistriesConf};
 use crate::registry::{Client, ClientOptions};
@@ -16,6 +18,11 @@ pub struct Context {
     pub conf: RegistriesConf,
     /// The auth file berth writes (and reads first).
     pub auth_file: PathBuf,
+    /// The user named `auth_file` (`--authfile`, `$REGISTRY_AUTH_FILE`):
+    /// then it is the only file read, as podman does.
+    pub auth_file_named: bool,
+    /// Where the signature policy comes from.
+    pub policy: PolicySource,
     /// `Some(false)` for `--tls-verify=false`: every registry insecure.
     pub tls_verify: Option<bool>,
     /// A certs.d-style directory overriding the system ones.
@@ -31,6 +38,8 @@ impl Default for Context {
         Context {
             conf: RegistriesConf::default(),
             auth_file: auth::default_auth_file(),
+            auth_file_named: auth::auth_file_from_env().is_some(),
+            policy: PolicySource::Lookup,
             tls_verify: None,
             certs_dir: None,
             platform: Platform::host(),
@@ -39,7 +48,31 @@ impl Default for Context {
     }
 }
 
+/// Where a [`Context`]'s signature policy comes from. It is read when a
+/// pull or copy needs it, not before, so a broken policy.json fails
+/// those and nothing else.
+#[derive(Debug, Clone, Default)]
+pub enum PolicySource {
+    /// The user's `~/.config/containers/policy.json`, else
+    /// `/etc/containers/policy.json`, else accept anything.
+    #[default]
+    Lookup,
+    /// This file (`--signature-policy`); it must exist.
+    File(PathBuf),
+    /// A policy the program built.
+    Given(Policy),
+}
+
 impl Context {
+    /// The signature policy pulls and copies must satisfy.
+    pub fn policy(&self) -> Result<Policy> {
+        match &self.policy {
+            PolicySource::Lookup => Policy::load(None),
+            PolicySource::File(p) => Policy::load(Some(p)),
+            PolicySource::Given(p) => Ok(p.clone()),
+        }
+    }
+
     /// A client for `endpoint`, with its credentials and TLS policy.
     pub fn client(&self, endpoint: &Endpoint) -> Result<Client> {
         let r = &endpoint.reference;
@@ -50,7 +83,11 @@ impl Context {
     pub fn client_for(&self, host: &str, repository: &str, insecure: bool) -> Result<Client> {
         let credentials = match &self.credentials {
             Some(c) => Some(c.clone()),
-            None => auth::lookup(&auth::auth_files(&self.auth_file), host, repository)?,
+            None => auth::lookup(
+                &auth::auth_files(&self.auth_file, self.auth_file_named),
+                host,
+                repository,
+            )?,
         };
         let insecure = match self.tls_verify {
             Some(v) => !v,

@@ -30,7 +30,8 @@ pub enum Error {
         /// Why it cannot be resolved.
         reason: String,
     },
-    /// A configuration file (registries.conf, auth.json) does not parse.
+    /// A configuration file (registries.conf, auth.json, policy.json) does
+    /// not parse, or a file named explicitly is missing.
     #[error("config file {path}: {reason}")]
     Config {
         /// The file.
@@ -41,6 +42,32 @@ pub enum Error {
     /// The registry is marked blocked in registries.conf.
     #[error("registry {0} is blocked in registries.conf")]
     Blocked(String),
+    /// The signature policy (policy.json) rejects the image.
+    #[error("{image} is rejected by the signature policy: {scope} in {policy} is \"reject\"")]
+    PolicyRejected {
+        /// The image, with its transport.
+        image: String,
+        /// Which scope's requirements rejected it.
+        scope: String,
+        /// The policy file.
+        policy: String,
+    },
+    /// The signature policy asks for a signature berth cannot verify.
+    #[error(
+        "{image} must carry a verified signature ({requirement} for {scope} in {policy}), \
+         and berth cannot verify image signatures yet: refusing the image rather than \
+         accepting it unverified"
+    )]
+    SignatureUnverifiable {
+        /// The image, with its transport.
+        image: String,
+        /// `signedBy`, `sigstoreSigned` or `signedBaseLayer`.
+        requirement: String,
+        /// Which scope's requirements ask for it.
+        scope: String,
+        /// The policy file.
+        policy: String,
+    },
     /// A file or directory operation failed.
     #[error("{op} {path}: {source}")]
     Io {
@@ -132,6 +159,23 @@ pub enum Error {
     /// An image or blob was not found in a source.
     #[error("{0} not found")]
     NotFound(String),
+    /// Something answered at the registry's address, but with a web page:
+    /// a web server, a proxy's or captive portal's page, a wrong port.
+    #[error("{registry} answered {what} with an HTML page, not the registry API: check the registry's address and port (and any proxy in between)")]
+    NotARegistry {
+        /// The host it answered for.
+        registry: String,
+        /// The request.
+        what: String,
+    },
+    /// No image of that name in local storage; the hint says what to do.
+    #[error("image {name} not found locally: {hint}")]
+    NoLocalImage {
+        /// The name as given.
+        name: String,
+        /// "did you mean …?", or how to get it.
+        hint: String,
+    },
     /// A copy needs something this transport cannot do.
     #[error("{transport}: {reason}")]
     Unsupported {

@@ -1,5 +1,6 @@
 //! Images between registries, files and berth's storage: references as
-//! the ecosystem parses them, `registries.conf`, `auth.json`, a client of
+//! the ecosystem parses them, `registries.conf`, `auth.json`, the
+//! signature policy (`policy.json`), a client of
 //! the OCI distribution API, the transports (`docker://`, `oci:`,
 //! `oci-archive:`, `docker-archive:`, `dir:`, `berth:`), copies between
 //! them, and the pull path into storage that every berth tool shares.
@@ -16,26 +17,30 @@
 #![deny(missing_docs)]
 
 pub mod auth;
+pub mod config_paths;
 mod context;
 pub mod copy;
 mod error;
 pub mod inspect;
 mod local;
 pub mod manifest;
+pub mod policy;
 pub mod progress;
 pub mod pull;
 pub mod reference;
 pub mod registries_conf;
 pub mod registry;
 mod reuse;
+mod suggest;
 pub mod transport;
 mod verify;
 
-pub use context::Context;
+pub use context::{Context, PolicySource};
 pub use copy::{CopyOptions, CopyReport};
 pub use error::{Error, Result};
 pub use local::{find_image, find_image_name, local_name, push_reference};
 pub use manifest::{Descriptor, Platform};
+pub use policy::Policy;
 pub use reference::{ParsedName, Reference};
 pub use registries_conf::RegistriesConf;
 pub use transport::{ImageRef, ResolvedImage};
@@ -45,14 +50,15 @@ use progress::Progress;
 use transport::{RegistrySource, Source};
 
 /// Pull `name` (short names through the search registries) into `store`.
-/// Returns the image and the reference it was stored under.
+/// Returns the image and the reference it was stored under. The signature
+/// policy is checked before anything is fetched.
 pub fn pull(
     ctx: &Context,
     store: &Store,
     name: &str,
     progress: &dyn Progress,
 ) -> Result<(Image, Reference)> {
-    let source = RegistrySource::open(ctx, name)?;
+    let source = RegistrySource::open_admitted(ctx, name, &ctx.policy()?)?;
     let image = transport::resolve(&source, &ctx.platform)?;
     let reference = source.reference.clone();
     let stored = pull::into_storage(
@@ -93,7 +99,9 @@ pub enum Copied {
     Written(CopyReport),
 }
 
-/// Copy between any two transports, like `skopeo copy`.
+/// Copy between any two transports, like `skopeo copy`. The source must
+/// satisfy the signature policy; it is checked before the source is
+/// opened and before anything is written.
 pub fn copy(
     ctx: &Context,
     store: Option<&Store>,
@@ -102,6 +110,11 @@ pub fn copy(
     opts: &CopyOptions,
     progress: &dyn Progress,
 ) -> Result<Copied> {
+    let policy = ctx.policy()?;
+    // Registry names are checked per candidate once short names resolve.
+    if let Some(image) = policy::PolicyImage::for_ref(src) {
+        policy.check(&image)?;
+    }
     if let (ImageRef::Storage(key), ImageRef::Docker(name), Some(store)) = (src, dst, store) {
         // Layer blobs the destination registry has or can mount keep the
         // image's manifest (and digest) as pulled.
@@ -109,7 +122,10 @@ pub fn copy(
             return Ok(Copied::Written(report));
         }
     }
-    let source = transport::open_source(ctx, src, store)?;
+    let source: Box<dyn Source> = match src {
+        ImageRef::Docker(name) => Box::new(RegistrySource::open_admitted(ctx, name, &policy)?),
+        _ => transport::open_source(ctx, src, store)?,
+    };
     let image = transport::resolve(source.as_ref(), &ctx.platform)?;
     if let ImageRef::Storage(name) = dst {
         let store = store.ok_or_else(|| Error::Unsupported {

@@ -25,7 +25,7 @@ pub fn find_image_name(ctx: &Context, store: &Store, key: &str) -> Result<(Image
         Err(e) => return Err(e.into()),
     }
     let Ok(parsed) = ParsedName::parse(key) else {
-        return Err(berth_storage::Error::ImageNotFound(key.to_string()).into());
+        return Err(not_found(store, key));
     };
     let mut candidates: Vec<String> = Vec::new();
     match parsed.qualified() {
@@ -72,7 +72,21 @@ pub fn find_image_name(ctx: &Context, store: &Store, key: &str) -> Result<(Image
             }
         }
     }
-    Err(berth_storage::Error::ImageNotFound(key.to_string()).into())
+    Err(not_found(store, key))
+}
+
+/// The error for an image not in storage, with the nearest local name when
+/// `key` looks like a typo of one.
+fn not_found(store: &Store, key: &str) -> Error {
+    let images = store.images().unwrap_or_default();
+    let hint = match crate::suggest::nearest_name(key, &images) {
+        Some(near) => format!("did you mean {near}?"),
+        None => format!("pull it first with `berth pull {key}`"),
+    };
+    Error::NoLocalImage {
+        name: key.to_string(),
+        hint,
+    }
 }
 
 /// The name to store a local tag under: `name` qualified, short names

@@ -1,16 +1,35 @@
 //! `registries.conf` (containers-registries.conf(5), version 2): search
 //! registries for short names, and per-prefix rewrites, mirrors, insecure
 //! and blocked flags.
+//!
+//! Files are read as containers/image reads them, then berth's own on top
+//! (it extends the shared configuration, never replaces it):
+//! 1. `$CONTAINERS_REGISTRIES_CONF`, else `$HOME/.config/containers/registries.conf`
+//!    when it exists, else `/etc/containers/registries.conf`;
+//! 2. the drop-ins `/etc/containers/registries.conf.d/*.conf` (skipped when
+//!    the user's file was chosen, as containers/image does), then
+//!    `$HOME/.config/containers/registries.conf.d/*.conf`;
+//! 3. `/etc/berth/registries.conf`.
+//!
+//! A later file overrides an earlier one key by key: a
+//! `unqualified-search-registries` it sets replaces the list, a
+//! `[[registry]]` with the same prefix replaces the earlier table, aliases
+//! are merged name by name. `--registries-conf` (`$BERTH_REGISTRIES_CONF`)
+//! names the only file to read instead.
 
+use crate::config_paths;
 use crate::error::{Error, Result};
 use crate::reference::{ParsedName, Reference};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// berth's own registries.conf, read before the one shared with podman.
+/// berth's own registries.conf, read last.
 pub const BERTH_REGISTRIES_CONF: &str = "/etc/berth/registries.conf";
 /// The file podman, skopeo and buildah read.
 pub const CONTAINERS_REGISTRIES_CONF: &str = "/etc/containers/registries.conf";
+/// Their drop-in directory.
+pub const CONTAINERS_REGISTRIES_CONF_D: &str = "/etc/containers/registries.conf.d";
 
 /// One `[[registry]]` table.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -57,7 +76,7 @@ pub struct RegistriesConf {
     pub registry: Vec<RegistryEntry>,
     /// `[aliases]`: short name → fully qualified name.
     #[serde(default)]
-    pub aliases: std::collections::BTreeMap<String, String>,
+    pub aliases: BTreeMap<String, String>,
 }
 
 fn default_search() -> Vec<String> {
@@ -86,14 +105,26 @@ pub struct Endpoint {
     pub mirror: bool,
 }
 
-impl RegistriesConf {
-    /// Parse TOML text; `path` is named in errors.
-    pub fn parse(text: &str, path: &Path) -> Result<RegistriesConf> {
-        let mut conf: RegistriesConf = toml::from_str(text).map_err(|e| Error::Config {
+/// One file as written: a key left out must not override an earlier file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct RawConf {
+    unqualified_search_registries: Option<Vec<String>>,
+    #[serde(default)]
+    registry: Vec<RegistryEntry>,
+    #[serde(default)]
+    aliases: BTreeMap<String, String>,
+    /// The version 1 format's table; only detected, to say it is ignored.
+    registries: Option<toml::Value>,
+}
+
+impl RawConf {
+    fn parse(text: &str, path: &Path) -> Result<RawConf> {
+        let mut raw: RawConf = toml::from_str(text).map_err(|e| Error::Config {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
-        for r in &mut conf.registry {
+        for r in &mut raw.registry {
             if r.prefix.is_empty() {
                 r.prefix = r.location.clone();
             }
@@ -104,33 +135,95 @@ impl RegistriesConf {
                 });
             }
         }
+        if raw.registries.is_some() {
+            tracing::warn!(
+                file = %path.display(),
+                "registries.conf version 1 tables ([registries.search], ...) are not supported; \
+                 berth ignores them (use unqualified-search-registries and [[registry]])"
+            );
+        }
+        Ok(raw)
+    }
+}
+
+impl RegistriesConf {
+    /// Parse TOML text; `path` is named in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<RegistriesConf> {
+        let mut conf = RegistriesConf::default();
+        conf.merge(RawConf::parse(text, path)?);
         Ok(conf)
     }
 
-    /// Load `explicit` if given, else the first of berth's and the shared
-    /// path that exists, else the defaults (search docker.io).
-    pub fn load(explicit: Option<&Path>) -> Result<RegistriesConf> {
-        let candidates: Vec<PathBuf> = match explicit {
-            Some(p) => vec![p.to_path_buf()],
-            None => vec![
-                BERTH_REGISTRIES_CONF.into(),
-                CONTAINERS_REGISTRIES_CONF.into(),
-            ],
-        };
-        for path in candidates {
-            match std::fs::read_to_string(&path) {
-                Ok(text) => return RegistriesConf::parse(&text, &path),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && explicit.is_none() => {}
-                Err(source) => {
-                    return Err(Error::Io {
-                        op: "read",
-                        path,
-                        source,
-                    })
-                }
+    /// Lay `raw` over `self`, as a later file overrides an earlier one.
+    fn merge(&mut self, raw: RawConf) {
+        if let Some(search) = raw.unqualified_search_registries {
+            self.unqualified_search_registries = search;
+        }
+        for entry in raw.registry {
+            match self.registry.iter_mut().find(|r| r.prefix == entry.prefix) {
+                Some(existing) => *existing = entry,
+                None => self.registry.push(entry),
             }
         }
-        Ok(RegistriesConf::default())
+        self.aliases.extend(raw.aliases);
+    }
+
+    /// Read and merge `files` in order. With `must_exist`, a missing file
+    /// is an error; otherwise it is skipped.
+    pub fn load_files(files: &[PathBuf], must_exist: bool) -> Result<RegistriesConf> {
+        let mut conf = RegistriesConf::default();
+        for path in files {
+            match config_paths::read_optional(path)? {
+                Some(text) => conf.merge(RawConf::parse(&text, path)?),
+                None if must_exist => {
+                    return Err(Error::Config {
+                        path: path.clone(),
+                        reason: "no such file".into(),
+                    })
+                }
+                None => {}
+            }
+        }
+        Ok(conf)
+    }
+
+    /// The files read when none is given, in the order they are merged
+    /// (some may not exist). See the module documentation.
+    pub fn default_files() -> Result<Vec<PathBuf>> {
+        let user_file = config_paths::home_config("containers/registries.conf");
+        let user_dir = config_paths::home_config("containers/registries.conf.d");
+        let mut files = Vec::new();
+        let mut system_drop_ins = true;
+        if let Some(p) = config_paths::env_path("CONTAINERS_REGISTRIES_CONF") {
+            files.push(p);
+        } else if let Some(p) = user_file.filter(|p| p.is_file()) {
+            // containers/image: the user's file stands for the system's,
+            // drop-ins included.
+            files.push(p);
+            system_drop_ins = false;
+        } else {
+            files.push(config_paths::system(CONTAINERS_REGISTRIES_CONF));
+        }
+        if system_drop_ins {
+            files.extend(config_paths::drop_ins(&config_paths::system(
+                CONTAINERS_REGISTRIES_CONF_D,
+            ))?);
+        }
+        if let Some(dir) = user_dir {
+            files.extend(config_paths::drop_ins(&dir)?);
+        }
+        files.push(config_paths::system(BERTH_REGISTRIES_CONF));
+        Ok(files)
+    }
+
+    /// Load `explicit` alone if given (it must exist), else merge the
+    /// [`default_files`](Self::default_files) that exist; with none, the
+    /// defaults (search docker.io).
+    pub fn load(explicit: Option<&Path>) -> Result<RegistriesConf> {
+        match explicit {
+            Some(p) => RegistriesConf::load_files(&[p.to_path_buf()], true),
+            None => RegistriesConf::load_files(&RegistriesConf::default_files()?, false),
+        }
     }
 
     /// The `[[registry]]` entry with the longest prefix matching `name`
@@ -344,5 +437,65 @@ blocked = true
     fn bad_toml_names_the_file() {
         let e = RegistriesConf::parse("[[registry]\n", Path::new("/x/r.conf")).unwrap_err();
         assert!(e.to_string().contains("/x/r.conf"), "{e}");
+    }
+
+    #[test]
+    fn later_files_override_key_by_key() {
+        let d = tempfile::tempdir().unwrap();
+        let main = d.path().join("registries.conf");
+        let drop = d.path().join("10-mirror.conf");
+        let berth = d.path().join("berth.conf");
+        std::fs::write(&main, CONF).unwrap();
+        // Sets no search list: the main file's stays.
+        std::fs::write(
+            &drop,
+            "[[registry]]\nprefix = \"docker.io\"\nlocation = \"dropin.local\"\n\
+             [aliases]\n\"fedora\" = \"quay.io/fedora/fedora\"\n\"alpine\" = \"docker.io/library/alpine\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            &berth,
+            "unqualified-search-registries = [\"berth.local\"]\n",
+        )
+        .unwrap();
+        let missing = d.path().join("missing.conf");
+        let c = RegistriesConf::load_files(&[main.clone(), drop.clone()], false).unwrap();
+        assert_eq!(
+            c.unqualified_search_registries,
+            ["registry.example", "docker.io"]
+        );
+        // The same prefix replaced, not duplicated; others kept.
+        assert_eq!(
+            c.registry
+                .iter()
+                .filter(|r| r.prefix == "docker.io")
+                .count(),
+            1
+        );
+        assert_eq!(c.entry_for("docker.io/x").unwrap().location, "dropin.local");
+        assert!(c.entry_for("docker.io/x").unwrap().mirror.is_empty());
+        assert!(c.is_insecure("plain.local:5000"));
+        assert_eq!(c.aliases["fedora"], "quay.io/fedora/fedora");
+        assert_eq!(c.aliases["alpine"], "docker.io/library/alpine");
+        let c = RegistriesConf::load_files(&[main.clone(), missing.clone(), berth], false).unwrap();
+        assert_eq!(c.unqualified_search_registries, ["berth.local"]);
+        // An explicit file must exist.
+        let e = RegistriesConf::load_files(&[missing], true).unwrap_err();
+        assert!(e.to_string().contains("missing.conf"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_drop_in_names_itself() {
+        let d = tempfile::tempdir().unwrap();
+        let main = d.path().join("registries.conf");
+        let drop = d.path().join("50-bad.conf");
+        std::fs::write(&main, CONF).unwrap();
+        std::fs::write(&drop, "[[registry]]\ninsecure = true\n").unwrap();
+        let e = RegistriesConf::load_files(&[main, drop], false).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("50-bad.conf") && msg.contains("prefix"),
+            "{msg}"
+        );
     }
 }

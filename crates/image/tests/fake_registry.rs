@@ -189,6 +189,9 @@ fn ctx_for(addr: &str) -> Context {
     Context {
         conf,
         auth_file: "/nonexistent/auth.json".into(),
+        auth_file_named: true,
+        // Never the machine's policy.json.
+        policy: berth_image::PolicySource::Given(berth_image::Policy::default()),
         ..Context::default()
     }
 }

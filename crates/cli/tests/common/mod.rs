@@ -165,6 +165,21 @@ impl Berth {
             .arg(&self.conf)
             .arg("--authfile")
             .arg(&self.auth);
+        // The machine's policy.json, storage.conf and containers.conf stay
+        // out: every system-wide config path moves under an empty directory.
+        c.env("BERTH_CONFIG_ROOT", self.dir.path().join("sysconf"));
+        for var in [
+            "CONTAINERS_CONF",
+            "CONTAINERS_CONF_OVERRIDE",
+            "CONTAINERS_REGISTRIES_CONF",
+            "CONTAINERS_STORAGE_CONF",
+            "BERTH_CONTAINERS_CONF",
+            "BERTH_STORAGE_CONF",
+            "BERTH_SIGNATURE_POLICY",
+            "BERTH_STORAGE_DRIVER",
+        ] {
+            c.env_remove(var);
+        }
         c
     }
 

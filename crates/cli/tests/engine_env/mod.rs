@@ -107,6 +107,7 @@ impl Env {
             .arg(&self.cgroup_parent)
             .args(args)
             .stdin(Stdio::null());
+        hermetic_config(&mut c, &self.dir.path().join("sysconf"));
         c
     }
 
@@ -241,6 +242,26 @@ impl Drop for Env {
             let _ = Command::new("umount").args(["-l", p]).status();
         }
         berth_testkit::remove_test_cgroup(&self.cgroup_parent);
+    }
+}
+
+/// Keep the machine's configuration files out of a berth command: every
+/// system-wide path (/etc/containers, /etc/berth, /usr/share/containers)
+/// moves under `root`, which holds only what a test writes there, and the
+/// variables that name other files are cleared.
+pub fn hermetic_config(c: &mut Command, root: &Path) {
+    c.env("BERTH_CONFIG_ROOT", root);
+    for var in [
+        "CONTAINERS_CONF",
+        "CONTAINERS_CONF_OVERRIDE",
+        "CONTAINERS_REGISTRIES_CONF",
+        "CONTAINERS_STORAGE_CONF",
+        "BERTH_CONTAINERS_CONF",
+        "BERTH_STORAGE_CONF",
+        "BERTH_SIGNATURE_POLICY",
+        "BERTH_STORAGE_DRIVER",
+    ] {
+        c.env_remove(var);
     }
 }
 

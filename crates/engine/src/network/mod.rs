@@ -30,6 +30,8 @@ use std::path::{Path, PathBuf};
 pub const STATE_DIR: &str = "/run/berth-network";
 /// Where Debian's containernetworking-plugins live.
 pub const PLUGIN_DIR: &str = "/usr/lib/cni";
+/// Overrides [`PLUGIN_DIR`].
+pub const PLUGIN_DIR_ENV: &str = "BERTH_CNI_PLUGIN_DIR";
 /// The interface name inside the namespace.
 pub const IFNAME: &str = "eth0";
 
@@ -67,6 +69,17 @@ pub enum NetError {
         /// What it said.
         message: String,
     },
+    /// The plugin directory lacks the bridge network's plugins.
+    #[error("CNI plugins not found in {} (no {plugin} plugin): install them (Debian: apt install containernetworking-plugins; or set BERTH_CNI_PLUGIN_DIR), or run with --network none or --network host", dir.display())]
+    NoPlugins {
+        /// The directory looked in.
+        dir: PathBuf,
+        /// The first plugin missing.
+        plugin: String,
+    },
+    /// The bridge network needs iptables for NAT and published ports.
+    #[error("iptables not found in PATH: the bridge network needs it for NAT and published ports; install it (Debian: apt install iptables), or run with --network none or --network host")]
+    NoIptables,
     /// A system call failed.
     #[error("{op}: {source}")]
     Sys {
@@ -170,7 +183,9 @@ impl Network {
     pub fn default_bridge() -> Network {
         let state_dir = PathBuf::from(STATE_DIR);
         Network {
-            plugin_dir: PLUGIN_DIR.into(),
+            plugin_dir: std::env::var_os(PLUGIN_DIR_ENV)
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PLUGIN_DIR.into()),
             list: config::conflist(&state_dir.join("ipam")),
             state_dir,
         }
@@ -213,6 +228,7 @@ impl Network {
         netns: &Path,
         ports: &[PortMapping],
     ) -> Result<Attachment, NetError> {
+        self.check_tools(!ports.is_empty())?;
         std::fs::create_dir_all(self.state_dir.join("results")).map_err(|source| NetError::Io {
             op: "create",
             path: self.state_dir.clone(),
@@ -264,6 +280,27 @@ impl Network {
                 Err(e)
             }
         }
+    }
+
+    /// The plugins and iptables are there, before anything is made: a
+    /// newcomer's missing package is one clear line, not a plugin's error.
+    fn check_tools(&self, publishing: bool) -> Result<(), NetError> {
+        let list = config::for_ports(&self.list, publishing);
+        for plugin in list["plugins"].as_array().into_iter().flatten() {
+            let name = plugin["type"].as_str().unwrap_or_default();
+            if !self.plugin_dir.join(name).is_file() {
+                return Err(NetError::NoPlugins {
+                    dir: self.plugin_dir.clone(),
+                    plugin: name.to_string(),
+                });
+            }
+        }
+        let on_path = std::env::var_os("PATH")
+            .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join("iptables").is_file()));
+        if !on_path {
+            return Err(NetError::NoIptables);
+        }
+        Ok(())
     }
 
     /// Whether `id` has a cached attachment to undo.

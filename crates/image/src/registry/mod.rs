@@ -295,6 +295,19 @@ impl Client {
 
     /// Turn a non-2xx answer into an error naming `what`.
     pub(crate) fn expect_ok(&self, mut resp: Response<Body>, what: &str) -> Result<Response<Body>> {
+        // The registry API answers in JSON or blobs, never in HTML, even for
+        // its errors.
+        let html = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("text/html"));
+        if html {
+            return Err(Error::NotARegistry {
+                registry: self.host.clone(),
+                what: what.to_string(),
+            });
+        }
         let status = resp.status().as_u16();
         if (200..300).contains(&status) {
             return Ok(resp);

@@ -255,7 +255,8 @@ pub fn resolve(source: &dyn Source, platform: &crate::Platform) -> Result<Resolv
     })
 }
 
-/// Open `r` as a source.
+/// Open `r` as a source, with no signature policy check: [`crate::copy`]
+/// and [`crate::pull`] check it first.
 pub fn open_source<'a>(
     ctx: &'a Context,
     r: &ImageRef,

@@ -5,6 +5,7 @@ use super::{Dest, ResolvedImage, Source};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::manifest::{self, Descriptor};
+use crate::policy::{Policy, PolicyImage};
 use crate::reference::Reference;
 use crate::registry::Client;
 use std::io::Read;
@@ -21,11 +22,32 @@ pub struct RegistrySource {
 
 impl RegistrySource {
     /// Resolve `name` (short names through the search registries), and
-    /// fetch its manifest from the first endpoint that has it.
+    /// fetch its manifest from the first endpoint that has it. No policy
+    /// check: for looking at an image, not copying it (skopeo inspect).
     pub fn open(ctx: &Context, name: &str) -> Result<RegistrySource> {
+        RegistrySource::open_checked(ctx, name, None)
+    }
+
+    /// [`open`](Self::open) for a pull or copy: each candidate name must
+    /// satisfy `policy` before anything is fetched from it. A rejected
+    /// candidate is skipped like one that is not found, as podman does; with
+    /// a single candidate, the rejection is the error.
+    pub fn open_admitted(ctx: &Context, name: &str, policy: &Policy) -> Result<RegistrySource> {
+        RegistrySource::open_checked(ctx, name, Some(policy))
+    }
+
+    fn open_checked(ctx: &Context, name: &str, policy: Option<&Policy>) -> Result<RegistrySource> {
         let candidates = ctx.conf.candidates(name)?;
         let mut errors = Vec::new();
+        let mut rejections = Vec::new();
         for reference in &candidates {
+            if let Some(policy) = policy {
+                if let Err(e) = policy.check(&PolicyImage::docker(reference)) {
+                    errors.push(format!("{reference}: {e}"));
+                    rejections.push(e);
+                    continue;
+                }
+            }
             for ep in ctx.endpoints(reference)? {
                 let attempt = (|| {
                     let client = ctx.client(&ep)?;
@@ -59,6 +81,13 @@ impl RegistrySource {
                         errors.push(format!("{}: {e}", ep.reference));
                     }
                 }
+            }
+        }
+        // Every candidate refused by the policy: that is the answer, not
+        // "not found".
+        if rejections.len() == candidates.len() {
+            if let Some(first) = rejections.into_iter().next() {
+                return Err(first);
             }
         }
         Err(Error::NotFound(format!(

@@ -14,13 +14,15 @@ use berth_runtime::state::StateRoot;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+// pub(crate): examples/berth-runtime-docs.rs generates the completions and
+// man pages from it.
 #[derive(Parser)]
 #[command(
     name = "berth-runtime",
     version,
     about = "berth's OCI runtime, a drop-in for runc"
 )]
-struct Cli {
+pub(crate) struct Cli {
     /// Directory holding container state.
     /// (default /run/berth-runtime, or $XDG_RUNTIME_DIR/berth-runtime when
     /// not run as root).
