@@ -147,7 +147,15 @@ fn a_user_without_root_or_subordinate_ids_is_told_what_to_do() {
             .any(|l| l.starts_with("nobody:") || l.starts_with("65534:")),
         "nobody has subordinate ids here"
     );
-    let out = std::process::Command::new(engine_env::BERTH)
+    // A copy nobody can reach: the build directory may sit under a home
+    // directory other users cannot enter.
+    use std::os::unix::fs::PermissionsExt;
+    let bin_dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(bin_dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let berth = bin_dir.path().join("berth");
+    std::fs::copy(engine_env::BERTH, &berth).unwrap();
+    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = std::process::Command::new(&berth)
         .args(["--root", "/nonexistent/berth-store", "images"])
         .env("HOME", home.path())
         .uid(65534)
