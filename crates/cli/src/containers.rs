@@ -492,6 +492,8 @@ pub fn inspect(cli: &Cli, key: &str) -> anyhow::Result<bool> {
     v["StopSignal"] = json!(info.meta.stop_signal);
     v["LogPath"] = json!(info.log_path);
     v["Bundle"] = json!(info.bundle);
+    // podman's State.Error: what went wrong that nobody was there to hear.
+    v["Error"] = json!(info.state.error.clone().unwrap_or_default());
     v["Mounts"] = crate::volumes::mounts_json(&engine, &info.meta.options);
     v["NetworkSettings"] = crate::network::settings(&info);
     v["Config"]["ExposedPorts"] = crate::network::exposed_ports(&info);

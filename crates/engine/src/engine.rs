@@ -4,7 +4,7 @@
 use crate::error::{Error, IoContext, Result};
 use crate::image_config::{check_command, resolve_user, ImageConfig};
 use crate::options::{CreateOptions, NetworkMode};
-use crate::record::{RecordDir, State, Status};
+use crate::records::{RecordDir, RecordLock, State, Status};
 use crate::runtime::Runtime;
 use crate::spec::{self, SpecInputs};
 use berth_storage::{NewContainer, Store};
@@ -128,8 +128,17 @@ impl Engine {
         Ok((c, state))
     }
 
-    pub(crate) fn meta(c: &berth_storage::Container) -> Meta {
-        serde_json::from_value(c.metadata.clone()).unwrap_or_default()
+    /// What the engine keeps about `c`. Corrupt metadata is an error, not
+    /// defaults: defaults would make its volumes look unused.
+    pub(crate) fn meta(c: &berth_storage::Container) -> Result<Meta> {
+        if c.metadata.is_null() {
+            // Between storage's create_container and the bundle's write.
+            return Ok(Meta::default());
+        }
+        serde_json::from_value(c.metadata.clone()).map_err(|source| Error::Metadata {
+            id: c.id.clone(),
+            source,
+        })
     }
 
     /// Create a container: a read-write layer over the image and a bundle.
@@ -173,7 +182,7 @@ impl Engine {
         if record.path().join("config.json").exists() {
             return Ok(());
         }
-        let opts = Engine::meta(c).options;
+        let opts = Engine::meta(c)?.options;
         let config = ImageConfig::parse(&c.image, &self.store.image_config(&c.image)?)?;
         self.prepare(c, &opts, &config, &record)
     }
@@ -223,7 +232,7 @@ impl Engine {
         let env = spec::environment(opts, image, &user, &hostname);
         check_command(rootfs, first, &env)?;
         record.ensure()?;
-        crate::files::write_etc_files(record.path(), &hostname, &c.name, opts.network)?;
+        crate::etc_files::write_etc_files(record.path(), &hostname, &c.name, opts.network)?;
         let cgroups_path = format!(
             "{}/berth-{id}",
             self.opts.cgroup_parent.trim_end_matches('/')
@@ -260,7 +269,7 @@ impl Engine {
                 .or_else(|| image.stop_signal.clone())
                 .unwrap_or_else(|| "SIGTERM".into()),
             cgroups_path,
-            last_run: Engine::meta(c).last_run,
+            last_run: Engine::meta(c)?.last_run,
             exposed_ports: image
                 .exposed_ports
                 .iter()
@@ -284,27 +293,28 @@ impl Engine {
             return self.state_without_record(id);
         }
         let state = record.load()?;
-        if state.status != Status::Running || self.still_watched(&state) {
+        if state.status != Status::Running || still_watched(&state)? {
             return Ok(state);
         }
         let lock = record.lock()?;
         let mut state = record.load()?;
-        if state.status == Status::Running && !self.still_watched(&state) {
-            state.status = Status::Exited;
-            state.finished_at = Some(crate::record::now_rfc3339());
-            state.process = None;
-            state.monitor = None;
-            self.forget_other_boot(id, &state);
-            self.release(id, &mut state)?;
-            record.save(&lock, &state)?;
-        }
+        self.settle(id, &lock, &mut state)?;
         Ok(state)
     }
 
-    fn still_watched(&self, state: &State) -> bool {
-        crate::reboot::same_boot(state)
-            && (state.process.is_some_and(|p| p.alive())
-                || state.monitor.is_some_and(|m| m.alive()))
+    /// [`Engine::refresh`] with the record locked and loaded into `state`.
+    pub(crate) fn settle(&self, id: &str, lock: &RecordLock, state: &mut State) -> Result<()> {
+        if state.status != Status::Running || still_watched(state)? {
+            return Ok(());
+        }
+        state.status = Status::Exited;
+        state.finished_at = Some(crate::clock::now_rfc3339());
+        state.process = None;
+        state.monitor = None;
+        self.forget_other_boot(id, state);
+        let released = self.release(id, state);
+        self.record(id).save(lock, state)?;
+        released
     }
 
     /// Free what a run held: the runtime's container (its cgroup) and the
@@ -331,7 +341,7 @@ impl Engine {
         let state = self.refresh(&c.id)?;
         let record = self.record(&c.id);
         Ok(ContainerInfo {
-            meta: Engine::meta(&c),
+            meta: Engine::meta(&c)?,
             log_path: record.path().join("ctr.log"),
             bundle: record.path().to_path_buf(),
             id: c.id,
@@ -384,4 +394,18 @@ impl Engine {
         }
         record.remove()
     }
+}
+
+/// Whether someone still watches the run `state` records: its process or
+/// its waiter lives, in this boot. An error when /proc can't tell.
+fn still_watched(state: &State) -> Result<bool> {
+    if !crate::reboot::same_boot(state) {
+        return Ok(false);
+    }
+    for p in [state.process, state.monitor].into_iter().flatten() {
+        if p.alive()? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }

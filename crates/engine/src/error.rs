@@ -106,6 +106,15 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// The engine's metadata of a container in storage is unreadable.
+    #[error("container {id}: corrupt metadata in storage: {source}")]
+    Metadata {
+        /// The container id.
+        id: String,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
     /// The monitor did not report the container as started.
     #[error("monitor of {id}: {message}")]
     Monitor {

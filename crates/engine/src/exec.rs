@@ -8,11 +8,10 @@ use crate::console_socket::ConsoleSocket;
 use crate::engine::Engine;
 use crate::error::{Error, IoContext, Result};
 use crate::image_config::{check_command, resolve_user};
-use crate::lifecycle::{forward_to, set_forwarding, FORWARD_TO};
+use crate::signal_forwarding::{forward_to, set_forwarding, stop_forwarding};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::atomic::Ordering;
 
 /// What `berth exec` asks for.
 #[derive(Debug, Clone, Default)]
@@ -121,8 +120,7 @@ impl Engine {
             let status = child.wait().ctx("wait for", &self.runtime.path);
             relayed.and(status)
         });
-        set_forwarding(false);
-        FORWARD_TO.store(0, Ordering::Relaxed);
+        stop_forwarding();
         let _ = std::fs::remove_file(&file);
         let status = result?;
         use std::os::unix::process::ExitStatusExt;

@@ -12,24 +12,30 @@
 //! command works from any process.
 #![deny(missing_docs)]
 
+mod clock;
 pub mod confinement;
 mod console_socket;
 mod engine;
 mod error;
+mod etc_files;
 mod exec;
-mod files;
 pub mod image_config;
 mod init;
+mod launcher;
 mod lifecycle;
 pub mod listen_fds;
 pub mod logs;
 pub mod monitor;
-mod mounts;
 pub mod network;
 pub mod options;
+mod proc_stat;
 mod pty_relay;
 pub mod reboot;
-pub mod record;
+pub mod records;
+mod signal_forwarding;
+mod user_mounts;
+/// The old name of [`records`], while the engine moves over.
+pub(crate) use records as record;
 mod restart;
 mod runtime;
 pub mod seccomp_profile;
@@ -43,5 +49,5 @@ pub use error::{Error, Result};
 pub use exec::ExecOptions;
 pub use network::{ports::PortMapping, Attachment};
 pub use options::{CreateOptions, NetworkMode, Volume};
-pub use record::{State, Status};
+pub use records::{State, Status};
 pub use volumes::{VolumeError, VolumeInfo};

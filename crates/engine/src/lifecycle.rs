@@ -7,65 +7,16 @@
 //! exit code. If that waiter is killed, [`Engine::refresh`] notices (neither
 //! process nor waiter alive) and releases what the run held.
 
+use crate::clock::now_rfc3339;
 use crate::engine::Engine;
 use crate::error::{sys, Error, Result};
-use crate::record::{now_rfc3339, ProcessRef, Status};
-use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal};
+use crate::launcher::{Output, Wiring};
+use crate::records::Status;
+use crate::signal_forwarding::{forward_to, set_forwarding, stop_forwarding};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 use std::process::Stdio;
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
-
-/// Signals a foreground run passes on to the container.
-const FORWARDED: [Signal; 7] = [
-    Signal::SIGINT,
-    Signal::SIGTERM,
-    Signal::SIGHUP,
-    Signal::SIGQUIT,
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
-    Signal::SIGWINCH,
-];
-
-pub(crate) static FORWARD_TO: AtomicI32 = AtomicI32::new(0);
-/// A signal that came before there was a pid to pass it to.
-static PENDING: AtomicI32 = AtomicI32::new(0);
-
-extern "C" fn forward(sig: libc::c_int) {
-    let pid = FORWARD_TO.load(Ordering::Relaxed);
-    if pid > 0 {
-        // SAFETY: kill(2) is async-signal-safe.
-        unsafe { libc::kill(pid, sig) };
-    } else {
-        PENDING.store(sig, Ordering::Relaxed);
-    }
-}
-
-/// From now on signals go to `pid`, including one that came while it was
-/// being started (the handler is installed before the start, so a signal
-/// in that window is not our death).
-pub(crate) fn forward_to(pid: i32) {
-    FORWARD_TO.store(pid, Ordering::Relaxed);
-    let sig = PENDING.swap(0, Ordering::Relaxed);
-    if sig > 0 {
-        // SAFETY: plain kill(2) of a process we started.
-        unsafe { libc::kill(pid, sig) };
-    }
-}
-
-pub(crate) fn set_forwarding(on: bool) {
-    let handler = if on {
-        SigHandler::Handler(forward)
-    } else {
-        SigHandler::SigDfl
-    };
-    let action = SigAction::new(handler, SaFlags::SA_RESTART, SigSet::empty());
-    for s in FORWARDED {
-        // SAFETY: the handler only reads an atomic and calls kill(2).
-        let _ = unsafe { nix::sys::signal::sigaction(s, &action) };
-    }
-}
 
 /// The exit code of a wait status: the code, or 128+signal.
 pub(crate) fn exit_code(status: WaitStatus) -> Option<i32> {
@@ -77,64 +28,14 @@ pub(crate) fn exit_code(status: WaitStatus) -> Option<i32> {
 }
 
 impl Engine {
-    /// Mount the rootfs, `runtime create` with `stdio` (and the pty master
-    /// sent to `console`, for a terminal), record the run as this
-    /// process's, `runtime start`. The caller must be a child subreaper.
-    /// Returns the init's pid.
-    pub(crate) fn launch(
-        &self,
-        id: &str,
-        stdio: [Stdio; 3],
-        console: Option<&std::path::Path>,
-    ) -> Result<i32> {
-        let (c, _) = self.in_state(id, false, "it is already running")?;
-        let record = self.record(&c.id);
-        self.ensure_bundle(&c)?;
-        let lock = record.lock()?;
-        let mut state = record.load()?;
-        // A leftover runtime container of an earlier run must go first.
-        self.release(&c.id, &mut state)?;
-        self.store.mount_container(&c.id)?;
-        state.mounted = true;
-        record.save(&lock, &state)?;
-        let started = self
-            .network_up(&c.id, &Engine::meta(&c).options, &mut state)
-            .and_then(|()| self.runtime.create(&c.id, record.path(), stdio, console))
-            .and_then(|pid| {
-                state.status = Status::Running;
-                state.process = ProcessRef::of(pid);
-                state.monitor = ProcessRef::current();
-                state.started_at = Some(now_rfc3339());
-                state.finished_at = None;
-                state.exit_code = None;
-                state.boot_id = crate::reboot::boot_id();
-                record.save(&lock, &state)?;
-                self.remember_run(&c, &state)?;
-                self.runtime.start(&c.id).map(|()| pid)
-            });
-        match started {
-            Ok(pid) => Ok(pid),
-            Err(e) => {
-                if let Some(p) = state.process {
-                    let _ = nix::sys::signal::kill(Pid::from_raw(p.pid), Signal::SIGKILL);
-                    let _ = waitpid(Pid::from_raw(p.pid), None);
-                }
-                state.status = Status::Created;
-                state.process = None;
-                state.monitor = None;
-                let _ = self.release(&c.id, &mut state);
-                let _ = record.save(&lock, &state);
-                Err(e)
-            }
-        }
-    }
-
     /// Record that the container's process ended with `code`, release what
     /// the run held, and remove the container if it was made with `--rm`.
     pub(crate) fn finish(&self, id: &str, code: Option<i32>) -> Result<()> {
-        let Ok(c) = self.container(id) else {
+        let c = match self.container(id) {
+            Ok(c) => c,
             // Removed meanwhile (`rm -f`): nothing to record.
-            return Ok(());
+            Err(Error::NotFound(_)) => return Ok(()),
+            Err(e) => return Err(e),
         };
         let record = self.record(&c.id);
         let restarting;
@@ -152,40 +53,68 @@ impl Engine {
             released?;
             self.remember_run(&c, &state)?;
         }
-        if Engine::meta(&c).options.remove && !restarting {
+        if Engine::meta(&c)?.options.remove && !restarting {
             self.remove_with_volumes(&c.id, true)?;
         }
         Ok(())
     }
 
-    /// Start a container in the foreground: its stdio is this process's,
-    /// signals sent here are passed on, and its exit code is returned.
-    pub fn start_foreground(&self, id: &str) -> Result<i32> {
-        nix::sys::prctl::set_child_subreaper(true).map_err(sys("PR_SET_CHILD_SUBREAPER"))?;
-        let c = self.container(id)?;
-        if Engine::meta(&c).options.tty {
-            return self.run_with_terminal(&c);
+    /// Keep a failure of the run that nobody is there to hear (the
+    /// monitor's) in the record, where `inspect` shows it. Best effort: a
+    /// container removed meanwhile has nowhere to keep it.
+    pub(crate) fn note_error(&self, id: &str, message: &str) {
+        let record = self.record(id);
+        if !record.path().exists() {
+            return;
         }
+        if let Ok(lock) = record.lock() {
+            if let Ok(mut state) = record.load() {
+                state.error = Some(message.to_string());
+                let _ = record.save(&lock, &state);
+            }
+        }
+    }
+
+    /// Start a container in the foreground: its stdio is this process's
+    /// (or, made with `-t`, a pty relayed to our terminal), signals sent
+    /// here are passed on, and its exit code is returned.
+    pub fn start_foreground(&self, key: &str) -> Result<i32> {
+        nix::sys::prctl::set_child_subreaper(true).map_err(sys("PR_SET_CHILD_SUBREAPER"))?;
+        let c = self.container(key)?;
+        let options = Engine::meta(&c)?.options;
+        let wiring = if options.tty {
+            Wiring::Terminal
+        } else {
+            Wiring::Inherit
+        };
+        // Installed before the start: a signal in that window is passed on,
+        // not our death.
         set_forwarding(true);
-        let stdio = [Stdio::inherit(), Stdio::inherit(), Stdio::inherit()];
-        let pid = match self.launch(&c.id, stdio, None) {
-            Ok(pid) => pid,
+        let launched = match self.launch(&c.id, wiring) {
+            Ok(l) => l,
             Err(e) => {
-                set_forwarding(false);
+                stop_forwarding();
                 return Err(e);
             }
         };
-        forward_to(pid);
-        let code = wait_for(pid);
-        set_forwarding(false);
-        FORWARD_TO.store(0, Ordering::Relaxed);
+        forward_to(launched.pid);
+        let relayed = match &launched.output {
+            Output::Terminal(master) => {
+                crate::terminal::relay_container(master, launched.pid, options.interactive)
+            }
+            _ => Ok(()),
+        };
+        let code = wait_for(launched.pid);
+        stop_forwarding();
         self.finish(&c.id, code)?;
+        relayed?;
         Ok(code.unwrap_or(-1))
     }
 
     /// Start a container detached, under its own monitor process; returns
     /// once the container's process runs (or with the monitor's error).
     pub fn start_detached(&self, id: &str) -> Result<()> {
+        // A quick answer; the monitor checks again under the record lock.
         let (c, _) = self.in_state(id, false, "it is already running")?;
         let Some((prog, args)) = self.opts.monitor.split_first() else {
             return Err(Error::Monitor {
@@ -232,9 +161,9 @@ impl Engine {
         if state.status != Status::Running {
             return Ok(());
         }
-        let alive = || state.process.is_some_and(|p| p.alive());
+        let alive = || state.process.is_some_and(|p| p.maybe_alive());
         if timeout > 0 {
-            let sig = Engine::meta(&c).stop_signal;
+            let sig = Engine::meta(&c)?.stop_signal;
             let sig = if sig.is_empty() {
                 "SIGTERM".into()
             } else {
@@ -254,7 +183,7 @@ impl Engine {
                 .load()
                 .map(|s| s.status != Status::Running)
                 .unwrap_or(true)
-                || !state.monitor.is_some_and(|m| m.alive())
+                || !state.monitor.is_some_and(|m| m.maybe_alive())
         });
         self.refresh(&c.id)?;
         Ok(())

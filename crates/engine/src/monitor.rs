@@ -17,9 +17,9 @@
 //! container's end. Socket-activation and `--preserve-fds` descriptors the
 //! CLI passed on go to the runtime and are closed here once it started.
 
-use crate::console_socket::ConsoleSocket;
 use crate::engine::Engine;
 use crate::error::{sys, IoContext, Result};
+use crate::launcher::{Output, Wiring};
 use crate::lifecycle::exit_code;
 use crate::logs::StreamBuffer;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -28,7 +28,6 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{ForkResult, Pid};
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::process::Stdio;
 use std::sync::atomic::{AtomicI32, Ordering};
 
 static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
@@ -68,17 +67,27 @@ fn tell_cli(msg: &str) {
 /// Run the monitor of container `id` (after [`detach`]). Returns the exit
 /// code for the monitor process.
 pub fn run(engine: &Engine, id: &str) -> i32 {
+    // The log exists before the CLI hears "ok" (a `logs -f` right after
+    // `run -d` must find it), and a log that can't be opened means the
+    // container's output would be lost: then it does not start.
+    let log = match open_log(engine, id) {
+        Ok(l) => l,
+        Err(e) => {
+            tell_cli(&format!("error: {e}\n"));
+            return 1;
+        }
+    };
     match start(engine, id) {
         Ok((pid, streams, wake)) => {
-            // The log exists before the CLI hears "ok": a `logs -f` right
-            // after `run -d` must not find it missing and stop.
-            let log = open_log(engine, id);
             tell_cli("ok\n");
-            let code = watch(pid, streams, wake, log);
+            let (code, log_failure) = watch(pid, streams, wake, log);
+            if let Some(e) = log_failure {
+                engine.note_error(id, &format!("writing the log: {e}"));
+            }
             match engine.finish(id, code) {
                 Ok(()) => 0,
                 Err(e) => {
-                    tracing::error!("monitor of {id}: {e}");
+                    engine.note_error(id, &format!("recording the exit: {e}"));
                     1
                 }
             }
@@ -107,69 +116,47 @@ fn start(engine: &Engine, id: &str) -> Result<(i32, [Option<OwnedFd>; 2], OwnedF
     );
     // SAFETY: the handler only writes to a non-blocking pipe.
     unsafe { nix::sys::signal::sigaction(Signal::SIGCHLD, &action) }.map_err(sys("sigaction"))?;
-    let tty = Engine::meta(&engine.container(id)?).options.tty;
-    let started = if tty {
-        start_with_terminal(engine, id)
-    } else {
-        start_with_pipes(engine, id)
-    };
+    let tty = Engine::meta(&engine.container(id)?)?.options.tty;
+    let wiring = if tty { Wiring::Terminal } else { Wiring::Pipes };
+    let started = engine.launch(id, wiring);
     // The container has its own copies now (or failed to start).
     crate::listen_fds::close_passed();
-    started.map(|(pid, streams)| (pid, streams, wake_r))
+    let launched = started?;
+    let streams = match launched.output {
+        Output::Pipes([out, err]) => [Some(out), Some(err)],
+        // A pty's output is all stdout.
+        Output::Terminal(master) => [Some(master), None],
+        Output::Inherited => [None, None],
+    };
+    Ok((launched.pid, streams, wake_r))
 }
 
-fn start_with_pipes(engine: &Engine, id: &str) -> Result<(i32, [Option<OwnedFd>; 2])> {
-    let (out_r, out_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(sys("pipe"))?;
-    let (err_r, err_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(sys("pipe"))?;
-    let stdio = [Stdio::null(), Stdio::from(out_w), Stdio::from(err_w)];
-    let pid = engine.launch(id, stdio, None)?;
-    Ok((pid, [Some(out_r), Some(err_r)]))
-}
-
-/// Start the container with a pty; its master. If the master does not
-/// arrive the container is killed and its end recorded.
-fn start_with_terminal(engine: &Engine, id: &str) -> Result<(i32, [Option<OwnedFd>; 2])> {
+fn open_log(engine: &Engine, id: &str) -> Result<std::fs::File> {
     let record = engine.record(id);
-    let console = ConsoleSocket::bind(record.path(), "console.sock")?;
-    let stdio = [Stdio::null(), Stdio::null(), Stdio::null()];
-    let pid = engine.launch(id, stdio, Some(console.path()))?;
-    // The init sent it before `create` returned: it waits in the socket.
-    match console.receive(None, std::time::Duration::from_secs(10)) {
-        Ok(master) => Ok((pid, [Some(master), None])),
-        Err(e) => {
-            let _ = engine.runtime.kill(id, "SIGKILL", true);
-            let _ = waitpid(Pid::from_raw(pid), None);
-            let _ = engine.finish(id, None);
-            Err(e)
-        }
-    }
+    record.ensure()?;
+    let log_path = record.path().join("ctr.log");
+    std::fs::File::options()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .ctx("open the log", &log_path)
 }
 
 /// Copy the container's output (pipes, or a pty master as stdout) into its
 /// log until it exited and they are drained; reap every child meanwhile.
 /// The container's exit code.
-fn open_log(engine: &Engine, id: &str) -> Option<std::fs::File> {
-    let log_path = engine.record(id).path().join("ctr.log");
-    match std::fs::File::options()
-        .create(true)
-        .append(true)
-        .open(&log_path)
-        .ctx("open", &log_path)
-    {
-        Ok(f) => Some(f),
-        Err(e) => {
-            tracing::error!("{e}");
-            None
-        }
-    }
-}
-
 fn watch(
     pid: i32,
     streams: [Option<OwnedFd>; 2],
     wake: OwnedFd,
-    mut log: Option<std::fs::File>,
-) -> Option<i32> {
+    mut log: std::fs::File,
+) -> (Option<i32>, Option<std::io::Error>) {
+    let mut failure = None;
+    let mut note = |r: std::io::Result<()>| {
+        if let Err(e) = r {
+            failure.get_or_insert(e);
+        }
+    };
     let [out, err] = streams;
     let mut streams = [
         (out, "stdout", StreamBuffer::default()),
@@ -230,16 +217,10 @@ fn watch(
             if revents[i] {
                 match nix::unistd::read(fd.as_raw_fd(), &mut buf) {
                     Ok(0) | Err(_) => {
-                        if let Some(l) = log.as_mut() {
-                            let _ = s.2.finish(l, s.1);
-                        }
+                        note(s.2.finish(&mut log, s.1));
                         s.0 = None;
                     }
-                    Ok(n) => {
-                        if let Some(l) = log.as_mut() {
-                            let _ = s.2.feed(l, s.1, &buf[..n]);
-                        }
-                    }
+                    Ok(n) => note(s.2.feed(&mut log, s.1, &buf[..n])),
                 }
             }
             i += 1;
@@ -249,10 +230,8 @@ fn watch(
             let _ = nix::unistd::read(wake.as_raw_fd(), &mut sink);
         }
     }
-    if let Some(l) = log.as_mut() {
-        for s in streams.iter_mut() {
-            let _ = s.2.finish(l, s.1);
-        }
+    for s in streams.iter_mut() {
+        note(s.2.finish(&mut log, s.1));
     }
-    code
+    (code, failure)
 }

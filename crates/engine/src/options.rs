@@ -247,12 +247,14 @@ impl Ulimit {
     }
 }
 
-/// Parse a size like `512m`, `1g`, `100000` (bytes) for `--memory`.
+/// Parse a size like `512m`, `1g`, `100000` (bytes) for `--memory`: binary
+/// units b, k, m, g, t, an optional trailing `b`, fractions allowed — the
+/// rules of berth-runtime's `update` sizes, which also take `-1`.
 pub fn parse_size(s: &str) -> Result<i64> {
     let bad = || Error::InvalidOption {
         option: "--memory",
         value: s.into(),
-        reason: "must be a number with an optional unit b, k, m or g".into(),
+        reason: "must be a number with an optional unit b, k, m, g or t".into(),
     };
     let lower = s.trim().to_ascii_lowercase();
     let lower = lower
@@ -263,10 +265,11 @@ pub fn parse_size(s: &str) -> Result<i64> {
         Some('k') => (&lower[..lower.len() - 1], 1i64 << 10),
         Some('m') => (&lower[..lower.len() - 1], 1 << 20),
         Some('g') => (&lower[..lower.len() - 1], 1 << 30),
+        Some('t') => (&lower[..lower.len() - 1], 1 << 40),
         _ => (lower, 1),
     };
-    let n: f64 = num.parse().map_err(|_| bad())?;
-    if n.is_nan() || n <= 0.0 {
+    let n: f64 = num.trim().parse().map_err(|_| bad())?;
+    if !n.is_finite() || n <= 0.0 {
         return Err(bad());
     }
     Ok((n * mult as f64) as i64)
@@ -315,6 +318,8 @@ mod tests {
         assert_eq!(parse_size("64mb").unwrap(), 64 << 20);
         assert!(parse_size("x").is_err());
         assert!(parse_size("-1").is_err());
+        assert_eq!(parse_size("1t").unwrap(), 1 << 40);
+        assert!(parse_size("inf").is_err() && parse_size("nan").is_err());
     }
 
     #[test]

@@ -63,7 +63,7 @@ impl Engine {
     /// — exited with what was kept.
     pub(crate) fn state_without_record(&self, id: &str) -> Result<State> {
         let last = match self.container(id) {
-            Ok(c) => Engine::meta(&c).last_run,
+            Ok(c) => Engine::meta(&c)?.last_run,
             Err(Error::NotFound(_)) => None,
             Err(e) => return Err(e),
         };
@@ -82,7 +82,7 @@ impl Engine {
     /// Keep the outcome of a run in storage (not for `--rm` containers,
     /// which go anyway): called when a run starts and when it ends.
     pub(crate) fn remember_run(&self, c: &berth_storage::Container, state: &State) -> Result<()> {
-        let mut meta = Engine::meta(c);
+        let mut meta = Engine::meta(c)?;
         if meta.options.remove {
             return Ok(());
         }

@@ -66,6 +66,8 @@ impl Runtime {
         let status = cmd
             .arg("--log")
             .arg(&log)
+            .arg("--log-format")
+            .arg("json")
             .arg("create")
             .arg("--bundle")
             .arg(bundle)
@@ -81,12 +83,7 @@ impl Runtime {
             .ctx("run", &self.path)?;
         if !status.success() {
             let text = std::fs::read_to_string(&log).unwrap_or_default();
-            let msg = text
-                .lines()
-                .last()
-                .unwrap_or("failed with no message")
-                .to_string();
-            return Err(self.fail("create", id, msg));
+            return Err(self.fail("create", id, last_error(&text)));
         }
         let text = std::fs::read_to_string(&pid_file).ctx("read", &pid_file)?;
         text.trim()
@@ -115,23 +112,6 @@ impl Runtime {
         }
         let msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
         Err(self.fail("kill", id, msg))
-    }
-
-    /// The `run` command for a foreground container with a terminal
-    /// (stdio inherited; the runtime proxies the pty).
-    pub fn run_command(&self, id: &str, bundle: &Path) -> Command {
-        let mut c = self.command();
-        let pass = crate::listen_fds::to_runtime(&mut c, true);
-        c.arg("--log")
-            .arg(bundle.join("runtime.log"))
-            .arg("run")
-            .arg("--bundle")
-            .arg(bundle)
-            .arg("--pid-file")
-            .arg(bundle.join("pid"))
-            .args(pass)
-            .arg(id);
-        c
     }
 
     /// The `exec --process FILE ID` command (stdout and stderr inherited),
@@ -164,5 +144,43 @@ fn console_args(console: Option<&Path>) -> Vec<&std::ffi::OsStr> {
     match console {
         Some(p) => vec!["--console-socket".as_ref(), p.as_os_str()],
         None => Vec::new(),
+    }
+}
+
+/// The message of the last error in a runtime's JSON log (runc's
+/// `{"level":"error","msg":…}` lines, which berth-runtime and crun write
+/// too); the last line as it is when none parses.
+fn last_error(log: &str) -> String {
+    #[derive(serde::Deserialize)]
+    struct Line {
+        level: String,
+        msg: String,
+    }
+    let mut lines = log.lines().filter(|l| !l.trim().is_empty());
+    let mut errors = lines
+        .clone()
+        .filter_map(|l| serde_json::from_str::<Line>(l).ok())
+        .filter(|l| matches!(l.level.as_str(), "error" | "fatal"));
+    match errors.next_back() {
+        Some(l) => l.msg,
+        None => lines.next_back().unwrap_or("failed with no message").to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::last_error;
+
+    #[test]
+    fn the_error_line_s_message_without_the_log_s_decoration() {
+        let log = concat!(
+            r#"{"level":"warning","msg":"hook failed","time":"t"}"#,
+            "\n",
+            r#"{"level":"error","msg":"container init: mount tmpfs on /x: EINVAL","time":"t"}"#,
+            "\n",
+        );
+        assert_eq!(last_error(log), "container init: mount tmpfs on /x: EINVAL");
+        assert_eq!(last_error("plain text\n"), "plain text");
+        assert_eq!(last_error(""), "failed with no message");
     }
 }

@@ -54,13 +54,8 @@ struct Proc {
 }
 
 fn read_proc(pid: i32) -> Option<Proc> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let open = stat.find('(')?;
-    let close = stat.rfind(')')?;
-    let comm = stat[open + 1..close].to_string();
-    let f: Vec<&str> = stat[close + 2..].split_whitespace().collect();
-    // f[0] is field 3 (state).
-    let num = |i: usize| f.get(i).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+    let stat = crate::proc_stat::ProcStat::read(pid).ok()??;
+    let comm = stat.comm.clone();
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |name: &str| {
         status
@@ -90,20 +85,20 @@ fn read_proc(pid: i32) -> Option<Proc> {
         .join(" ");
     Some(Proc {
         hpid: pid,
-        hppid: num(1) as i32,
+        hppid: stat.ppid,
         nspid,
         uid: euid,
         gid: egid,
-        state: f.first().unwrap_or(&"?").to_string(),
+        state: stat.state.to_string(),
         args: if args.is_empty() {
             format!("[{comm}]")
         } else {
             args
         },
         comm,
-        tty_nr: num(4),
-        cpu_ticks: num(11) + num(12),
-        start_ticks: num(19),
+        tty_nr: stat.tty_nr,
+        cpu_ticks: stat.cpu_ticks,
+        start_ticks: stat.start_ticks,
     })
 }
 
@@ -184,7 +179,7 @@ impl Engine {
                     .to_string(),
             );
         }
-        let procs: Vec<Proc> = cgroup_pids(&Engine::meta(&c).cgroups_path)
+        let procs: Vec<Proc> = cgroup_pids(&Engine::meta(&c)?.cgroups_path)
             .into_iter()
             .filter_map(read_proc)
             .collect();

@@ -201,7 +201,8 @@ impl Engine {
     pub fn volume_users(&self, name: &str) -> Result<Vec<String>> {
         let mut users = Vec::new();
         for c in self.store.containers()? {
-            let meta = Engine::meta(&c);
+            // Corrupt metadata is an error here: its volumes may be in use.
+            let meta = Engine::meta(&c)?;
             if meta.options.volumes.iter().any(|v| v.source == name) {
                 users.push(c.name);
             }
@@ -341,9 +342,13 @@ impl Engine {
     /// volumes.
     pub fn remove_with_volumes(&self, key: &str, force: bool) -> Result<()> {
         let c = self.container(key)?;
-        let opts = Engine::meta(&c).options;
+        // With its metadata corrupt its volumes are unknown: they stay.
+        let opts = Engine::meta(&c).map(|m| m.options);
         self.remove(&c.id, force)?;
-        self.remove_anonymous_volumes(&opts)
+        match opts {
+            Ok(opts) => self.remove_anonymous_volumes(&opts),
+            Err(_) => Ok(()),
+        }
     }
 }
 

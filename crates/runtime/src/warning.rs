@@ -1,4 +1,4 @@
-//! Warnings: failures the runtime spec says must not stop an operation
+//! Warnings and debug lines. Warnings: failures the runtime spec says must not stop an operation
 //! (a failing `poststart` or `poststop` hook "MUST log a warning, but the
 //! remaining hooks and lifecycle continue as if the hook had succeeded").
 //!
@@ -23,5 +23,20 @@ pub fn warn(message: &str) {
     match SINK.get() {
         Some(sink) => sink(message),
         None => eprintln!("berth-runtime: warning: {message}"),
+    }
+}
+
+static DEBUG_SINK: OnceLock<fn(&str)> = OnceLock::new();
+
+/// Send debug lines to `sink` (the binary does it for `--debug`); without
+/// one they are dropped. Only the first call takes effect.
+pub fn set_debug_sink(sink: fn(&str)) {
+    let _ = DEBUG_SINK.set(sink);
+}
+
+/// Log `message` at debug level, if anyone listens (`--debug`).
+pub fn debug(message: impl FnOnce() -> String) {
+    if let Some(sink) = DEBUG_SINK.get() {
+        sink(&message());
     }
 }

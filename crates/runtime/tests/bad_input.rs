@@ -166,6 +166,26 @@ fn json_log_lines_for_engines() {
     assert_eq!(line["level"], "error");
     assert!(line["msg"].as_str().unwrap().contains("does not exist"));
     assert!(line["time"].as_str().is_some());
+    // The engine that asked for the log reports the error: not twice.
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+}
+
+#[test]
+fn debug_lines_only_with_debug() {
+    let rt = Runtime::new();
+    let quiet = rt.cmd().args(["state", "ghost"]).output().unwrap();
+    assert!(!stderr(&quiet).contains("debug"), "{}", stderr(&quiet));
+    let loud = rt
+        .cmd()
+        .args(["--debug", "state", "ghost"])
+        .output()
+        .unwrap();
+    let err = stderr(&loud);
+    assert!(
+        err.contains("debug:") && err.contains("state ghost"),
+        "{err}"
+    );
+    assert!(err.contains("does not exist"), "{err}");
 }
 
 #[test]

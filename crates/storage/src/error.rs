@@ -121,6 +121,15 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// A mount count that is not a number: counting from 0 would mount
+    /// again on top, or unmount under someone.
+    #[error("corrupt mount count in {}: {text:?}", path.display())]
+    CorruptCount {
+        /// The count file.
+        path: PathBuf,
+        /// What it holds.
+        text: String,
+    },
     /// The driver asked for cannot work on this host.
     #[error("storage driver {driver} is not available: {reason}")]
     DriverUnavailable {

@@ -515,3 +515,27 @@ fn mount_counts_span_processes() {
         s.remove_image("shared", false).unwrap();
     }
 }
+
+/// A mount count that is not a number is an error naming the file, not 0
+/// (which would mount again on top of the live mount); a forced unmount
+/// still undoes it.
+#[test]
+fn a_corrupt_mount_count_is_an_error() {
+    for kind in kinds() {
+        let Some(s) = store(kind) else { continue };
+        let img = image(&s, "counted", &[layer_tar("c", 2)]);
+        let path = s.mount_image("counted").unwrap();
+        let layer = img.top_layer.clone().unwrap();
+        let count = s.root().join("mounts").join(&layer).join("count");
+        fs::write(&count, "garbage").unwrap();
+        let err = s.mount_image("counted").unwrap_err().to_string();
+        assert!(
+            err.contains("corrupt mount count") && err.contains("count"),
+            "{err}"
+        );
+        assert!(path.join("c/f0").exists(), "the live mount was touched");
+        assert_eq!(s.unmount_image("counted", true).unwrap(), 0);
+        let mounts = fs::read_to_string("/proc/mounts").unwrap();
+        assert!(!mounts.contains(path.to_str().unwrap()), "still mounted");
+    }
+}

@@ -48,7 +48,7 @@ pub fn find(given: Option<&Path>) -> Result<PathBuf> {
 /// Run a prepared criu command to completion; on failure the error names
 /// the log and quotes its `Error` lines.
 pub fn run(action: &'static str, mut cmd: Command, log: &Path) -> Result<()> {
-    tracing::debug!("running {cmd:?}");
+    crate::warning::debug(|| format!("running {cmd:?}"));
     let status = cmd.status().map_err(|e| Error::io("run", "criu", e))?;
     if status.success() {
         return Ok(());

@@ -20,24 +20,42 @@ pub enum Format {
 pub struct Logger {
     file: Option<PathBuf>,
     format: Format,
+    debug: bool,
 }
 
 impl Logger {
-    /// Log to `file` (if any) in `format`; `debug` is accepted for runc
-    /// compatibility and turns on `RUST_LOG`-free debug output in a later
-    /// version.
-    pub fn new(file: Option<&Path>, format: Format, _debug: bool) -> Self {
+    /// Log to `file` (if any) in `format`; with `debug`, debug lines too.
+    pub fn new(file: Option<&Path>, format: Format, debug: bool) -> Self {
         Logger {
             file: file.map(Path::to_path_buf),
             format,
+            debug,
         }
     }
 
-    /// Report a failed command: one line on stderr, and one in the log file.
+    /// Report a failed command: in the log file when there is one (as
+    /// crun does: the engine that asked for it reads it, and reports the
+    /// error itself, so it reaches the user once), else on stderr.
     pub fn error(&self, err: &anyhow::Error) {
         let msg = chain(err);
-        eprintln!("berth-runtime: {msg}");
-        self.to_file("error", &msg);
+        if self.file.is_some() {
+            self.to_file("error", &msg);
+        } else {
+            eprintln!("berth-runtime: {msg}");
+        }
+    }
+
+    /// A debug line (`--debug`): in the log file when there is one, else
+    /// on stderr.
+    pub fn debug(&self, msg: &str) {
+        if !self.debug {
+            return;
+        }
+        if self.file.is_some() {
+            self.to_file("debug", msg);
+        } else {
+            eprintln!("berth-runtime: debug: {msg}");
+        }
     }
 
     /// Report a warning (a failure the operation goes on after): one line
@@ -69,8 +87,8 @@ impl Logger {
 /// Where the library's warnings go for the rest of this run.
 static WARNINGS: OnceLock<Logger> = OnceLock::new();
 
-/// Route the library's warnings (failing poststart/poststop hooks) through
-/// a copy of `logger`.
+/// Route the library's warnings (failing poststart/poststop hooks) and,
+/// with `--debug`, its debug lines through a copy of `logger`.
 pub fn install_warning_sink(logger: &Logger) {
     if WARNINGS.set(logger.clone()).is_ok() {
         berth_runtime::warning::set_sink(|msg| {
@@ -78,6 +96,13 @@ pub fn install_warning_sink(logger: &Logger) {
                 l.warn(msg);
             }
         });
+        if logger.debug {
+            berth_runtime::warning::set_debug_sink(|msg| {
+                if let Some(l) = WARNINGS.get() {
+                    l.debug(msg);
+                }
+            });
+        }
     }
 }
 

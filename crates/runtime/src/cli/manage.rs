@@ -143,8 +143,9 @@ fn from_flags(a: &UpdateArgs) -> Result<Value> {
     Ok(Value::Object(out))
 }
 
-/// `1024`, `64k`, `512m`, `2g` (binary units, as docker and runc read
-/// them); `-1` means unlimited.
+/// `1024`, `64k`, `512m`, `2g`, `1t` (binary units, an optional trailing
+/// `b`, fractions allowed, as docker and runc read them); `-1` means
+/// unlimited. The engine's `--memory` follows the same rules.
 fn parse_bytes(text: &str) -> Result<i64> {
     let t = text.trim().to_ascii_lowercase();
     if t == "-1" {
@@ -162,7 +163,7 @@ fn parse_bytes(text: &str) -> Result<i64> {
         .trim()
         .parse()
         .with_context(|| format!("invalid size {text:?}"))?;
-    if n < 0.0 {
+    if !n.is_finite() || n < 0.0 {
         bail!("invalid size {text:?}");
     }
     Ok((n * mult as f64) as i64)
@@ -179,5 +180,6 @@ mod tests {
         assert_eq!(parse_bytes("1.5g").unwrap(), 3 << 29);
         assert_eq!(parse_bytes("-1").unwrap(), -1);
         assert!(parse_bytes("lots").is_err());
+        assert!(parse_bytes("inf").is_err() && parse_bytes("nan").is_err());
     }
 }

@@ -185,6 +185,7 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     let logger = log::Logger::new(cli.log.as_deref(), cli.log_format, cli.debug);
     log::install_warning_sink(&logger);
+    logger.debug(&std::env::args().collect::<Vec<_>>().join(" "));
     match dispatch(cli) {
         Ok(code) => code,
         Err(err) => {

@@ -87,6 +87,13 @@ pub fn create(
         std::fs::canonicalize(&opts.bundle).map_err(|e| Error::io("bundle", &opts.bundle, e))?;
     let spec = crate::spec::load_config(&bundle)?;
     crate::spec::validate(&spec)?;
+    crate::warning::debug(|| {
+        format!(
+            "{}: config {}/config.json is valid",
+            opts.id,
+            bundle.display()
+        )
+    });
     let terminal = spec
         .process()
         .as_ref()
@@ -225,6 +232,7 @@ pub fn create(
         cg.disarm();
     }
     child.disarm();
+    crate::warning::debug(|| format!("{}: created, init pid {}", opts.id, pid.as_raw()));
     Ok(Created {
         state,
         sock: parent_sock,

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 /// Let the init of a created container exec the user's process.
 pub fn start(root: &StateRoot, id: &str) -> Result<()> {
     let (state, _lock) = root.load_locked_in(id, Status::Created, "start")?;
+    crate::warning::debug(|| format!("{id}: starting init pid {}", state.pid));
     let dir = root.dir(id);
     let fifo_path = dir.join(EXEC_FIFO);
     // Non-blocking: if the init died there is no reader and this fails

@@ -25,10 +25,9 @@ pub fn prepare_exec(apparmor: Option<&str>, selinux: Option<&str>) -> Result<()>
             std::fs::write(attr, format!("exec {profile}"))
                 .map_err(|e| Error::io("set AppArmor profile", attr, e))?;
         } else {
-            tracing::debug!(
-                profile,
-                "AppArmor is not enabled on this host; profile ignored"
-            );
+            crate::warning::debug(|| {
+                format!("AppArmor is not enabled on this host; profile {profile} ignored")
+            });
         }
     }
     if let Some(label) = selinux.filter(|l| !l.is_empty()) {
@@ -36,7 +35,9 @@ pub fn prepare_exec(apparmor: Option<&str>, selinux: Option<&str>) -> Result<()>
             std::fs::write("/proc/self/attr/exec", label)
                 .map_err(|e| Error::io("set SELinux label", "/proc/self/attr/exec", e))?;
         } else {
-            tracing::debug!(label, "SELinux is not enabled on this host; label ignored");
+            crate::warning::debug(|| {
+                format!("SELinux is not enabled on this host; label {label} ignored")
+            });
         }
     }
     Ok(())

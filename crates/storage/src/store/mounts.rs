@@ -39,7 +39,10 @@ impl Store {
     pub(crate) fn mount_count(&self, id: &str) -> Result<u32> {
         let path = self.mount_dir(id).join("count");
         match fs::read_to_string(&path) {
-            Ok(s) => Ok(s.trim().parse().unwrap_or(0)),
+            Ok(s) => s.trim().parse().map_err(|_| Error::CorruptCount {
+                path: path.clone(),
+                text: s.chars().take(64).collect(),
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
             Err(e) => Err(e).ctx("read", path),
         }
@@ -67,8 +70,12 @@ impl Store {
         self.read_layer(id)?;
         let dir = self.mount_dir(id);
         let _m = FileLock::acquire(&dir.join("lock"), LockMode::Exclusive)?;
-        let count = self.mount_count(id)?;
-        let left = if force { 0 } else { count.saturating_sub(1) };
+        // A forced unmount needs no count: it is how a corrupt one is undone.
+        let left = if force {
+            0
+        } else {
+            self.mount_count(id)?.saturating_sub(1)
+        };
         if left == 0 {
             really_unmount(&dir.join("root"))?;
         }
