@@ -147,7 +147,7 @@ impl CreateArgs {
             seccomp_unconfined,
             network: match &self.network {
                 Some(n) => NetworkMode::parse(n)?,
-                None => berth_engine::network::default_mode(),
+                None => berth_engine::default_network_mode(),
             },
             ports: self
                 .publish

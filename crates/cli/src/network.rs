@@ -19,7 +19,7 @@ pub struct PortArgs {
 pub fn port(cli: &Cli, a: &PortArgs) -> anyhow::Result<()> {
     let engine = cli.engine()?;
     let info = engine.inspect(&a.container)?;
-    let maps = berth_engine::network::published(&info.meta.options, &info.state);
+    let maps = berth_engine::published_ports(&info.meta.options, &info.state);
     let Some(want) = &a.port else {
         for m in &maps {
             println!(
@@ -54,7 +54,7 @@ fn ports_json(info: &ContainerInfo) -> Value {
     for key in &info.meta.exposed_ports {
         ports.insert(key.clone(), Value::Null);
     }
-    for m in berth_engine::network::published(&info.meta.options, &info.state) {
+    for m in berth_engine::published_ports(&info.meta.options, &info.state) {
         let key = format!("{}/{}", m.container_port, m.protocol);
         let bind = json!({"HostIp": m.host_ip_text(), "HostPort": m.host_port.to_string()});
         match ports.get_mut(&key) {
@@ -69,7 +69,7 @@ fn ports_json(info: &ContainerInfo) -> Value {
 
 /// The PORTS column of `ps`: `127.0.0.1:8080->80/tcp, …` as podman's.
 pub fn ports_column(info: &ContainerInfo) -> String {
-    berth_engine::network::published(&info.meta.options, &info.state)
+    berth_engine::published_ports(&info.meta.options, &info.state)
         .iter()
         .map(|m| {
             format!(

@@ -73,6 +73,7 @@ pub struct Engine {
     pub(crate) ctx: berth_image::Context,
     pub(crate) opts: EngineOptions,
     pub(crate) runtime: Runtime,
+    pub(crate) networks: crate::network::Networks,
 }
 
 impl Engine {
@@ -83,6 +84,7 @@ impl Engine {
             root: opts.runroot.join("runtime"),
         };
         Engine {
+            networks: crate::container_network::engine_networks(&opts.runroot),
             store,
             ctx,
             opts,

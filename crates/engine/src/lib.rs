@@ -15,6 +15,7 @@
 mod clock;
 pub mod confinement;
 mod console_socket;
+mod container_network;
 mod engine;
 mod error;
 mod etc_files;
@@ -44,6 +45,7 @@ mod terminal;
 pub mod top;
 pub mod volumes;
 
+pub use container_network::{default_network_mode, published_ports};
 pub use engine::{ContainerInfo, Engine, EngineOptions, Meta};
 pub use error::{Error, Result};
 pub use exec::ExecOptions;

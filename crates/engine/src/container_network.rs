@@ -1,32 +1,39 @@
-//! The network of a `berth run` container: at each start, its published
-//! host ports are reserved, its namespace pinned at
-//! `<runroot>/netns/<id>` (the `path` of the network namespace in its
-//! config.json) and attached to the default bridge; when the run is
-//! released (its end, `stop`, `rm -f`, or [`Engine::refresh`] after a
-//! killed waiter) the namespace is unpinned and the attachment undone.
+//! The network of a `berth run` container, over the engine's
+//! [`Networks`]: at each start its published host ports are reserved, its
+//! namespace pinned at `<runroot>/netns/<id>` (the `path` of the network
+//! namespace in its config.json) and attached to the default bridge; when
+//! the run is released (its end, `stop`, `rm -f`, or [`Engine::refresh`]
+//! after a killed waiter) all of it is undone.
 //!
 //! The reserving sockets belong to whoever waits for the container — the
 //! foreground `berth` or the monitor — so they live exactly as long as
 //! someone watches the container, and die with that process if it is
 //! killed (the rules are then removed by the next `refresh`).
 
-use super::ports::{self, PortMapping, Reservation};
-use super::{netns, Attachment, Network};
 use crate::engine::Engine;
 use crate::error::{Error, IoContext, Result};
 use crate::image_config::ImageConfig;
+use crate::network::ports::PortMapping;
+use crate::network::{self, Attachment, Networks, NetworksConfig};
 use crate::options::{CreateOptions, NetworkMode};
 use crate::record::State;
-use std::path::PathBuf;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
 
-/// Host ports this process holds, by container id.
-static HELD: Mutex<Vec<(String, Reservation)>> = Mutex::new(Vec::new());
+/// The engine's networks: namespaces pinned under `<runroot>/netns`, the
+/// rest at the host-wide defaults.
+pub(crate) fn engine_networks(runroot: &Path) -> Networks {
+    Networks::new(NetworksConfig::with_netns_dir(runroot.join("netns")))
+}
 
 impl Engine {
+    /// The engine's attachments to the bridge, and the host ports they hold.
+    pub fn networks(&self) -> &Networks {
+        &self.networks
+    }
+
     /// Where the container's network namespace is pinned.
     pub(crate) fn netns_path(&self, id: &str) -> PathBuf {
-        self.opts.runroot.join("netns").join(id)
+        self.networks.netns_path(id)
     }
 
     /// Options as the container keeps them: `-P` turned into mappings of
@@ -38,17 +45,16 @@ impl Engine {
         opts: &CreateOptions,
         image: &ImageConfig,
     ) -> Result<CreateOptions> {
+        let exposed = image.exposed_ports.iter().flat_map(|m| m.keys());
         let mut opts = opts.clone();
         if opts.publish_all {
-            for key in image.exposed_ports.iter().flat_map(|m| m.keys()) {
-                if let Some(m) = PortMapping::exposed(key) {
-                    let published = opts
-                        .ports
-                        .iter()
-                        .any(|p| p.container_port == m.container_port && p.protocol == m.protocol);
-                    if !published {
-                        opts.ports.push(m);
-                    }
+            for m in exposed.filter_map(|key| PortMapping::exposed(key)) {
+                let published = opts
+                    .ports
+                    .iter()
+                    .any(|p| p.container_port == m.container_port && p.protocol == m.protocol);
+                if !published {
+                    opts.ports.push(m);
                 }
             }
         }
@@ -59,11 +65,11 @@ impl Engine {
                 reason: "ports can only be published with --network bridge".into(),
             });
         }
-        ports::check_free(&opts.ports)?;
+        self.networks.check_ports(&opts.ports)?;
         Ok(opts)
     }
 
-    /// Reserve the ports, pin a namespace and attach it; record the
+    /// Attach the container (see [`Networks::attach`]); record the
     /// attachment in `state` and the address in the container's
     /// `/etc/hosts`. On an error nothing of it is left.
     pub(crate) fn network_up(
@@ -75,45 +81,23 @@ impl Engine {
         if opts.network != NetworkMode::Bridge {
             return Ok(());
         }
-        let (maps, hold) = ports::reserve(&opts.ports)?;
-        let path = self.netns_path(id);
-        netns::create(&path)?;
-        let attached = Network::default_bridge()
-            .attach(id, &path, &maps)
-            .map_err(Error::from)
-            .and_then(|a| self.hosts_address(id, &a).map(|()| a));
-        match attached {
-            Ok(a) => {
-                state.network = Some(a);
-                if let Ok(mut held) = HELD.lock() {
-                    held.push((id.to_string(), hold));
-                }
-                Ok(())
-            }
-            Err(e) => {
-                let _ = Network::default_bridge().detach(id, &path);
-                let _ = netns::remove(&path);
-                Err(e)
-            }
+        let a = self.networks.attach(id, &opts.ports)?;
+        if let Err(e) = self.hosts_address(id, &a) {
+            let _ = self.networks.detach(id);
+            return Err(e);
         }
+        state.network = Some(a);
+        Ok(())
     }
 
-    /// Undo [`Engine::network_up`]: unpin the namespace first (the kernel
-    /// then drops the container's veth with it, cheaper than deleting it
-    /// inside), then DEL, which tolerates the namespace being gone (as it
-    /// is after a reboot), then free the host ports.
+    /// Undo [`Engine::network_up`] (see [`Networks::detach`]), from this
+    /// process or any other.
     pub(crate) fn network_down(&self, id: &str, state: &mut State) -> Result<()> {
-        let path = self.netns_path(id);
-        let net = Network::default_bridge();
-        if state.network.is_none() && !net.is_attached(id) && !path.exists() {
+        if state.network.is_none() && !self.networks.is_attached(id) {
             return Ok(());
         }
-        netns::remove(&path)?;
-        net.detach(id, &path)?;
+        self.networks.detach(id)?;
         state.network = None;
-        if let Ok(mut held) = HELD.lock() {
-            held.retain(|(i, _)| i != id);
-        }
         Ok(())
     }
 
@@ -138,9 +122,19 @@ impl Engine {
 
 /// The published ports of a container: the live ones while it runs on the
 /// network, else the configured ones (random host ports shown as 0).
-pub fn published(opts: &CreateOptions, state: &State) -> Vec<PortMapping> {
+pub fn published_ports(opts: &CreateOptions, state: &State) -> Vec<PortMapping> {
     match &state.network {
         Some(a) => a.ports.clone(),
         None => opts.ports.clone(),
+    }
+}
+
+/// `--network` when none is given: `bridge` as root (as podman), else
+/// `none` (see [`network::bridge_possible`]).
+pub fn default_network_mode() -> NetworkMode {
+    if network::bridge_possible() {
+        NetworkMode::Bridge
+    } else {
+        NetworkMode::None
     }
 }

@@ -1,0 +1,81 @@
+//! The network layer's errors: each says which port, plugin or path.
+
+use std::path::PathBuf;
+
+/// What went wrong in the network layer.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    /// A `-p` value is malformed.
+    #[error("invalid --publish {0:?}: {1}")]
+    BadPort(String, String),
+    /// A host port is taken by someone else.
+    #[error("cannot publish {addr}: {errno}")]
+    PortInUse {
+        /// `ip:port/proto`.
+        addr: String,
+        /// bind(2)'s errno (EADDRINUSE: the port is taken).
+        errno: nix::errno::Errno,
+    },
+    /// A CNI plugin (or iptables) failed.
+    #[error("CNI plugin {plugin} {command}: {message}")]
+    Plugin {
+        /// The plugin.
+        plugin: String,
+        /// ADD or DEL.
+        command: String,
+        /// What it said.
+        message: String,
+    },
+    /// The plugin directory lacks the bridge network's plugins.
+    #[error("CNI plugins not found in {} (no {plugin} plugin): install them (Debian: apt install containernetworking-plugins; or set BERTH_CNI_PLUGIN_DIR), or run with --network none or --network host", dir.display())]
+    NoPlugins {
+        /// The directory looked in.
+        dir: PathBuf,
+        /// The first plugin missing.
+        plugin: String,
+    },
+    /// The bridge network needs iptables for NAT and published ports.
+    #[error("iptables not found in PATH: the bridge network needs it for NAT and published ports; install it (Debian: apt install iptables), or run with --network none or --network host")]
+    NoIptables,
+    /// A system call failed.
+    #[error("{op}: {source}")]
+    Sys {
+        /// What was being done.
+        op: String,
+        /// The errno.
+        #[source]
+        source: nix::errno::Errno,
+    },
+    /// A file operation failed.
+    #[error("{op} {}: {source}", path.display())]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// On which path.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The cached result is unreadable.
+    #[error("network cache {}: {source}", path.display())]
+    Cache {
+        /// The file.
+        path: PathBuf,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A host-port reservation record is unreadable.
+    #[error("port reservation record {}: {source}", path.display())]
+    PortRecord {
+        /// The file.
+        path: PathBuf,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Writing a record atomically failed.
+    #[error(transparent)]
+    Write(#[from] berth_storage::Error),
+}
