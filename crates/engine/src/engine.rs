@@ -405,7 +405,8 @@ fn still_watched(state: &State) -> Result<bool> {
         return Ok(false);
     }
     for p in [state.process, state.monitor].into_iter().flatten() {
-        if p.alive()? {
+        let path = format!("/proc/{}/stat", p.pid);
+        if p.alive().ctx("read", path)? {
             return Ok(true);
         }
     }

@@ -30,6 +30,7 @@ pub mod monitor;
 pub mod network;
 pub mod options;
 mod proc_stat;
+mod process_ref;
 mod pty_relay;
 pub mod reboot;
 pub mod records;

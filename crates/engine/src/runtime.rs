@@ -163,7 +163,10 @@ fn last_error(log: &str) -> String {
         .filter(|l| matches!(l.level.as_str(), "error" | "fatal"));
     match errors.next_back() {
         Some(l) => l.msg,
-        None => lines.next_back().unwrap_or("failed with no message").to_string(),
+        None => lines
+            .next_back()
+            .unwrap_or("failed with no message")
+            .to_string(),
     }
 }
 

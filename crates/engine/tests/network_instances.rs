@@ -8,7 +8,7 @@
 
 use berth_engine::network::ports::PortMapping;
 use berth_engine::network::{NetError, Networks, NetworksConfig};
-use berth_engine::record::ProcessRef;
+use berth_engine::records::ProcessRef;
 use std::path::Path;
 use std::process::Command;
 

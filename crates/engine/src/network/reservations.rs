@@ -8,7 +8,7 @@
 
 use super::ports::{self, PortMapping, Reservation};
 use super::NetError;
-use crate::record::ProcessRef;
+use crate::process_ref::ProcessRef;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -26,7 +26,7 @@ pub struct PortRecord {
 impl PortRecord {
     /// Whether the holder still runs, i.e. the ports are still held.
     pub fn held(&self) -> bool {
-        self.holder.alive()
+        self.holder.maybe_alive()
     }
 }
 

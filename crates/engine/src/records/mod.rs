@@ -9,10 +9,9 @@
 //! into storage (whose own locks are inner) or the network (whose state
 //! lock is inner); never two records' locks at once.
 
-mod process_ref;
 mod state;
 
-pub use process_ref::ProcessRef;
+pub use crate::process_ref::ProcessRef;
 pub use state::{State, Status};
 
 use crate::error::{Error, IoContext, Result};

@@ -1,6 +1,6 @@
 //! `state.json`: what a container is doing.
 
-use super::ProcessRef;
+use crate::process_ref::ProcessRef;
 use serde::{Deserialize, Serialize};
 
 /// Where a container is in its life.

@@ -1,6 +1,7 @@
-//! A process named so that a reused pid is not taken for it.
+//! A process named so that a reused pid is not taken for it: how the
+//! records name a container's init and waiter, and the network its port
+//! holder.
 
-use crate::error::{Error, Result};
 use crate::proc_stat::ProcStat;
 use serde::{Deserialize, Serialize};
 
@@ -33,16 +34,8 @@ impl ProcessRef {
     /// Whether it still runs (a zombie does not). An error when /proc
     /// can't tell: a live container must not be taken for a stopped one
     /// and have its run released under it.
-    pub fn alive(&self) -> Result<bool> {
-        match ProcStat::read(self.pid) {
-            Ok(Some(s)) => Ok(s.start_ticks == self.start && !s.ended()),
-            Ok(None) => Ok(false),
-            Err(source) => Err(Error::Io {
-                op: "read",
-                path: format!("/proc/{}/stat", self.pid).into(),
-                source,
-            }),
-        }
+    pub fn alive(&self) -> std::io::Result<bool> {
+        Ok(ProcStat::read(self.pid)?.is_some_and(|s| s.start_ticks == self.start && !s.ended()))
     }
 
     /// [`ProcessRef::alive`] where not knowing counts as alive: for waits
