@@ -194,3 +194,31 @@ fn a_log_that_cannot_be_written_stops_the_start() {
     eventually("it to run", || env.state(id)["status"] == "running");
     env.ok(&["rm", "-f", id]);
 }
+
+#[test]
+fn a_corrupt_mount_count_stops_the_start_and_rm_still_works() {
+    require!(is_root(), "containers need root");
+    let env = Env::new();
+    let id = env.ok(&["create", "--network", "none", "busybox", "true"]);
+    let id = id.trim();
+    // The container's read-write layer is the one layer whose mount count
+    // file create left behind (create mounts the rootfs to check the
+    // command, then unmounts it).
+    let mounts = env.root().join("mounts");
+    let counts: Vec<_> = std::fs::read_dir(&mounts)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("count"))
+        .filter(|p| p.exists())
+        .collect();
+    assert_eq!(counts.len(), 1, "{counts:?}");
+    std::fs::write(&counts[0], "12ab").unwrap();
+    let out = env.berth(&["start", id]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "started over a corrupt count");
+    assert!(err.contains("corrupt mount count"), "{err}");
+    let shown: serde_json::Value = serde_json::from_str(&env.ok(&["inspect", id])).unwrap();
+    assert_eq!(shown[0]["State"], "created");
+    env.ok(&["rm", "-f", id]);
+    assert_eq!(env.stored_containers(), 0);
+}

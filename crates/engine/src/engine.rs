@@ -40,7 +40,7 @@ pub struct Meta {
     /// The cgroupsPath.
     pub cgroups_path: String,
     /// What survives a reboot of the last run (the runroot does not).
-    pub last_run: Option<crate::reboot::LastRun>,
+    pub last_run: Option<crate::boot::LastRun>,
     /// The image's `ExposedPorts` keys (`80/tcp`).
     pub exposed_ports: Vec<String>,
 }
@@ -401,7 +401,7 @@ impl Engine {
 /// Whether someone still watches the run `state` records: its process or
 /// its waiter lives, in this boot. An error when /proc can't tell.
 fn still_watched(state: &State) -> Result<bool> {
-    if !crate::reboot::same_boot(state) {
+    if !crate::boot::same_boot(state) {
         return Ok(false);
     }
     for p in [state.process, state.monitor].into_iter().flatten() {

@@ -180,7 +180,7 @@ impl Run<'_> {
         self.state.started_at = Some(crate::clock::now_rfc3339());
         self.state.finished_at = None;
         self.state.exit_code = None;
-        self.state.boot_id = crate::reboot::boot_id();
+        self.state.boot_id = crate::boot::boot_id();
         self.engine_save()?;
         self.phase = Phase::Recorded;
         engine.remember_run(self.c, &self.state)?;

@@ -12,6 +12,7 @@
 //! command works from any process.
 #![deny(missing_docs)]
 
+mod boot;
 mod clock;
 pub mod confinement;
 mod console_socket;
@@ -32,7 +33,7 @@ pub mod options;
 mod proc_stat;
 mod process_ref;
 mod pty_relay;
-pub mod reboot;
+mod reboot;
 pub mod records;
 mod signal_forwarding;
 mod user_mounts;
@@ -46,6 +47,7 @@ mod terminal;
 pub mod top;
 pub mod volumes;
 
+pub use boot::LastRun;
 pub use container_network::{default_network_mode, published_ports};
 pub use engine::{ContainerInfo, Engine, EngineOptions, Meta};
 pub use error::{Error, Result};

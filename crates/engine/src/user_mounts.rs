@@ -20,7 +20,7 @@ impl Engine {
         let mut state = user_state(record.load()?);
         let path = self.store.mount_container(&c.id)?;
         state.user_mounts += 1;
-        state.boot_id = crate::reboot::boot_id();
+        state.boot_id = crate::boot::boot_id();
         record.save(&lock, &state)?;
         Ok(path)
     }
@@ -71,7 +71,7 @@ impl Engine {
 /// Mounts counted in another boot are gone (a runroot that is no tmpfs
 /// survives the reboot; the mounts do not).
 fn user_state(mut state: State) -> State {
-    if !crate::reboot::same_boot(&state) {
+    if !crate::boot::same_boot(&state) {
         state.user_mounts = 0;
         state.mounted = false;
     }

@@ -166,8 +166,14 @@ impl Store {
         let _c = self.lock(&self.locks.containers, LockMode::Exclusive)?;
         let _l = self.lock(&self.locks.layers, LockMode::Exclusive)?;
         let c = self.find_container(key)?;
-        let mounts = self.mount_count(&c.layer)?;
-        if mounts > 0 && !force {
+        // Forced, the count is not read: a corrupt one must not keep the
+        // container (delete unmounts whatever is there).
+        let mounts = if force {
+            0
+        } else {
+            self.mount_count(&c.layer)?
+        };
+        if mounts > 0 {
             return Err(Error::InUse {
                 what: format!("container {}", c.name),
                 users: vec![format!("{mounts} mount(s)")],

@@ -277,8 +277,8 @@ impl Store {
             .filter(|c| c.image == image.id)
             .collect();
         let mounts = match &image.top_layer {
-            Some(top) => self.mount_count(top)?,
-            None => 0,
+            Some(top) if !force => self.mount_count(top)?,
+            _ => 0,
         };
         if !force && (!containers.is_empty() || mounts > 0) {
             let mut users: Vec<String> = containers
