@@ -17,8 +17,11 @@ mod console_socket;
 mod engine;
 mod error;
 mod exec;
+mod exec_process;
 mod files;
 pub mod image_config;
+#[cfg(test)]
+mod image_config_parse;
 mod init;
 mod lifecycle;
 pub mod listen_fds;
@@ -34,6 +37,8 @@ mod restart;
 mod runtime;
 pub mod seccomp_profile;
 pub mod spec;
+#[cfg(test)]
+mod spec_equivalence;
 mod terminal;
 pub mod top;
 pub mod volumes;

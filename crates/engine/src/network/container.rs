@@ -40,7 +40,7 @@ impl Engine {
     ) -> Result<CreateOptions> {
         let mut opts = opts.clone();
         if opts.publish_all {
-            for key in image.exposed_ports.iter().flat_map(|m| m.keys()) {
+            for key in &crate::image_config::exposed_ports(image) {
                 if let Some(m) = PortMapping::exposed(key) {
                     let published = opts
                         .ports
