@@ -45,16 +45,17 @@ impl Engine {
         opts: &CreateOptions,
         image: &ImageConfig,
     ) -> Result<CreateOptions> {
-        let exposed = image.exposed_ports.iter().flat_map(|m| m.keys());
         let mut opts = opts.clone();
         if opts.publish_all {
-            for m in exposed.filter_map(|key| PortMapping::exposed(key)) {
-                let published = opts
-                    .ports
-                    .iter()
-                    .any(|p| p.container_port == m.container_port && p.protocol == m.protocol);
-                if !published {
-                    opts.ports.push(m);
+            for key in &crate::image_config::exposed_ports(image) {
+                if let Some(m) = PortMapping::exposed(key) {
+                    let published = opts
+                        .ports
+                        .iter()
+                        .any(|p| p.container_port == m.container_port && p.protocol == m.protocol);
+                    if !published {
+                        opts.ports.push(m);
+                    }
                 }
             }
         }

@@ -2,7 +2,7 @@
 //! runroot, and the runtime that runs them.
 
 use crate::error::{Error, IoContext, Result};
-use crate::image_config::{check_command, resolve_user, ImageConfig};
+use crate::image_config::{self, check_command, resolve_user, ImageConfig};
 use crate::options::{CreateOptions, NetworkMode};
 use crate::records::{RecordDir, RecordLock, State, Status};
 use crate::runtime::Runtime;
@@ -158,7 +158,10 @@ impl Engine {
         }
         crate::confinement::capabilities(opts.privileged, &opts.cap_add, &opts.cap_drop)?;
         let image = berth_image::find_image(&self.ctx, &self.store, &opts.image)?;
-        let config = ImageConfig::parse(&image.id, &self.store.image_config(&image.id)?)?;
+        let config = image_config::execution(&image_config::parse(
+            &image.id,
+            &self.store.image_config(&image.id)?,
+        )?);
         let opts = &self.network_options(opts, &config)?;
         let volumes = self.new_volumes(opts, &config)?;
         let opts = &volumes.options;
@@ -185,7 +188,10 @@ impl Engine {
             return Ok(());
         }
         let opts = Engine::meta(c)?.options;
-        let config = ImageConfig::parse(&c.image, &self.store.image_config(&c.image)?)?;
+        let config = image_config::execution(&image_config::parse(
+            &c.image,
+            &self.store.image_config(&c.image)?,
+        )?);
         self.prepare(c, &opts, &config, &record)
     }
 
@@ -216,7 +222,7 @@ impl Engine {
         let user_spec = opts
             .user
             .clone()
-            .or_else(|| image.user.clone())
+            .or_else(|| image.user().clone())
             .unwrap_or_default();
         let user = resolve_user(rootfs, &user_spec)?;
         let hostname = match (&opts.hostname, opts.network) {
@@ -268,15 +274,11 @@ impl Engine {
             stop_signal: opts
                 .stop_signal
                 .clone()
-                .or_else(|| image.stop_signal.clone())
+                .or_else(|| image.stop_signal().clone())
                 .unwrap_or_else(|| "SIGTERM".into()),
             cgroups_path,
             last_run: Engine::meta(c)?.last_run,
-            exposed_ports: image
-                .exposed_ports
-                .iter()
-                .flat_map(|m| m.keys().cloned())
-                .collect(),
+            exposed_ports: image_config::exposed_ports(image),
         };
         let value = serde_json::to_value(&meta).map_err(|source| Error::Record {
             path: path.clone(),

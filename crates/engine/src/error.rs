@@ -39,6 +39,16 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// A part of config.json could not be built (oci-spec's builders
+    /// refused a value).
+    #[error("building config.json: {what}: {source}")]
+    Spec {
+        /// The part (`process`, `linux.resources`, …).
+        what: &'static str,
+        /// oci-spec's error.
+        #[source]
+        source: oci_spec::OciSpecError,
+    },
     /// The command to run is not in the image.
     #[error("{0}: executable file not found in $PATH: no such file or directory")]
     CommandNotFound(String),
@@ -114,6 +124,14 @@ pub enum Error {
         /// The JSON error.
         #[source]
         source: serde_json::Error,
+    },
+    /// A container's config.json lacks a part the engine needs.
+    #[error("{}: {what}", path.display())]
+    BundleConfig {
+        /// The config.json.
+        path: PathBuf,
+        /// What is missing or wrong.
+        what: &'static str,
     },
     /// The monitor did not report the container as started.
     #[error("monitor of {id}: {message}")]

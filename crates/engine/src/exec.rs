@@ -7,10 +7,9 @@
 use crate::console_socket::ConsoleSocket;
 use crate::engine::Engine;
 use crate::error::{Error, IoContext, Result};
+use crate::exec_process::{container_process, exec_process, merged_env, read_config, window};
 use crate::image_config::{check_command, resolve_user};
 use crate::signal_forwarding::{forward_to, set_forwarding, stop_forwarding};
-use serde_json::Value;
-use std::path::PathBuf;
 use std::process::Stdio;
 
 /// What `berth exec` asks for.
@@ -44,43 +43,16 @@ impl Engine {
         };
         let record = self.record(&c.id);
         let config_path = record.path().join("config.json");
-        let config: Value =
-            serde_json::from_slice(&std::fs::read(&config_path).ctx("read", &config_path)?)
-                .map_err(|source| Error::Record {
-                    path: config_path.clone(),
-                    source,
-                })?;
-        let rootfs = PathBuf::from(config["root"]["path"].as_str().unwrap_or("/"));
-        let mut process = config["process"].clone();
-        let mut env: Vec<String> = process["env"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default();
-        for e in &opts.env {
-            let name = e.split('=').next().unwrap_or(e);
-            env.retain(|x| x.split('=').next() != Some(name));
-            env.push(e.clone());
-        }
+        let config = read_config(&config_path)?;
+        let (process, rootfs) = container_process(&config, &config_path)?;
+        let env = merged_env(process.env().as_deref().unwrap_or_default(), &opts.env);
         check_command(&rootfs, first, &env)?;
-        if let Some(u) = &opts.user {
-            let user = resolve_user(&rootfs, u)?;
-            process["user"] = serde_json::json!({
-                "uid": user.uid, "gid": user.gid, "additionalGids": user.additional_gids,
-            });
-        }
-        if let Some(w) = &opts.workdir {
-            process["cwd"] = w.clone().into();
-        }
-        process["args"] = serde_json::json!(opts.command);
-        process["env"] = serde_json::json!(env);
-        process["terminal"] = opts.tty.into();
-        if opts.tty {
-            crate::terminal::terminal_process(&mut process, &env);
-        }
+        let user = match &opts.user {
+            Some(u) => Some(resolve_user(&rootfs, u)?),
+            None => None,
+        };
+        let window = if opts.tty { window()? } else { None };
+        let process = exec_process(process, opts, env, user.as_ref(), window)?;
         let file = record
             .path()
             .join(format!("exec-{}.json", std::process::id()));

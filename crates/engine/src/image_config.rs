@@ -3,46 +3,44 @@
 //! `/etc/group`, the command in `$PATH`.
 
 use crate::error::{Error, Result};
-use serde::Deserialize;
+use oci_spec::image::ImageConfiguration;
 use std::path::{Path, PathBuf};
 
-/// `config` of an OCI image config (Docker's capitalised names).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct ImageConfig {
-    /// The entrypoint.
-    pub entrypoint: Option<Vec<String>>,
-    /// The default arguments.
-    pub cmd: Option<Vec<String>>,
-    /// `NAME=VALUE` entries.
-    pub env: Option<Vec<String>>,
-    /// The working directory.
-    pub working_dir: Option<String>,
-    /// `user[:group]`, names or numbers.
-    pub user: Option<String>,
-    /// The signal that stops the container.
-    pub stop_signal: Option<String>,
-    /// `port/proto` keys (`80/tcp`), for `-P` and `inspect`.
-    pub exposed_ports: Option<std::collections::BTreeMap<String, serde_json::Value>>,
-    /// Paths that get a volume each (anonymous unless the user mounts one).
-    pub volumes: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+/// The execution parameters of an image (`config` of its
+/// `ImageConfiguration`): entrypoint, cmd, env, user, ports, volumes.
+pub use oci_spec::image::Config as ImageConfig;
+
+/// Parse an image config blob. Docker's configs parse too: the fields the
+/// OCI spec lacks (Healthcheck, OnBuild, ArgsEscaped…) are ignored and
+/// `null` lists are absent.
+pub fn parse(image: &str, bytes: &[u8]) -> Result<ImageConfiguration> {
+    serde_json::from_slice(bytes).map_err(|source| Error::ImageConfig {
+        image: image.into(),
+        source,
+    })
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Outer {
-    config: Option<ImageConfig>,
+/// The execution parameters of a parsed image config; an image without
+/// any (the spec allows it) gets the empty set.
+pub fn execution(config: &ImageConfiguration) -> ImageConfig {
+    config.config().clone().unwrap_or_default()
 }
 
-impl ImageConfig {
-    /// Parse an image config blob.
-    pub fn parse(image: &str, bytes: &[u8]) -> Result<ImageConfig> {
-        let outer: Outer = serde_json::from_slice(bytes).map_err(|source| Error::ImageConfig {
-            image: image.into(),
-            source,
-        })?;
-        Ok(outer.config.unwrap_or_default())
-    }
+/// `port/proto` keys (`80/tcp`) the image exposes, sorted (oci-spec keeps
+/// them in hash order).
+pub fn exposed_ports(image: &ImageConfig) -> Vec<String> {
+    sorted(image.exposed_ports())
+}
+
+/// Paths the image wants a volume on, sorted.
+pub fn volumes(image: &ImageConfig) -> Vec<String> {
+    sorted(image.volumes())
+}
+
+fn sorted(list: &Option<Vec<String>>) -> Vec<String> {
+    let mut list = list.clone().unwrap_or_default();
+    list.sort();
+    list
 }
 
 /// A user resolved in the image: uid, gid and supplementary groups.

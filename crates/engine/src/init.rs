@@ -5,8 +5,8 @@
 
 use crate::error::{Error, Result};
 use crate::options::CreateOptions;
-use serde_json::{json, Value};
-use std::path::PathBuf;
+use oci_spec::runtime::{MountBuilder, Spec};
+use std::path::{Path, PathBuf};
 
 /// Where the init is inside the container.
 pub const INIT_PATH: &str = "/run/berth-init";
@@ -31,21 +31,55 @@ fn locate() -> Result<PathBuf> {
 }
 
 /// With `--init`, bind the init in and make it the process's argv[0].
-pub(crate) fn apply(config: &mut Value, opts: &CreateOptions) -> Result<()> {
+pub(crate) fn apply(config: &mut Spec, opts: &CreateOptions) -> Result<()> {
     if !opts.init {
         return Ok(());
     }
-    let source = locate()?;
-    if let Some(args) = config["process"]["args"].as_array_mut() {
-        args.insert(0, json!(INIT_PATH));
+    put_first(config, &locate()?)
+}
+
+/// Put the init at `source` before the command and bind it in read-only.
+fn put_first(config: &mut Spec, source: &Path) -> Result<()> {
+    if let Some(process) = config.process_mut() {
+        let mut args = process.args().clone().unwrap_or_default();
+        args.insert(0, INIT_PATH.to_string());
+        process.set_args(Some(args));
     }
-    if let Some(mounts) = config["mounts"].as_array_mut() {
-        mounts.push(json!({
-            "destination": INIT_PATH,
-            "type": "bind",
-            "source": source,
-            "options": ["bind", "ro", "rprivate"],
-        }));
-    }
+    let mount = MountBuilder::default()
+        .destination(INIT_PATH)
+        .typ("bind")
+        .source(source)
+        .options(vec!["bind".into(), "ro".into(), "rprivate".into()])
+        .build()
+        .map_err(|source| Error::Spec {
+            what: "mounts (--init)",
+            source,
+        })?;
+    config.mounts_mut().get_or_insert_with(Vec::new).push(mount);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn init_runs_first_from_a_read_only_bind() {
+        let mut spec: Spec = serde_json::from_str(
+            r#"{"ociVersion":"1.0.2","process":{"user":{"uid":0,"gid":0},"cwd":"/",
+                "args":["sh","-c","true"]},"mounts":[]}"#,
+        )
+        .unwrap();
+        put_first(&mut spec, Path::new("/usr/libexec/berth-init")).unwrap();
+        let args = spec.process().as_ref().unwrap().args().clone().unwrap();
+        assert_eq!(args, [INIT_PATH, "sh", "-c", "true"]);
+        let v = serde_json::to_value(&spec).unwrap();
+        assert_eq!(
+            v["mounts"],
+            serde_json::json!([{
+                "destination": INIT_PATH, "type": "bind",
+                "source": "/usr/libexec/berth-init", "options": ["bind", "ro", "rprivate"],
+            }])
+        );
+    }
 }

@@ -21,7 +21,10 @@ mod engine;
 mod error;
 mod etc_files;
 mod exec;
+mod exec_process;
 pub mod image_config;
+#[cfg(test)]
+mod image_config_parse;
 mod init;
 mod launcher;
 mod lifecycle;
@@ -43,6 +46,8 @@ mod restart;
 mod runtime;
 pub mod seccomp_profile;
 pub mod spec;
+#[cfg(test)]
+mod spec_equivalence;
 mod terminal;
 pub mod top;
 pub mod volumes;

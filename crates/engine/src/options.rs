@@ -180,7 +180,7 @@ pub struct Ulimit {
 }
 
 /// The names `--ulimit` knows (docker's and podman's), and the OCI names.
-const ULIMITS: [(&str, &str); 16] = [
+pub(crate) const ULIMITS: [(&str, &str); 16] = [
     ("as", "RLIMIT_AS"),
     ("core", "RLIMIT_CORE"),
     ("cpu", "RLIMIT_CPU"),

@@ -13,35 +13,41 @@
 //! conditions, and the architecture with its sub-architectures from
 //! `archMap`.
 
+use oci_spec::runtime::{Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSyscall};
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use std::sync::OnceLock;
 
 const PROFILE: &str = include_str!("seccomp.json");
 
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct Profile {
-    default_action: String,
+    default_action: LinuxSeccompAction,
     default_errno_ret: Option<u32>,
+    #[serde(default)]
     arch_map: Vec<ArchMap>,
+    #[serde(default)]
     syscalls: Vec<Rule>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct ArchMap {
-    architecture: String,
-    sub_architectures: Vec<String>,
+    architecture: Arch,
+    #[serde(default)]
+    sub_architectures: Vec<Arch>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct Rule {
     names: Vec<String>,
-    action: String,
-    args: Option<Vec<Value>>,
+    action: LinuxSeccompAction,
+    args: Option<Vec<LinuxSeccompArg>>,
     errno_ret: Option<u32>,
+    #[serde(default)]
     includes: Filter,
+    #[serde(default)]
     excludes: Filter,
 }
 
@@ -53,18 +59,27 @@ struct Filter {
     min_kernel: Option<String>,
 }
 
+/// The profile, parsed once. It is a constant of this crate that the
+/// unit tests parse, so a failure here is a build defect, not input.
+fn profile() -> &'static Profile {
+    static PARSED: OnceLock<Profile> = OnceLock::new();
+    PARSED.get_or_init(|| {
+        serde_json::from_str(PROFILE).expect("seccomp.json is checked by the unit tests")
+    })
+}
+
 /// Go's GOARCH and libseccomp's name of the architecture we run on.
-fn native_arch() -> (&'static str, &'static str) {
+fn native_arch() -> (&'static str, Arch) {
     match std::env::consts::ARCH {
-        "x86_64" => ("amd64", "SCMP_ARCH_X86_64"),
-        "x86" => ("386", "SCMP_ARCH_X86"),
-        "aarch64" => ("arm64", "SCMP_ARCH_AARCH64"),
-        "arm" => ("arm", "SCMP_ARCH_ARM"),
-        "powerpc64" => ("ppc64le", "SCMP_ARCH_PPC64LE"),
-        "s390x" => ("s390x", "SCMP_ARCH_S390X"),
-        "riscv64" => ("riscv64", "SCMP_ARCH_RISCV64"),
-        "mips64" => ("mips64", "SCMP_ARCH_MIPS64"),
-        other => (other, "SCMP_ARCH_NATIVE"),
+        "x86_64" => ("amd64", Arch::ScmpArchX86_64),
+        "x86" => ("386", Arch::ScmpArchX86),
+        "aarch64" => ("arm64", Arch::ScmpArchAarch64),
+        "arm" => ("arm", Arch::ScmpArchArm),
+        "powerpc64" => ("ppc64le", Arch::ScmpArchPpc64le),
+        "s390x" => ("s390x", Arch::ScmpArchS390x),
+        "riscv64" => ("riscv64", Arch::ScmpArchRiscv64),
+        "mips64" => ("mips64", Arch::ScmpArchMips64),
+        other => (other, Arch::ScmpArchNative),
     }
 }
 
@@ -102,47 +117,39 @@ fn applies(rule: &Rule, caps: &[String], arch: &str, kernel: (u32, u32)) -> bool
 }
 
 /// The OCI `linux.seccomp` for a container holding `caps` on this machine.
-pub fn for_capabilities(caps: &[String]) -> Value {
+pub fn for_capabilities(caps: &[String]) -> LinuxSeccomp {
     let (go_arch, scmp_arch) = native_arch();
     generate(caps, go_arch, scmp_arch, kernel_version())
 }
 
-fn generate(caps: &[String], go_arch: &str, scmp_arch: &str, kernel: (u32, u32)) -> Value {
-    // The profile is a constant of this crate, checked by the unit tests.
-    let profile: Profile = serde_json::from_str(PROFILE).unwrap_or_default();
-    let mut arches = vec![scmp_arch.to_string()];
+fn generate(caps: &[String], go_arch: &str, scmp_arch: Arch, kernel: (u32, u32)) -> LinuxSeccomp {
+    let profile = profile();
+    let mut arches = vec![scmp_arch];
     if let Some(m) = profile
         .arch_map
         .iter()
         .find(|m| m.architecture == scmp_arch)
     {
-        arches.extend(m.sub_architectures.iter().cloned());
+        arches.extend(m.sub_architectures.iter().copied());
     }
-    let syscalls: Vec<Value> = profile
+    let syscalls: Vec<LinuxSyscall> = profile
         .syscalls
         .iter()
         .filter(|r| applies(r, caps, go_arch, kernel))
         .map(|r| {
-            let mut o = Map::new();
-            o.insert("names".into(), json!(r.names));
-            o.insert("action".into(), json!(r.action));
-            if let Some(n) = r.errno_ret {
-                o.insert("errnoRet".into(), json!(n));
-            }
-            if let Some(args) = r.args.as_ref().filter(|a| !a.is_empty()) {
-                o.insert("args".into(), json!(args));
-            }
-            Value::Object(o)
+            let mut s = LinuxSyscall::default();
+            s.set_names(r.names.clone());
+            s.set_action(r.action);
+            s.set_errno_ret(r.errno_ret);
+            s.set_args(r.args.clone().filter(|a| !a.is_empty()));
+            s
         })
         .collect();
-    let mut out = json!({
-        "defaultAction": profile.default_action,
-        "architectures": arches,
-        "syscalls": syscalls,
-    });
-    if let Some(n) = profile.default_errno_ret {
-        out["defaultErrnoRet"] = json!(n);
-    }
+    let mut out = LinuxSeccomp::default();
+    out.set_default_action(profile.default_action);
+    out.set_default_errno_ret(profile.default_errno_ret);
+    out.set_architectures(Some(arches));
+    out.set_syscalls(Some(syscalls));
     out
 }
 
@@ -150,7 +157,22 @@ fn generate(caps: &[String], go_arch: &str, scmp_arch: &str, kernel: (u32, u32))
 mod tests {
     use super::*;
     use crate::confinement::DEFAULT_CAPABILITIES;
+    use serde_json::{json, Value};
     use std::collections::BTreeSet;
+
+    fn generate_json(caps: &[String], go_arch: &str, arch: Arch, kernel: (u32, u32)) -> Value {
+        serde_json::to_value(generate(caps, go_arch, arch, kernel)).unwrap()
+    }
+
+    #[test]
+    fn typed_profile_is_what_the_json_one_was() {
+        // Written by the string-keyed generator before the profile was typed.
+        let before: Value =
+            serde_json::from_str(include_str!("../tests/fixtures/seccomp-before-typed.json"))
+                .unwrap();
+        let ours = generate_json(&default_caps(), "amd64", Arch::ScmpArchX86_64, (6, 18));
+        assert_eq!(ours, before);
+    }
 
     /// (action, errnoRet, args without zero valueTwo) → syscall names.
     fn rules(v: &Value) -> BTreeSet<String> {
@@ -179,7 +201,7 @@ mod tests {
             "../../runtime/tests/fixtures/podman-seccomp-oci.json"
         ))
         .unwrap();
-        let ours = generate(&default_caps(), "amd64", "SCMP_ARCH_X86_64", (6, 18));
+        let ours = generate_json(&default_caps(), "amd64", Arch::ScmpArchX86_64, (6, 18));
         assert_eq!(ours["defaultAction"], podman["defaultAction"]);
         assert_eq!(ours["defaultErrnoRet"], podman["defaultErrnoRet"]);
         assert_eq!(ours["architectures"], podman["architectures"]);
@@ -198,9 +220,9 @@ mod tests {
         .unwrap();
         let mut caps = default_caps();
         caps.extend(["CAP_SYS_ADMIN".to_string(), "CAP_SYS_PTRACE".to_string()]);
-        let ours = generate(&caps, "amd64", "SCMP_ARCH_X86_64", (6, 18));
+        let ours = generate_json(&caps, "amd64", Arch::ScmpArchX86_64, (6, 18));
         assert_eq!(rules(&ours), rules(&podman));
-        let base = generate(&default_caps(), "amd64", "SCMP_ARCH_X86_64", (6, 18));
+        let base = generate_json(&default_caps(), "amd64", Arch::ScmpArchX86_64, (6, 18));
         assert_ne!(rules(&ours), rules(&base));
     }
 
@@ -216,7 +238,7 @@ mod tests {
 
     #[test]
     fn capabilities_open_their_calls() {
-        let base = generate(&default_caps(), "amd64", "SCMP_ARCH_X86_64", (6, 18));
+        let base = generate_json(&default_caps(), "amd64", Arch::ScmpArchX86_64, (6, 18));
         for (cap, call) in [
             ("CAP_SYS_ADMIN", "bpf"),
             ("CAP_SYS_ADMIN", "perf_event_open"),
@@ -229,7 +251,7 @@ mod tests {
             assert_eq!(action_of(&base, call), ["SCMP_ACT_ERRNO"], "{call}");
             let mut caps = default_caps();
             caps.push(cap.into());
-            let more = generate(&caps, "amd64", "SCMP_ARCH_X86_64", (6, 18));
+            let more = generate_json(&caps, "amd64", Arch::ScmpArchX86_64, (6, 18));
             assert_eq!(action_of(&more, call), ["SCMP_ACT_ALLOW"], "{cap} {call}");
         }
         // Without CAP_SYS_CHROOT, chroot is no longer allowed.
@@ -237,16 +259,16 @@ mod tests {
             .into_iter()
             .filter(|c| c != "CAP_SYS_CHROOT")
             .collect();
-        let fewer = generate(&caps, "amd64", "SCMP_ARCH_X86_64", (6, 18));
+        let fewer = generate_json(&caps, "amd64", Arch::ScmpArchX86_64, (6, 18));
         assert_eq!(action_of(&fewer, "chroot"), ["SCMP_ACT_ERRNO"]);
     }
 
     #[test]
     fn arches_pick_their_rules() {
-        let arm = generate(&default_caps(), "arm64", "SCMP_ARCH_AARCH64", (6, 18));
+        let arm = generate_json(&default_caps(), "arm64", Arch::ScmpArchAarch64, (6, 18));
         assert_eq!(
             arm["architectures"],
-            json!(["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"])
+            json!([Arch::ScmpArchAarch64, "SCMP_ARCH_ARM"])
         );
         assert!(action_of(&arm, "arch_prctl").is_empty());
         assert_eq!(action_of(&arm, "breakpoint"), ["SCMP_ACT_ALLOW"]);

@@ -22,19 +22,6 @@ pub(crate) fn relay_container(master: &OwnedFd, pid: i32, input: bool) -> Result
     crate::pty_relay::relay(master, input, done.as_fd())
 }
 
-/// Make an exec's process object ask for a terminal the size of ours, with
-/// `TERM` set when neither the container nor the user set it.
-pub(crate) fn terminal_process(process: &mut serde_json::Value, env: &[String]) {
-    if let Some(ws) = crate::pty_relay::window_size() {
-        process["consoleSize"] = serde_json::json!({"height": ws.ws_row, "width": ws.ws_col});
-    }
-    if !env.iter().any(|e| e.starts_with("TERM=")) {
-        if let Some(list) = process["env"].as_array_mut() {
-            list.push("TERM=xterm".into());
-        }
-    }
-}
-
 /// `exec -t`: receive the pty master from the running `runtime exec`
 /// (`child`), put our terminal in raw mode if `input`, and relay until the
 /// process ended. A runtime that ends without sending a master (it failed,

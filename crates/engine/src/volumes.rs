@@ -257,7 +257,7 @@ impl Engine {
         opts: &CreateOptions,
         image: &ImageConfig,
     ) -> Result<NewVolumes<'_>> {
-        let wanted: Vec<&String> = image.volumes.iter().flat_map(|m| m.keys()).collect();
+        let wanted = crate::image_config::volumes(image);
         let named = opts.volumes.iter().any(|v| !v.source.starts_with('/'));
         let mut out = NewVolumes {
             engine: self,
@@ -434,17 +434,18 @@ mod tests {
 
     #[test]
     fn volumes_of_an_image_config() {
-        let c = br#"{"config":{"Volumes":{"/data":{},"/var/log":{}}}}"#;
-        let volumes = |c| {
-            let config = ImageConfig::parse("t", c).unwrap();
-            config
-                .volumes
-                .unwrap_or_default()
-                .into_keys()
-                .collect::<Vec<_>>()
+        let volumes = |config: &str| {
+            let blob = format!(
+                r#"{{"architecture":"amd64","os":"linux",
+                    "rootfs":{{"type":"layers","diff_ids":[]}}{config}}}"#
+            );
+            let parsed = crate::image_config::parse("t", blob.as_bytes()).unwrap();
+            crate::image_config::volumes(&crate::image_config::execution(&parsed))
         };
+        let c = r#","config":{"Volumes":{"/var/log":{},"/data":{}}}"#;
         assert_eq!(volumes(c), ["/data", "/var/log"]);
-        assert!(volumes(b"{}").is_empty());
+        assert!(volumes("").is_empty());
+        assert!(volumes(r#","config":{"Volumes":null}"#).is_empty());
     }
 
     #[test]
