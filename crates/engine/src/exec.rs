@@ -4,11 +4,13 @@
 //! the process gets a pty whose master the runtime sends over a console
 //! socket and berth relays to its own terminal (see [`crate::terminal`]).
 
+use crate::command_lookup::check_command;
 use crate::console_socket::ConsoleSocket;
 use crate::engine::Engine;
 use crate::error::{Error, IoContext, Result};
-use crate::image_config::{check_command, resolve_user};
+use crate::image_users::resolve_user;
 use crate::lifecycle::{forward_to, set_forwarding, FORWARD_TO};
+use crate::rootfs_reader::RootfsReader;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -52,6 +54,8 @@ impl Engine {
                     source,
                 })?;
         let rootfs = PathBuf::from(config["root"]["path"].as_str().unwrap_or("/"));
+        // The running container's files, read only inside its root.
+        let rootfs = RootfsReader::open(&rootfs)?;
         let mut process = config["process"].clone();
         let mut env: Vec<String> = process["env"]
             .as_array()

@@ -12,6 +12,7 @@
 //! command works from any process.
 #![deny(missing_docs)]
 
+mod command_lookup;
 pub mod confinement;
 mod console_socket;
 mod engine;
@@ -19,6 +20,7 @@ mod error;
 mod exec;
 mod files;
 pub mod image_config;
+mod image_users;
 mod init;
 mod lifecycle;
 pub mod listen_fds;
@@ -31,11 +33,13 @@ mod pty_relay;
 pub mod reboot;
 pub mod record;
 mod restart;
+mod rootfs_reader;
 mod runtime;
 pub mod seccomp_profile;
 pub mod spec;
 mod terminal;
 pub mod top;
+mod volume_copy_up;
 pub mod volumes;
 
 pub use engine::{ContainerInfo, Engine, EngineOptions, Meta};

@@ -10,16 +10,19 @@
 //! `-v NAME:/ctr` uses the volume (creating it when missing); an image's
 //! `Volumes` give each container anonymous volumes, removed with the
 //! container by `rm -v` or `--rm`. A new volume is filled with the image's
-//! files at the path on its first use (podman's copy-up).
+//! files at the path on its first use (podman's copy-up, in
+//! `volume_copy_up`).
 
 use crate::engine::Engine;
 use crate::error::{Error, IoContext, Result};
 use crate::image_config::ImageConfig;
 use crate::options::{CreateOptions, Volume};
+use crate::rootfs_reader::RootfsReader;
+use crate::volume_copy_up::copy_up;
 use nix::fcntl::Flock;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// What goes wrong with volumes.
@@ -302,11 +305,11 @@ impl Engine {
     }
 
     /// The options with named volumes turned into their host paths, new
-    /// volumes filled from the image at `rootfs` first.
+    /// volumes filled first from the container's `root` (read in-root).
     pub(crate) fn volume_binds(
         &self,
         opts: &CreateOptions,
-        rootfs: &Path,
+        root: &RootfsReader,
     ) -> Result<CreateOptions> {
         let mut out = opts.clone();
         for v in out
@@ -316,7 +319,7 @@ impl Engine {
         {
             let mut info = self.volume(&v.source)?;
             if info.needs_copy_up {
-                copy_up(rootfs, &v.destination, &info.mountpoint)?;
+                copy_up(root, &v.destination, &info.mountpoint)?;
                 info.needs_copy_up = false;
                 let dir = self.volumes_dir().join(&info.name);
                 write_info(&dir, &info)?;
@@ -356,62 +359,6 @@ fn write_info(dir: &Path, info: &VolumeInfo) -> Result<()> {
     Ok(berth_storage::write_atomic(&path, &bytes)?)
 }
 
-/// Fill the empty volume `data` with the image's files at `dest` (owner,
-/// mode and all), as podman does on a volume's first use. Nothing to copy
-/// when the image has no directory there, or `dest` leads out of the root
-/// through a symlink.
-fn copy_up(rootfs: &Path, dest: &str, data: &Path) -> Result<()> {
-    let src = rootfs.join(dest.trim_start_matches('/'));
-    let Ok(real) = src.canonicalize() else {
-        return Ok(());
-    };
-    let Ok(root) = rootfs.canonicalize() else {
-        return Ok(());
-    };
-    if !real.starts_with(&root) || !real.is_dir() {
-        return Ok(());
-    }
-    if std::fs::read_dir(data).ctx("read", data)?.next().is_some() {
-        return Ok(());
-    }
-    let meta = std::fs::symlink_metadata(&real).ctx("stat", &real)?;
-    copy_tree(&real, data)?;
-    set_owner_mode(data, &meta)
-}
-
-fn set_owner_mode(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
-    std::os::unix::fs::lchown(path, Some(meta.uid()), Some(meta.gid())).ctx("chown", path)?;
-    if !meta.file_type().is_symlink() {
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(meta.mode() & 0o7777))
-            .ctx("chmod", path)?;
-    }
-    Ok(())
-}
-
-fn copy_tree(from: &Path, to: &Path) -> Result<()> {
-    for e in std::fs::read_dir(from).ctx("read", from)? {
-        let e = e.ctx("read", from)?;
-        let src = e.path();
-        let dst = to.join(e.file_name());
-        let meta = std::fs::symlink_metadata(&src).ctx("stat", &src)?;
-        let ft = meta.file_type();
-        if ft.is_dir() {
-            std::fs::create_dir(&dst).ctx("create", &dst)?;
-            copy_tree(&src, &dst)?;
-        } else if ft.is_symlink() {
-            let target = std::fs::read_link(&src).ctx("readlink", &src)?;
-            std::os::unix::fs::symlink(&target, &dst).ctx("symlink", &dst)?;
-        } else if ft.is_file() {
-            std::fs::copy(&src, &dst).ctx("copy", &dst)?;
-        } else {
-            // Devices, fifos, sockets: not what a volume's seed holds.
-            continue;
-        }
-        set_owner_mode(&dst, &meta)?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -440,24 +387,5 @@ mod tests {
         };
         assert_eq!(volumes(c), ["/data", "/var/log"]);
         assert!(volumes(b"{}").is_empty());
-    }
-
-    #[test]
-    fn copy_up_keeps_modes_and_links() {
-        let root = tempfile::tempdir().unwrap();
-        let data = tempfile::tempdir().unwrap();
-        let d = root.path().join("srv/www");
-        std::fs::create_dir_all(d.join("sub")).unwrap();
-        std::fs::write(d.join("sub/f"), "x").unwrap();
-        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o711)).unwrap();
-        std::os::unix::fs::symlink("sub/f", d.join("l")).unwrap();
-        copy_up(root.path(), "/srv/www", data.path()).unwrap();
-        assert_eq!(std::fs::read_to_string(data.path().join("l")).unwrap(), "x");
-        let m = std::fs::metadata(data.path()).unwrap();
-        assert_eq!(m.mode() & 0o7777, 0o711);
-        // A path the image lacks copies nothing.
-        let empty = tempfile::tempdir().unwrap();
-        copy_up(root.path(), "/nope", empty.path()).unwrap();
-        assert!(std::fs::read_dir(empty.path()).unwrap().next().is_none());
     }
 }
