@@ -16,6 +16,7 @@ mod command_lookup;
 pub mod confinement;
 mod console_socket;
 mod engine;
+mod engine_volumes;
 mod error;
 mod exec;
 mod files;
