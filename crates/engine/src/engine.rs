@@ -1,10 +1,13 @@
 //! The engine: containers from images in storage, their records under the
 //! runroot, and the runtime that runs them.
 
+use crate::command_lookup::check_command;
 use crate::error::{Error, IoContext, Result};
-use crate::image_config::{self, check_command, resolve_user, ImageConfig};
+use crate::image_config::{self, ImageConfig};
+use crate::image_users::resolve_user;
 use crate::options::{CreateOptions, NetworkMode};
 use crate::records::{RecordDir, RecordLock, State, Status};
+use crate::rootfs_reader::RootfsReader;
 use crate::runtime::Runtime;
 use crate::spec::{self, SpecInputs};
 use berth_storage::{NewContainer, Store};
@@ -219,12 +222,14 @@ impl Engine {
         rootfs: &Path,
     ) -> Result<()> {
         let id = c.id.as_str();
+        // The image's files are read only through this, inside the rootfs.
+        let root = RootfsReader::open(rootfs)?;
         let user_spec = opts
             .user
             .clone()
             .or_else(|| image.user().clone())
             .unwrap_or_default();
-        let user = resolve_user(rootfs, &user_spec)?;
+        let user = resolve_user(&root, &user_spec)?;
         let hostname = match (&opts.hostname, opts.network) {
             (Some(h), _) => h.clone(),
             (None, NetworkMode::Host) => nix::unistd::gethostname()
@@ -238,14 +243,14 @@ impl Engine {
             return Err(Error::NoCommand(opts.image.clone()));
         };
         let env = spec::environment(opts, image, &user, &hostname);
-        check_command(rootfs, first, &env)?;
+        check_command(&root, first, &env)?;
         record.ensure()?;
         crate::etc_files::write_etc_files(record.path(), &hostname, &c.name, opts.network)?;
         let cgroups_path = format!(
             "{}/berth-{id}",
             self.opts.cgroup_parent.trim_end_matches('/')
         );
-        let bound = self.volume_binds(opts, rootfs)?;
+        let bound = self.volume_binds(opts, &root)?;
         let mut config = spec::build(
             &bound,
             image,

@@ -65,6 +65,32 @@ pub enum Error {
         /// /etc/passwd or /etc/group.
         file: &'static str,
     },
+    /// A malformed entry of the image's /etc/passwd or /etc/group; an id
+    /// that does not parse is refused, never read as 0 (root).
+    #[error("the image's {file}, line {line}: {field} {value:?} is not a valid id")]
+    BadUserEntry {
+        /// /etc/passwd or /etc/group.
+        file: &'static str,
+        /// The 1-based line number.
+        line: usize,
+        /// "uid" or "gid".
+        field: &'static str,
+        /// What the field holds.
+        value: String,
+    },
+    /// A file inside a container's root could not be resolved or read.
+    #[error("{op} {path} in rootfs {}: {source}", rootfs.display())]
+    InRoot {
+        /// What was being done.
+        op: &'static str,
+        /// The path in the container's view.
+        path: String,
+        /// The rootfs's host path.
+        rootfs: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
     /// A file operation failed.
     #[error("{op} {}: {source}", path.display())]
     Io {

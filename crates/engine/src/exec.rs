@@ -4,11 +4,13 @@
 //! the process gets a pty whose master the runtime sends over a console
 //! socket and berth relays to its own terminal (see [`crate::terminal`]).
 
+use crate::command_lookup::check_command;
 use crate::console_socket::ConsoleSocket;
 use crate::engine::Engine;
 use crate::error::{Error, IoContext, Result};
 use crate::exec_process::{container_process, exec_process, merged_env, read_config, window};
-use crate::image_config::{check_command, resolve_user};
+use crate::image_users::resolve_user;
+use crate::rootfs_reader::RootfsReader;
 use crate::signal_forwarding::{forward_to, set_forwarding, stop_forwarding};
 use std::process::Stdio;
 
@@ -46,6 +48,8 @@ impl Engine {
         let config = read_config(&config_path)?;
         let (process, rootfs) = container_process(&config, &config_path)?;
         let env = merged_env(process.env().as_deref().unwrap_or_default(), &opts.env);
+        // The running container's files, read only inside its root.
+        let rootfs = RootfsReader::open(&rootfs)?;
         check_command(&rootfs, first, &env)?;
         let user = match &opts.user {
             Some(u) => Some(resolve_user(&rootfs, u)?),

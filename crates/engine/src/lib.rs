@@ -14,10 +14,12 @@
 
 mod boot;
 mod clock;
+mod command_lookup;
 pub mod confinement;
 mod console_socket;
 mod container_network;
 mod engine;
+mod engine_volumes;
 mod error;
 mod etc_files;
 mod exec;
@@ -25,6 +27,7 @@ mod exec_process;
 pub mod image_config;
 #[cfg(test)]
 mod image_config_parse;
+mod image_users;
 mod init;
 mod launcher;
 mod lifecycle;
@@ -43,6 +46,7 @@ mod user_mounts;
 /// The old name of [`records`], while the engine moves over.
 pub(crate) use records as record;
 mod restart;
+mod rootfs_reader;
 mod runtime;
 pub mod seccomp_profile;
 pub mod spec;
@@ -50,6 +54,7 @@ pub mod spec;
 mod spec_equivalence;
 mod terminal;
 pub mod top;
+mod volume_copy_up;
 pub mod volumes;
 
 pub use boot::LastRun;

@@ -9,9 +9,10 @@
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::image_config::names_by_id;
+use crate::image_users::names_by_id;
+use crate::rootfs_reader::RootfsReader;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// podman's default columns.
 pub const DEFAULT_DESCRIPTORS: [&str; 8] = [
@@ -183,9 +184,10 @@ impl Engine {
             .into_iter()
             .filter_map(read_proc)
             .collect();
+        // The container's own root, its files read in-root.
         let root = state
             .process
-            .map(|p| PathBuf::from(format!("/proc/{}/root", p.pid)));
+            .and_then(|p| RootfsReader::open(Path::new(&format!("/proc/{}/root", p.pid))).ok());
         let users = root
             .as_ref()
             .map(|r| names_by_id(r, "/etc/passwd"))

@@ -10,16 +10,21 @@
 //! `-v NAME:/ctr` uses the volume (creating it when missing); an image's
 //! `Volumes` give each container anonymous volumes, removed with the
 //! container by `rm -v` or `--rm`. A new volume is filled with the image's
-//! files at the path on its first use (podman's copy-up).
+//! files at the path on its first use (podman's copy-up, in
+//! `volume_copy_up`).
+//!
+//! [`Volumes`] knows nothing of containers: who uses a volume is asked of
+//! the caller (the engine reads it from its containers' records) while
+//! the lock is held.
 
-use crate::engine::Engine;
 use crate::error::{Error, IoContext, Result};
-use crate::image_config::ImageConfig;
 use crate::options::{CreateOptions, Volume};
+use crate::rootfs_reader::RootfsReader;
+use crate::volume_copy_up::copy_up;
 use nix::fcntl::Flock;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// What goes wrong with volumes.
@@ -67,6 +72,15 @@ pub struct VolumeInfo {
     pub needs_copy_up: bool,
 }
 
+/// Who uses a volume: names of containers, asked under the volumes lock.
+pub(crate) type UsersOf<'a> = &'a dyn Fn(&str) -> Result<Vec<String>>;
+
+/// The volumes of one store: their directory and the lock over it.
+#[derive(Debug, Clone)]
+pub(crate) struct Volumes {
+    dir: PathBuf,
+}
+
 /// A hold on the volumes lock; released on drop.
 pub(crate) struct VolumesLock {
     _lock: Flock<File>,
@@ -74,25 +88,25 @@ pub(crate) struct VolumesLock {
 
 /// Volumes made while creating a container, removed again unless the
 /// creation succeeded ([`NewVolumes::keep`]).
-pub(crate) struct NewVolumes<'a> {
-    engine: &'a Engine,
+pub(crate) struct NewVolumes {
+    volumes: Volumes,
     made: Vec<String>,
     /// The options with the image's anonymous volumes added.
     pub options: CreateOptions,
     _lock: Option<VolumesLock>,
 }
 
-impl NewVolumes<'_> {
+impl NewVolumes {
     /// The container exists: keep what was made.
     pub(crate) fn keep(mut self) {
         self.made.clear();
     }
 }
 
-impl Drop for NewVolumes<'_> {
+impl Drop for NewVolumes {
     fn drop(&mut self) {
         for name in &self.made {
-            let _ = std::fs::remove_dir_all(self.engine.volumes_dir().join(name));
+            let _ = std::fs::remove_dir_all(self.volumes.dir.join(name));
         }
     }
 }
@@ -107,32 +121,32 @@ fn random_name() -> String {
     berth_storage::random_hex(32)
 }
 
-impl Engine {
-    pub(crate) fn volumes_dir(&self) -> PathBuf {
-        self.store.root().join("volumes")
+impl Volumes {
+    /// The volumes kept in `dir` (`<store root>/volumes`).
+    pub(crate) fn new(dir: PathBuf) -> Volumes {
+        Volumes { dir }
     }
 
-    pub(crate) fn lock_volumes(&self) -> Result<VolumesLock> {
-        let dir = self.volumes_dir();
-        std::fs::create_dir_all(&dir).ctx("create", &dir)?;
+    fn lock(&self) -> Result<VolumesLock> {
+        std::fs::create_dir_all(&self.dir).ctx("create", &self.dir)?;
         Ok(VolumesLock {
-            _lock: crate::record::lock_exclusive(&dir.join("lock"))?,
+            _lock: crate::record::lock_exclusive(&self.dir.join("lock"))?,
         })
     }
 
     /// Make volume `name` (a random one when None). Volumes lock held.
-    fn make_volume(&self, name: Option<&str>, anonymous: bool) -> Result<VolumeInfo> {
+    fn make(&self, name: Option<&str>, anonymous: bool) -> Result<VolumeInfo> {
         let name = match name {
             Some(n) if !valid_name(n) => return Err(VolumeError::BadName(n.into()).into()),
             Some(n) => n.to_string(),
             None => random_name(),
         };
-        let dir = self.volumes_dir().join(&name);
+        let dir = self.dir.join(&name);
         if dir.exists() {
             return Err(VolumeError::Exists(name).into());
         }
         // Built aside and renamed in: a crash leaves no half volume.
-        let tmp = self.volumes_dir().join(format!(".tmp-{name}"));
+        let tmp = self.dir.join(format!(".tmp-{name}"));
         let _ = std::fs::remove_dir_all(&tmp);
         let data = tmp.join("_data");
         std::fs::create_dir_all(&data).ctx("create", &data)?;
@@ -152,17 +166,17 @@ impl Engine {
     }
 
     /// `volume create [NAME]`.
-    pub fn volume_create(&self, name: Option<&str>) -> Result<VolumeInfo> {
-        let _l = self.lock_volumes()?;
-        self.make_volume(name, false)
+    pub(crate) fn create(&self, name: Option<&str>) -> Result<VolumeInfo> {
+        let _l = self.lock()?;
+        self.make(name, false)
     }
 
     /// The volume `name`.
-    pub fn volume(&self, name: &str) -> Result<VolumeInfo> {
+    pub(crate) fn get(&self, name: &str) -> Result<VolumeInfo> {
         if !valid_name(name) {
             return Err(VolumeError::NotFound(name.into()).into());
         }
-        let path = self.volumes_dir().join(name).join("volume.json");
+        let path = self.dir.join(name).join("volume.json");
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -174,20 +188,19 @@ impl Engine {
     }
 
     /// Every volume, by name.
-    pub fn volumes(&self) -> Result<Vec<VolumeInfo>> {
-        let dir = self.volumes_dir();
+    pub(crate) fn list(&self) -> Result<Vec<VolumeInfo>> {
         let mut out = Vec::new();
-        let entries = match std::fs::read_dir(&dir) {
+        let entries = match std::fs::read_dir(&self.dir) {
             Ok(d) => d,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-            Err(e) => return Err(e).ctx("read", dir),
+            Err(e) => return Err(e).ctx("read", &self.dir),
         };
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             if name.starts_with('.') || name == "lock" {
                 continue;
             }
-            match self.volume(&name) {
+            match self.get(&name) {
                 Ok(v) => out.push(v),
                 Err(Error::Volume(VolumeError::NotFound(_))) => {}
                 Err(e) => return Err(e),
@@ -197,31 +210,12 @@ impl Engine {
         Ok(out)
     }
 
-    /// Names of the containers whose options use volume `name`.
-    pub fn volume_users(&self, name: &str) -> Result<Vec<String>> {
-        let mut users = Vec::new();
-        for c in self.store.containers()? {
-            // Corrupt metadata is an error here: its volumes may be in use.
-            let meta = Engine::meta(&c)?;
-            if meta.options.volumes.iter().any(|v| v.source == name) {
-                users.push(c.name);
-            }
-        }
-        Ok(users)
-    }
-
-    /// `volume rm [-f]`: refused while containers use it, unless `force`,
-    /// which removes those containers first (as podman does).
-    pub fn volume_remove(&self, name: &str, force: bool) -> Result<()> {
-        self.volume(name)?;
-        if force {
-            for user in self.volume_users(name)? {
-                self.remove(&user, true)?;
-            }
-        }
-        let _l = self.lock_volumes()?;
-        self.volume(name)?;
-        let users = self.volume_users(name)?;
+    /// Remove volume `name` unless `users_of` names a container using it;
+    /// the check and the removal happen under one hold of the lock.
+    pub(crate) fn remove_unused(&self, name: &str, users_of: UsersOf<'_>) -> Result<()> {
+        let _l = self.lock()?;
+        self.get(name)?;
+        let users = users_of(name)?;
         if !users.is_empty() {
             return Err(VolumeError::InUse {
                 name: name.into(),
@@ -229,18 +223,18 @@ impl Engine {
             }
             .into());
         }
-        let dir = self.volumes_dir().join(name);
+        let dir = self.dir.join(name);
         // Renamed aside first: a crash mid-removal leaves no half volume.
-        let trash = self.volumes_dir().join(format!(".rm-{name}"));
+        let trash = self.dir.join(format!(".rm-{name}"));
         std::fs::rename(&dir, &trash).ctx("rename", &dir)?;
         std::fs::remove_dir_all(&trash).ctx("remove", &trash)
     }
 
     /// `volume prune`: remove every volume no container uses; their names.
-    pub fn volume_prune(&self) -> Result<Vec<String>> {
+    pub(crate) fn prune(&self, users_of: UsersOf<'_>) -> Result<Vec<String>> {
         let mut removed = Vec::new();
-        for v in self.volumes()? {
-            match self.volume_remove(&v.name, false) {
+        for v in self.list()? {
+            match self.remove_unused(&v.name, users_of) {
                 Ok(()) => removed.push(v.name),
                 Err(Error::Volume(VolumeError::InUse { .. } | VolumeError::NotFound(_))) => {}
                 Err(e) => return Err(e),
@@ -249,31 +243,46 @@ impl Engine {
         Ok(removed)
     }
 
-    /// Before a container is created: check its named volumes, make the
-    /// missing ones and one anonymous volume per image `Volumes` path the
-    /// user did not mount. Holds the volumes lock until dropped.
-    pub(crate) fn new_volumes(
+    /// Remove the anonymous volumes in `opts` (of a removed container).
+    pub(crate) fn remove_anonymous(
         &self,
         opts: &CreateOptions,
-        image: &ImageConfig,
-    ) -> Result<NewVolumes<'_>> {
-        let wanted = crate::image_config::volumes(image);
+        users_of: UsersOf<'_>,
+    ) -> Result<()> {
+        for v in opts.volumes.iter().filter(|v| v.anonymous) {
+            match self.remove_unused(&v.source, users_of) {
+                Ok(()) | Err(Error::Volume(VolumeError::NotFound(_))) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Before a container is created: check its named volumes, make the
+    /// missing ones and one anonymous volume per path of the image's
+    /// `Volumes` (`image_paths`) the user did not mount. Holds the volumes
+    /// lock until dropped.
+    pub(crate) fn for_new_container(
+        &self,
+        opts: &CreateOptions,
+        image_paths: &[String],
+    ) -> Result<NewVolumes> {
         let named = opts.volumes.iter().any(|v| !v.source.starts_with('/'));
         let mut out = NewVolumes {
-            engine: self,
+            volumes: self.clone(),
             made: Vec::new(),
             options: opts.clone(),
             _lock: None,
         };
-        if !named && wanted.is_empty() {
+        if !named && image_paths.is_empty() {
             return Ok(out);
         }
-        out._lock = Some(self.lock_volumes()?);
+        out._lock = Some(self.lock()?);
         for v in opts.volumes.iter().filter(|v| !v.source.starts_with('/')) {
-            match self.volume(&v.source) {
+            match self.get(&v.source) {
                 Ok(_) => {}
                 Err(Error::Volume(VolumeError::NotFound(_))) => {
-                    let made = self.make_volume(Some(&v.source), false)?;
+                    let made = self.make(Some(&v.source), false)?;
                     out.made.push(made.name);
                 }
                 Err(e) => return Err(e),
@@ -289,8 +298,11 @@ impl Engine {
                     .iter()
                     .any(|t| t.split(':').next().map(|d| d.trim_end_matches('/')) == Some(dst))
         };
-        for dst in wanted.iter().filter(|d| d.starts_with('/') && !taken(d)) {
-            let made = self.make_volume(None, true)?;
+        for dst in image_paths
+            .iter()
+            .filter(|d| d.starts_with('/') && !taken(d))
+        {
+            let made = self.make(None, true)?;
             out.made.push(made.name.clone());
             out.options.volumes.push(Volume {
                 source: made.name,
@@ -303,52 +315,23 @@ impl Engine {
     }
 
     /// The options with named volumes turned into their host paths, new
-    /// volumes filled from the image at `rootfs` first.
-    pub(crate) fn volume_binds(
-        &self,
-        opts: &CreateOptions,
-        rootfs: &Path,
-    ) -> Result<CreateOptions> {
+    /// volumes filled first from the container's `root` (read in-root).
+    pub(crate) fn binds(&self, opts: &CreateOptions, root: &RootfsReader) -> Result<CreateOptions> {
         let mut out = opts.clone();
         for v in out
             .volumes
             .iter_mut()
             .filter(|v| !v.source.starts_with('/'))
         {
-            let mut info = self.volume(&v.source)?;
+            let mut info = self.get(&v.source)?;
             if info.needs_copy_up {
-                copy_up(rootfs, &v.destination, &info.mountpoint)?;
+                copy_up(root, &v.destination, &info.mountpoint)?;
                 info.needs_copy_up = false;
-                let dir = self.volumes_dir().join(&info.name);
-                write_info(&dir, &info)?;
+                write_info(&self.dir.join(&info.name), &info)?;
             }
             v.source = info.mountpoint.to_string_lossy().into_owned();
         }
         Ok(out)
-    }
-
-    /// Remove the anonymous volumes of a removed container.
-    pub(crate) fn remove_anonymous_volumes(&self, opts: &CreateOptions) -> Result<()> {
-        for v in opts.volumes.iter().filter(|v| v.anonymous) {
-            match self.volume_remove(&v.source, false) {
-                Ok(()) | Err(Error::Volume(VolumeError::NotFound(_))) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
-    }
-
-    /// Remove a container and, as `rm -v` and `--rm` do, its anonymous
-    /// volumes.
-    pub fn remove_with_volumes(&self, key: &str, force: bool) -> Result<()> {
-        let c = self.container(key)?;
-        // With its metadata corrupt its volumes are unknown: they stay.
-        let opts = Engine::meta(&c).map(|m| m.options);
-        self.remove(&c.id, force)?;
-        match opts {
-            Ok(opts) => self.remove_anonymous_volumes(&opts),
-            Err(_) => Ok(()),
-        }
     }
 }
 
@@ -359,62 +342,6 @@ fn write_info(dir: &Path, info: &VolumeInfo) -> Result<()> {
         source,
     })?;
     Ok(berth_storage::write_atomic(&path, &bytes)?)
-}
-
-/// Fill the empty volume `data` with the image's files at `dest` (owner,
-/// mode and all), as podman does on a volume's first use. Nothing to copy
-/// when the image has no directory there, or `dest` leads out of the root
-/// through a symlink.
-fn copy_up(rootfs: &Path, dest: &str, data: &Path) -> Result<()> {
-    let src = rootfs.join(dest.trim_start_matches('/'));
-    let Ok(real) = src.canonicalize() else {
-        return Ok(());
-    };
-    let Ok(root) = rootfs.canonicalize() else {
-        return Ok(());
-    };
-    if !real.starts_with(&root) || !real.is_dir() {
-        return Ok(());
-    }
-    if std::fs::read_dir(data).ctx("read", data)?.next().is_some() {
-        return Ok(());
-    }
-    let meta = std::fs::symlink_metadata(&real).ctx("stat", &real)?;
-    copy_tree(&real, data)?;
-    set_owner_mode(data, &meta)
-}
-
-fn set_owner_mode(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
-    std::os::unix::fs::lchown(path, Some(meta.uid()), Some(meta.gid())).ctx("chown", path)?;
-    if !meta.file_type().is_symlink() {
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(meta.mode() & 0o7777))
-            .ctx("chmod", path)?;
-    }
-    Ok(())
-}
-
-fn copy_tree(from: &Path, to: &Path) -> Result<()> {
-    for e in std::fs::read_dir(from).ctx("read", from)? {
-        let e = e.ctx("read", from)?;
-        let src = e.path();
-        let dst = to.join(e.file_name());
-        let meta = std::fs::symlink_metadata(&src).ctx("stat", &src)?;
-        let ft = meta.file_type();
-        if ft.is_dir() {
-            std::fs::create_dir(&dst).ctx("create", &dst)?;
-            copy_tree(&src, &dst)?;
-        } else if ft.is_symlink() {
-            let target = std::fs::read_link(&src).ctx("readlink", &src)?;
-            std::os::unix::fs::symlink(&target, &dst).ctx("symlink", &dst)?;
-        } else if ft.is_file() {
-            std::fs::copy(&src, &dst).ctx("copy", &dst)?;
-        } else {
-            // Devices, fifos, sockets: not what a volume's seed holds.
-            continue;
-        }
-        set_owner_mode(&dst, &meta)?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -433,37 +360,27 @@ mod tests {
     }
 
     #[test]
-    fn volumes_of_an_image_config() {
-        let volumes = |config: &str| {
-            let blob = format!(
-                r#"{{"architecture":"amd64","os":"linux",
-                    "rootfs":{{"type":"layers","diff_ids":[]}}{config}}}"#
-            );
-            let parsed = crate::image_config::parse("t", blob.as_bytes()).unwrap();
-            crate::image_config::volumes(&crate::image_config::execution(&parsed))
+    fn removal_asks_who_uses_a_volume() {
+        let d = tempfile::tempdir().unwrap();
+        let volumes = Volumes::new(d.path().join("volumes"));
+        volumes.create(Some("a")).unwrap();
+        volumes.create(Some("b")).unwrap();
+        let users_of = |n: &str| {
+            Ok(if n == "a" {
+                vec!["ctr".to_string()]
+            } else {
+                vec![]
+            })
         };
-        let c = r#","config":{"Volumes":{"/var/log":{},"/data":{}}}"#;
-        assert_eq!(volumes(c), ["/data", "/var/log"]);
-        assert!(volumes("").is_empty());
-        assert!(volumes(r#","config":{"Volumes":null}"#).is_empty());
-    }
-
-    #[test]
-    fn copy_up_keeps_modes_and_links() {
-        let root = tempfile::tempdir().unwrap();
-        let data = tempfile::tempdir().unwrap();
-        let d = root.path().join("srv/www");
-        std::fs::create_dir_all(d.join("sub")).unwrap();
-        std::fs::write(d.join("sub/f"), "x").unwrap();
-        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o711)).unwrap();
-        std::os::unix::fs::symlink("sub/f", d.join("l")).unwrap();
-        copy_up(root.path(), "/srv/www", data.path()).unwrap();
-        assert_eq!(std::fs::read_to_string(data.path().join("l")).unwrap(), "x");
-        let m = std::fs::metadata(data.path()).unwrap();
-        assert_eq!(m.mode() & 0o7777, 0o711);
-        // A path the image lacks copies nothing.
-        let empty = tempfile::tempdir().unwrap();
-        copy_up(root.path(), "/nope", empty.path()).unwrap();
-        assert!(std::fs::read_dir(empty.path()).unwrap().next().is_none());
+        let e = volumes.remove_unused("a", &users_of).unwrap_err();
+        assert!(e.to_string().contains("used by container(s) ctr"), "{e}");
+        assert_eq!(volumes.prune(&users_of).unwrap(), ["b"]);
+        let left: Vec<String> = volumes
+            .list()
+            .unwrap()
+            .into_iter()
+            .map(|v| v.name)
+            .collect();
+        assert_eq!(left, ["a"]);
     }
 }
