@@ -14,16 +14,10 @@ use crate::engine::Engine;
 use crate::error::{Error, IoContext, Result};
 use crate::image_config::ImageConfig;
 use crate::network::ports::PortMapping;
-use crate::network::{self, Attachment, Networks, NetworksConfig};
+use crate::network::{self, Attachment, Networks};
 use crate::options::{CreateOptions, NetworkMode};
-use crate::record::State;
-use std::path::{Path, PathBuf};
-
-/// The engine's networks: namespaces pinned under `<runroot>/netns`, the
-/// rest at the host-wide defaults.
-pub(crate) fn engine_networks(runroot: &Path) -> Networks {
-    Networks::new(NetworksConfig::with_netns_dir(runroot.join("netns")))
-}
+use crate::records::State;
+use std::path::PathBuf;
 
 impl Engine {
     /// The engine's attachments to the bridge, and the host ports they hold.

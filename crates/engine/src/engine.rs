@@ -1,17 +1,16 @@
 //! The engine: containers from images in storage, their records under the
 //! runroot, and the runtime that runs them.
 
-use crate::command_lookup::check_command;
+use crate::bundle::{self, BundleInputs};
 use crate::error::{Error, IoContext, Result};
 use crate::image_config::{self, ImageConfig};
-use crate::image_users::resolve_user;
+use crate::meta::Meta;
+use crate::network::{Networks, NetworksConfig};
 use crate::options::{CreateOptions, NetworkMode};
 use crate::records::{RecordDir, RecordLock, State, Status};
-use crate::rootfs_reader::RootfsReader;
 use crate::runtime::Runtime;
-use crate::spec::{self, SpecInputs};
 use berth_storage::{NewContainer, Store};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -28,24 +27,6 @@ pub struct EngineOptions {
     /// The monitor to start for a detached container: the program and its
     /// leading arguments; the container id is appended.
     pub monitor: Vec<OsString>,
-}
-
-/// What the engine keeps in storage's container record (`metadata`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Meta {
-    /// The options the container was created with.
-    pub options: CreateOptions,
-    /// The process's argv as merged with the image.
-    pub command: Vec<String>,
-    /// The signal `stop` sends first.
-    pub stop_signal: String,
-    /// The cgroupsPath.
-    pub cgroups_path: String,
-    /// What survives a reboot of the last run (the runroot does not).
-    pub last_run: Option<crate::boot::LastRun>,
-    /// The image's `ExposedPorts` keys (`80/tcp`).
-    pub exposed_ports: Vec<String>,
 }
 
 /// A container as `ps` and `inspect` show it.
@@ -87,7 +68,8 @@ impl Engine {
             root: opts.runroot.join("runtime"),
         };
         Engine {
-            networks: crate::container_network::engine_networks(&opts.runroot),
+            // Namespaces pinned under the runroot; the rest host-wide.
+            networks: Networks::new(NetworksConfig::with_netns_dir(opts.runroot.join("netns"))),
             store,
             ctx,
             opts,
@@ -131,19 +113,6 @@ impl Engine {
             });
         }
         Ok((c, state))
-    }
-
-    /// What the engine keeps about `c`. Corrupt metadata is an error, not
-    /// defaults: defaults would make its volumes look unused.
-    pub(crate) fn meta(c: &berth_storage::Container) -> Result<Meta> {
-        if c.metadata.is_null() {
-            // Between storage's create_container and the bundle's write.
-            return Ok(Meta::default());
-        }
-        serde_json::from_value(c.metadata.clone()).map_err(|source| Error::Metadata {
-            id: c.id.clone(),
-            source,
-        })
     }
 
     /// Create a container: a read-write layer over the image and a bundle.
@@ -190,7 +159,7 @@ impl Engine {
         if record.path().join("config.json").exists() {
             return Ok(());
         }
-        let opts = Engine::meta(c)?.options;
+        let opts = Meta::of(c)?.options;
         let config = image_config::execution(&image_config::parse(
             &c.image,
             &self.store.image_config(&c.image)?,
@@ -198,8 +167,8 @@ impl Engine {
         self.prepare(c, &opts, &config, &record)
     }
 
-    /// Write the bundle of `c`: its rootfs is mounted only to resolve the
-    /// user and check the command, and unmounted again.
+    /// Write the bundle of `c` and keep its metadata: the rootfs is
+    /// mounted only while the bundle reads the image's files.
     fn prepare(
         &self,
         c: &berth_storage::Container,
@@ -208,88 +177,24 @@ impl Engine {
         record: &RecordDir,
     ) -> Result<()> {
         let rootfs = self.store.mount_container(&c.id)?;
-        let result = self.write_bundle(c, opts, image, record, &rootfs);
-        let _ = self.store.unmount_container(&c.id, false);
-        result
-    }
-
-    fn write_bundle(
-        &self,
-        c: &berth_storage::Container,
-        opts: &CreateOptions,
-        image: &ImageConfig,
-        record: &RecordDir,
-        rootfs: &Path,
-    ) -> Result<()> {
-        let id = c.id.as_str();
-        // The image's files are read only through this, inside the rootfs.
-        let root = RootfsReader::open(rootfs)?;
-        let user_spec = opts
-            .user
-            .clone()
-            .or_else(|| image.user().clone())
-            .unwrap_or_default();
-        let user = resolve_user(&root, &user_spec)?;
-        let hostname = match (&opts.hostname, opts.network) {
-            (Some(h), _) => h.clone(),
-            (None, NetworkMode::Host) => nix::unistd::gethostname()
-                .ok()
-                .and_then(|h| h.into_string().ok())
-                .unwrap_or_else(|| id[..12].to_string()),
-            (None, _) => id[..12].to_string(),
-        };
-        let command = spec::command(opts, image);
-        let Some(first) = command.first() else {
-            return Err(Error::NoCommand(opts.image.clone()));
-        };
-        let env = spec::environment(opts, image, &user, &hostname);
-        check_command(&root, first, &env)?;
-        record.ensure()?;
-        crate::etc_files::write_etc_files(record.path(), &hostname, &c.name, opts.network)?;
-        let cgroups_path = format!(
-            "{}/berth-{id}",
-            self.opts.cgroup_parent.trim_end_matches('/')
-        );
-        let bound = self.volume_binds(opts, &root)?;
-        let mut config = spec::build(
-            &bound,
+        let inputs = BundleInputs {
+            id: &c.id,
+            name: &c.name,
+            opts,
             image,
-            &SpecInputs {
-                id,
-                rootfs,
-                files: record.path(),
-                cgroups_path: &cgroups_path,
-                hostname: &hostname,
-                user: &user,
-                netns: (opts.network == NetworkMode::Bridge)
-                    .then(|| self.netns_path(id))
-                    .as_deref(),
-            },
-        )?;
-        crate::init::apply(&mut config, opts)?;
-        let path = record.path().join("config.json");
-        let bytes = serde_json::to_vec_pretty(&config).map_err(|source| Error::Record {
-            path: path.clone(),
-            source,
-        })?;
-        std::fs::write(&path, bytes).ctx("write", &path)?;
-        let meta = Meta {
-            options: opts.clone(),
-            command,
-            stop_signal: opts
-                .stop_signal
-                .clone()
-                .or_else(|| image.stop_signal().clone())
-                .unwrap_or_else(|| "SIGTERM".into()),
-            cgroups_path,
-            last_run: Engine::meta(c)?.last_run,
-            exposed_ports: image_config::exposed_ports(image),
+            rootfs: &rootfs,
+            dir: record.path(),
+            cgroup_parent: &self.opts.cgroup_parent,
+            netns: (opts.network == NetworkMode::Bridge).then(|| self.netns_path(&c.id)),
         };
-        let value = serde_json::to_value(&meta).map_err(|source| Error::Record {
-            path: path.clone(),
-            source,
-        })?;
-        self.store.set_container_metadata(id, value)?;
+        let written = bundle::write(&inputs, |root| self.volume_binds(opts, root));
+        let _ = self.store.unmount_container(&c.id, false);
+        let meta = Meta {
+            last_run: Meta::of(c)?.last_run,
+            ..written?
+        };
+        self.store
+            .set_container_metadata(&c.id, meta.to_value(&c.id)?)?;
         Ok(())
     }
 
@@ -350,7 +255,7 @@ impl Engine {
         let state = self.refresh(&c.id)?;
         let record = self.record(&c.id);
         Ok(ContainerInfo {
-            meta: Engine::meta(&c)?,
+            meta: Meta::of(&c)?,
             log_path: record.path().join("ctr.log"),
             bundle: record.path().to_path_buf(),
             id: c.id,

@@ -5,6 +5,7 @@
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::image_config::ImageConfig;
+use crate::meta::Meta;
 use crate::options::CreateOptions;
 use crate::rootfs_reader::RootfsReader;
 use crate::volumes::{NewVolumes, VolumeInfo, Volumes};
@@ -34,7 +35,7 @@ impl Engine {
         let mut users = Vec::new();
         for c in self.store.containers()? {
             // Corrupt metadata is an error here: its volumes may be in use.
-            let meta = Engine::meta(&c)?;
+            let meta = Meta::of(&c)?;
             if meta.options.volumes.iter().any(|v| v.source == name) {
                 users.push(c.name);
             }
@@ -85,7 +86,7 @@ impl Engine {
     pub fn remove_with_volumes(&self, key: &str, force: bool) -> Result<()> {
         let c = self.container(key)?;
         // With its metadata corrupt its volumes are unknown: they stay.
-        let opts = Engine::meta(&c).map(|m| m.options);
+        let opts = Meta::of(&c).map(|m| m.options);
         self.remove(&c.id, force)?;
         match opts {
             Ok(opts) => self

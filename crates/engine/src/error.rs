@@ -30,15 +30,6 @@ pub enum Error {
     /// A feature that is recognised but not built yet.
     #[error("{0} is not implemented yet")]
     NotImplemented(&'static str),
-    /// The image's config could not be read.
-    #[error("image {image}: bad config: {source}")]
-    ImageConfig {
-        /// The image id.
-        image: String,
-        /// The JSON error.
-        #[source]
-        source: serde_json::Error,
-    },
     /// A part of config.json could not be built (oci-spec's builders
     /// refused a value).
     #[error("building config.json: {what}: {source}")]
@@ -169,7 +160,7 @@ pub enum Error {
     },
     /// A volume is missing, exists, is misnamed or in use.
     #[error(transparent)]
-    Volume(#[from] crate::volumes::VolumeError),
+    Volume(#[from] crate::volume_error::VolumeError),
 }
 
 /// The engine's result.

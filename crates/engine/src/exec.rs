@@ -8,28 +8,13 @@ use crate::command_lookup::check_command;
 use crate::console_socket::ConsoleSocket;
 use crate::engine::Engine;
 use crate::error::{Error, IoContext, Result};
-use crate::exec_process::{container_process, exec_process, merged_env, read_config, window};
+use crate::exec_process::{
+    container_process, exec_process, merged_env, read_config, window, ExecOptions,
+};
 use crate::image_users::resolve_user;
 use crate::rootfs_reader::RootfsReader;
 use crate::signal_forwarding::{forward_to, set_forwarding, stop_forwarding};
 use std::process::Stdio;
-
-/// What `berth exec` asks for.
-#[derive(Debug, Clone, Default)]
-pub struct ExecOptions {
-    /// The command and its arguments.
-    pub command: Vec<String>,
-    /// Extra `NAME=VALUE` entries (later names win).
-    pub env: Vec<String>,
-    /// `user[:group]`, resolved in the container's files.
-    pub user: Option<String>,
-    /// The working directory.
-    pub workdir: Option<String>,
-    /// Pass our stdin on (`-i`); otherwise the process gets /dev/null.
-    pub interactive: bool,
-    /// `-t`: a terminal (a pty relayed to ours).
-    pub tty: bool,
-}
 
 impl Engine {
     /// Run a process in running container `key` with our stdout and

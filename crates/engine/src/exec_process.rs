@@ -3,10 +3,26 @@
 //! as `berth exec` asked.
 
 use crate::error::{Error, IoContext, Result};
-use crate::exec::ExecOptions;
 use crate::image_config::ResolvedUser;
 use oci_spec::runtime::{Box as ConsoleSize, Process, Spec, UserBuilder};
 use std::path::{Path, PathBuf};
+
+/// What `berth exec` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOptions {
+    /// The command and its arguments.
+    pub command: Vec<String>,
+    /// Extra `NAME=VALUE` entries (later names win).
+    pub env: Vec<String>,
+    /// `user[:group]`, resolved in the container's files.
+    pub user: Option<String>,
+    /// The working directory.
+    pub workdir: Option<String>,
+    /// Pass our stdin on (`-i`); otherwise the process gets /dev/null.
+    pub interactive: bool,
+    /// `-t`: a terminal (a pty relayed to ours).
+    pub tty: bool,
+}
 
 /// A container's config.json, read and parsed; malformed is an error
 /// naming the file.

@@ -2,7 +2,7 @@
 //! lookups in the image's files live in `image_users` (users and groups)
 //! and `command_lookup` (the command in `$PATH`).
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use oci_spec::image::ImageConfiguration;
 
 /// Where spec building finds it; resolved in-root by `image_users`.
@@ -16,10 +16,7 @@ pub use oci_spec::image::Config as ImageConfig;
 /// OCI spec lacks (Healthcheck, OnBuild, ArgsEscaped…) are ignored and
 /// `null` lists are absent.
 pub fn parse(image: &str, bytes: &[u8]) -> Result<ImageConfiguration> {
-    serde_json::from_slice(bytes).map_err(|source| Error::ImageConfig {
-        image: image.into(),
-        source,
-    })
+    Ok(berth_image::image_config::parse(image, bytes)?)
 }
 
 /// The execution parameters of a parsed image config; an image without

@@ -21,6 +21,7 @@
 use crate::console_socket::ConsoleSocket;
 use crate::engine::Engine;
 use crate::error::{sys, Error, Result};
+use crate::meta::Meta;
 use crate::records::{ProcessRef, RecordDir, RecordLock, State, Status};
 use nix::sys::signal::Signal;
 use nix::sys::wait::waitpid;
@@ -143,7 +144,7 @@ impl Engine {
 impl Run<'_> {
     fn forward(&mut self, wiring: Wiring) -> Result<Launched> {
         let (engine, id) = (self.engine, self.c.id.as_str());
-        let options = Engine::meta(self.c)?.options;
+        let options = Meta::of(self.c)?.options;
         // A leftover runtime container of an earlier run must go first.
         engine.release(id, &mut self.state)?;
         self.state.error = None;

@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 mod boot;
+mod bundle;
 mod clock;
 mod command_lookup;
 pub mod confinement;
@@ -33,6 +34,7 @@ mod launcher;
 mod lifecycle;
 pub mod listen_fds;
 pub mod logs;
+mod meta;
 pub mod monitor;
 pub mod network;
 pub mod options;
@@ -41,27 +43,27 @@ mod process_ref;
 mod pty_relay;
 mod reboot;
 pub mod records;
-mod signal_forwarding;
-mod user_mounts;
-/// The old name of [`records`], while the engine moves over.
-pub(crate) use records as record;
 mod restart;
 mod rootfs_reader;
 mod runtime;
 pub mod seccomp_profile;
+mod signal_forwarding;
 pub mod spec;
 #[cfg(test)]
 mod spec_equivalence;
 mod terminal;
 pub mod top;
+mod user_mounts;
 mod volume_copy_up;
+mod volume_error;
 pub mod volumes;
 
 pub use boot::LastRun;
 pub use container_network::{default_network_mode, published_ports};
-pub use engine::{ContainerInfo, Engine, EngineOptions, Meta};
+pub use engine::{ContainerInfo, Engine, EngineOptions};
 pub use error::{Error, Result};
-pub use exec::ExecOptions;
+pub use exec_process::ExecOptions;
+pub use meta::Meta;
 pub use network::{ports::PortMapping, Attachment};
 pub use options::{CreateOptions, NetworkMode, Volume};
 pub use records::{State, Status};

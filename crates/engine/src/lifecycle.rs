@@ -11,6 +11,7 @@ use crate::clock::now_rfc3339;
 use crate::engine::Engine;
 use crate::error::{sys, Error, Result};
 use crate::launcher::{Output, Wiring};
+use crate::meta::Meta;
 use crate::records::Status;
 use crate::signal_forwarding::{forward_to, set_forwarding, stop_forwarding};
 use nix::sys::wait::{waitpid, WaitStatus};
@@ -53,7 +54,7 @@ impl Engine {
             released?;
             self.remember_run(&c, &state)?;
         }
-        if Engine::meta(&c)?.options.remove && !restarting {
+        if Meta::of(&c)?.options.remove && !restarting {
             self.remove_with_volumes(&c.id, true)?;
         }
         Ok(())
@@ -81,7 +82,7 @@ impl Engine {
     pub fn start_foreground(&self, key: &str) -> Result<i32> {
         nix::sys::prctl::set_child_subreaper(true).map_err(sys("PR_SET_CHILD_SUBREAPER"))?;
         let c = self.container(key)?;
-        let options = Engine::meta(&c)?.options;
+        let options = Meta::of(&c)?.options;
         let wiring = if options.tty {
             Wiring::Terminal
         } else {
@@ -163,7 +164,7 @@ impl Engine {
         }
         let alive = || state.process.is_some_and(|p| p.maybe_alive());
         if timeout > 0 {
-            let sig = Engine::meta(&c)?.stop_signal;
+            let sig = Meta::of(&c)?.stop_signal;
             let sig = if sig.is_empty() {
                 "SIGTERM".into()
             } else {

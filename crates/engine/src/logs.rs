@@ -3,7 +3,7 @@
 //! and `P` is a piece of a longer one (or the unterminated end of a
 //! stream), which readers join to the next piece.
 
-use crate::record::now_rfc3339;
+use crate::clock::now_rfc3339;
 use std::io::Write;
 
 /// Pieces longer than this are written as `P` records (CRI-O's 8 KiB

@@ -22,6 +22,7 @@ use crate::error::{sys, IoContext, Result};
 use crate::launcher::{Output, Wiring};
 use crate::lifecycle::exit_code;
 use crate::logs::StreamBuffer;
+use crate::meta::Meta;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
@@ -116,7 +117,7 @@ fn start(engine: &Engine, id: &str) -> Result<(i32, [Option<OwnedFd>; 2], OwnedF
     );
     // SAFETY: the handler only writes to a non-blocking pipe.
     unsafe { nix::sys::signal::sigaction(Signal::SIGCHLD, &action) }.map_err(sys("sigaction"))?;
-    let tty = Engine::meta(&engine.container(id)?)?.options.tty;
+    let tty = Meta::of(&engine.container(id)?)?.options.tty;
     let wiring = if tty { Wiring::Terminal } else { Wiring::Pipes };
     let started = engine.launch(id, wiring);
     // The container has its own copies now (or failed to start).

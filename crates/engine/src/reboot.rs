@@ -4,7 +4,8 @@
 use crate::boot::{same_boot, LastRun};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::record::{State, Status};
+use crate::meta::Meta;
+use crate::records::{State, Status};
 
 impl Engine {
     /// A run of another boot left the runtime's state of a process that no
@@ -21,7 +22,7 @@ impl Engine {
     /// — exited with what was kept.
     pub(crate) fn state_without_record(&self, id: &str) -> Result<State> {
         let last = match self.container(id) {
-            Ok(c) => Engine::meta(&c)?.last_run,
+            Ok(c) => Meta::of(&c)?.last_run,
             Err(Error::NotFound(_)) => None,
             Err(e) => return Err(e),
         };
@@ -40,7 +41,7 @@ impl Engine {
     /// Keep the outcome of a run in storage (not for `--rm` containers,
     /// which go anyway): called when a run starts and when it ends.
     pub(crate) fn remember_run(&self, c: &berth_storage::Container, state: &State) -> Result<()> {
-        let mut meta = Engine::meta(c)?;
+        let mut meta = Meta::of(c)?;
         if meta.options.remove {
             return Ok(());
         }

@@ -2,7 +2,7 @@
 
 use crate::engine::Engine;
 use crate::error::Result;
-use crate::record::Status;
+use crate::records::Status;
 
 impl Engine {
     /// Stop the container (stop signal, SIGKILL after `timeout` seconds)

@@ -10,6 +10,7 @@
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::image_users::names_by_id;
+use crate::meta::Meta;
 use crate::rootfs_reader::RootfsReader;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -180,7 +181,7 @@ impl Engine {
                     .to_string(),
             );
         }
-        let procs: Vec<Proc> = cgroup_pids(&Engine::meta(&c)?.cgroups_path)
+        let procs: Vec<Proc> = cgroup_pids(&Meta::of(&c)?.cgroups_path)
             .into_iter()
             .filter_map(read_proc)
             .collect();

@@ -7,7 +7,7 @@
 
 use crate::engine::Engine;
 use crate::error::Result;
-use crate::record::State;
+use crate::records::State;
 use std::path::PathBuf;
 
 impl Engine {

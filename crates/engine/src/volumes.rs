@@ -27,27 +27,7 @@ use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-/// What goes wrong with volumes.
-#[derive(Debug, thiserror::Error)]
-pub enum VolumeError {
-    /// No volume has this name.
-    #[error("no volume named {0:?}")]
-    NotFound(String),
-    /// `volume create` of a name that exists.
-    #[error("volume with name {0:?} already exists")]
-    Exists(String),
-    /// A malformed name.
-    #[error("invalid volume name {0:?}: names are [a-zA-Z0-9][a-zA-Z0-9_.-]*")]
-    BadName(String),
-    /// Removal of a volume containers use.
-    #[error("volume {name} is being used by container(s) {}: remove them first, or use --force", users.join(", "))]
-    InUse {
-        /// The volume.
-        name: String,
-        /// Names of the containers using it.
-        users: Vec<String>,
-    },
-}
+pub use crate::volume_error::VolumeError;
 
 /// `volume.json`, and what `volume ls`/`inspect` show.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -130,7 +110,7 @@ impl Volumes {
     fn lock(&self) -> Result<VolumesLock> {
         std::fs::create_dir_all(&self.dir).ctx("create", &self.dir)?;
         Ok(VolumesLock {
-            _lock: crate::record::lock_exclusive(&self.dir.join("lock"))?,
+            _lock: crate::records::lock_exclusive(&self.dir.join("lock"))?,
         })
     }
 
@@ -156,7 +136,7 @@ impl Volumes {
             mountpoint: dir.join("_data"),
             name: name.clone(),
             driver: "local".into(),
-            created_at: crate::record::now_rfc3339(),
+            created_at: crate::clock::now_rfc3339(),
             anonymous,
             needs_copy_up: true,
         };

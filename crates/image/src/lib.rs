@@ -21,6 +21,7 @@ pub mod config_paths;
 mod context;
 pub mod copy;
 mod error;
+pub mod image_config;
 pub mod inspect;
 mod local;
 pub mod manifest;

@@ -98,9 +98,6 @@ pub(crate) fn lock_exclusive(path: &Path) -> Result<Flock<File>> {
         .map_err(|(_, e)| crate::error::sys(format!("flock {}", path.display()))(e))
 }
 
-/// Kept while other modules move to `crate::clock`.
-pub(crate) use crate::clock::now_rfc3339;
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -186,26 +186,8 @@ impl ResolvedImage {
 
     /// The config's `rootfs.diff_ids`.
     pub fn diff_ids(&self, image: &str) -> Result<Vec<berth_storage::Digest>> {
-        let v = self.config_json();
-        let ids = v
-            .pointer("/rootfs/diff_ids")
-            .and_then(|d| d.as_array())
-            .ok_or_else(|| Error::Malformed {
-                image: image.into(),
-                what: "config",
-                reason: "no rootfs.diff_ids".into(),
-            })?;
-        ids.iter()
-            .map(|d| {
-                d.as_str()
-                    .and_then(|s| s.parse().ok())
-                    .ok_or_else(|| Error::Malformed {
-                        image: image.into(),
-                        what: "config",
-                        reason: format!("bad diff id {d}"),
-                    })
-            })
-            .collect()
+        let config = crate::image_config::parse(image, &self.config)?;
+        crate::image_config::diff_ids(image, &config)
     }
 }
 

@@ -1,0 +1,103 @@
+//! A container's bundle: `config.json` from the image config and the
+//! user's options, with the image's files (users, groups, the command)
+//! read only inside the mounted rootfs, and `hosts`, `hostname`,
+//! `resolv.conf` beside it. It sees neither the engine nor the records:
+//! what it needs is passed in, and it returns the [`Meta`] to keep.
+
+use crate::command_lookup::check_command;
+use crate::error::{Error, IoContext, Result};
+use crate::image_config::{self, ImageConfig};
+use crate::image_users::resolve_user;
+use crate::meta::Meta;
+use crate::options::{CreateOptions, NetworkMode};
+use crate::rootfs_reader::RootfsReader;
+use crate::spec::{self, SpecInputs};
+use std::path::{Path, PathBuf};
+
+/// What a bundle is written from.
+pub(crate) struct BundleInputs<'a> {
+    /// The container id.
+    pub id: &'a str,
+    /// Its name (in `/etc/hosts`).
+    pub name: &'a str,
+    /// The options it is made with.
+    pub opts: &'a CreateOptions,
+    /// The image's execution parameters.
+    pub image: &'a ImageConfig,
+    /// The mounted root filesystem.
+    pub rootfs: &'a Path,
+    /// The bundle directory (the container's record directory).
+    pub dir: &'a Path,
+    /// The cgroup the container's goes under.
+    pub cgroup_parent: &'a str,
+    /// The pinned network namespace to join (bridge networking).
+    pub netns: Option<PathBuf>,
+}
+
+/// Write the bundle. `bind_volumes` turns the options' volumes into host
+/// binds (filling new ones from the image, through the reader). Returns
+/// the metadata to keep, without a last run.
+pub(crate) fn write(
+    inp: &BundleInputs<'_>,
+    bind_volumes: impl FnOnce(&RootfsReader) -> Result<CreateOptions>,
+) -> Result<Meta> {
+    let (id, opts, image) = (inp.id, inp.opts, inp.image);
+    // The image's files are read only through this, inside the rootfs.
+    let root = RootfsReader::open(inp.rootfs)?;
+    let user_spec = opts
+        .user
+        .clone()
+        .or_else(|| image.user().clone())
+        .unwrap_or_default();
+    let user = resolve_user(&root, &user_spec)?;
+    let hostname = match (&opts.hostname, opts.network) {
+        (Some(h), _) => h.clone(),
+        (None, NetworkMode::Host) => nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .unwrap_or_else(|| id[..12].to_string()),
+        (None, _) => id[..12].to_string(),
+    };
+    let command = spec::command(opts, image);
+    let Some(first) = command.first() else {
+        return Err(Error::NoCommand(opts.image.clone()));
+    };
+    let env = spec::environment(opts, image, &user, &hostname);
+    check_command(&root, first, &env)?;
+    std::fs::create_dir_all(inp.dir).ctx("create", inp.dir)?;
+    crate::etc_files::write_etc_files(inp.dir, &hostname, inp.name, opts.network)?;
+    let cgroups_path = format!("{}/berth-{id}", inp.cgroup_parent.trim_end_matches('/'));
+    let bound = bind_volumes(&root)?;
+    let mut config = spec::build(
+        &bound,
+        image,
+        &SpecInputs {
+            id,
+            rootfs: inp.rootfs,
+            files: inp.dir,
+            cgroups_path: &cgroups_path,
+            hostname: &hostname,
+            user: &user,
+            netns: inp.netns.as_deref(),
+        },
+    )?;
+    crate::init::apply(&mut config, opts)?;
+    let path = inp.dir.join("config.json");
+    let bytes = serde_json::to_vec_pretty(&config).map_err(|source| Error::Record {
+        path: path.clone(),
+        source,
+    })?;
+    std::fs::write(&path, bytes).ctx("write", &path)?;
+    Ok(Meta {
+        options: opts.clone(),
+        command,
+        stop_signal: opts
+            .stop_signal
+            .clone()
+            .or_else(|| image.stop_signal().clone())
+            .unwrap_or_else(|| "SIGTERM".into()),
+        cgroups_path,
+        last_run: None,
+        exposed_ports: image_config::exposed_ports(image),
+    })
+}
