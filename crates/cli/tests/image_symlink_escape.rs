@@ -9,27 +9,15 @@ mod engine_env;
 use berth_testkit::{is_root, require};
 use engine_env::Env;
 use serde_json::{json, Value};
-use sha2::Digest as _;
 use std::collections::BTreeMap;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
 use std::process::Command;
 
-fn sha256(data: &[u8]) -> String {
-    format!("sha256:{:x}", sha2::Sha256::digest(data))
-}
-
 /// Load as `name` the busybox fixture with one more layer, the tree
 /// `staging` (its top-level `entries`), and `config` merged into the image
 /// config's `config`.
 fn load_with_layer(env: &Env, name: &str, staging: &Path, entries: &[&str], config: Value) {
-    let layout = env.dir.path().join(format!("layout-{name}"));
-    berth_testkit::write_oci_layout(&layout, "t").unwrap();
-    let blob = |d: &str| {
-        layout
-            .join("blobs/sha256")
-            .join(d.trim_start_matches("sha256:"))
-    };
     let tar = env.dir.path().join(format!("layer-{name}.tar"));
     // GNU tar keeps symlinks as symlinks.
     let st = Command::new("tar")
@@ -41,46 +29,7 @@ fn load_with_layer(env: &Env, name: &str, staging: &Path, entries: &[&str], conf
         .status()
         .unwrap();
     assert!(st.success(), "tar failed");
-    let layer = std::fs::read(&tar).unwrap();
-    let layer_digest = sha256(&layer);
-    std::fs::write(blob(&layer_digest), &layer).unwrap();
-
-    let index_path = layout.join("index.json");
-    let mut index: Value = serde_json::from_slice(&std::fs::read(&index_path).unwrap()).unwrap();
-    let md = index["manifests"][0]["digest"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let mut manifest: Value = serde_json::from_slice(&std::fs::read(blob(&md)).unwrap()).unwrap();
-    let cd = manifest["config"]["digest"].as_str().unwrap().to_string();
-    let mut image: Value = serde_json::from_slice(&std::fs::read(blob(&cd)).unwrap()).unwrap();
-    image["rootfs"]["diff_ids"]
-        .as_array_mut()
-        .unwrap()
-        .push(layer_digest.clone().into());
-    for (k, v) in config.as_object().unwrap() {
-        image["config"][k] = v.clone();
-    }
-    let cbytes = serde_json::to_vec(&image).unwrap();
-    let cd = sha256(&cbytes);
-    std::fs::write(blob(&cd), &cbytes).unwrap();
-    manifest["config"]["digest"] = cd.into();
-    manifest["config"]["size"] = cbytes.len().into();
-    manifest["layers"].as_array_mut().unwrap().push(json!({
-        "mediaType": "application/vnd.oci.image.layer.v1.tar",
-        "digest": layer_digest, "size": layer.len()
-    }));
-    let mbytes = serde_json::to_vec(&manifest).unwrap();
-    let md = sha256(&mbytes);
-    std::fs::write(blob(&md), &mbytes).unwrap();
-    index["manifests"][0]["digest"] = md.into();
-    index["manifests"][0]["size"] = mbytes.len().into();
-    std::fs::write(&index_path, serde_json::to_vec(&index).unwrap()).unwrap();
-    env.ok(&[
-        "copy",
-        &format!("oci:{}:t", layout.display()),
-        &format!("berth:{name}:latest"),
-    ]);
+    env.load_image_with_layer(name, &config, Some(&std::fs::read(&tar).unwrap()));
 }
 
 /// Every file under `dir` with its content (directories as "<dir>").

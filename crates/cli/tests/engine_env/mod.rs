@@ -70,10 +70,17 @@ impl Env {
     /// Write the busybox fixture with `config` merged into its image
     /// config's `config` object, and load it as `name`.
     pub fn load_image(&self, name: &str, config: &Value) {
+        self.load_image_with_layer(name, config, None);
+    }
+
+    /// [`Env::load_image`] with `layer` (an uncompressed tar) on top.
+    pub fn load_image_with_layer(&self, name: &str, config: &Value, layer: Option<&[u8]>) {
         let layout = self.dir.path().join(format!("layout-{name}"));
         berth_testkit::write_oci_layout(&layout, "t").unwrap();
-        if let Value::Object(extra) = config {
-            patch_config(&layout, extra);
+        let empty = serde_json::Map::new();
+        let extra = config.as_object().unwrap_or(&empty);
+        if !extra.is_empty() || layer.is_some() {
+            patch_layout(&layout, extra, layer);
         }
         let out = self.berth(&[
             "copy",
@@ -175,7 +182,9 @@ impl Env {
     }
 }
 
-fn patch_config(layout: &Path, extra: &serde_json::Map<String, Value>) {
+/// Merge `extra` into the layout's image config's `config`, and with
+/// `layer` (an uncompressed tar) put one more layer on top.
+fn patch_layout(layout: &Path, extra: &serde_json::Map<String, Value>, layer: Option<&[u8]>) {
     let blob = |d: &str| {
         layout
             .join("blobs/sha256")
@@ -194,6 +203,21 @@ fn patch_config(layout: &Path, extra: &serde_json::Map<String, Value>) {
         serde_json::from_slice(&std::fs::read(blob(&cdigest)).unwrap()).unwrap();
     for (k, v) in extra {
         config["config"][k] = v.clone();
+    }
+    if let Some(layer) = layer {
+        let digest = sha256(layer);
+        std::fs::write(blob(&digest), layer).unwrap();
+        config["rootfs"]["diff_ids"]
+            .as_array_mut()
+            .unwrap()
+            .push(digest.clone().into());
+        manifest["layers"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({
+                "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                "digest": digest, "size": layer.len()
+            }));
     }
     let cbytes = serde_json::to_vec(&config).unwrap();
     let cd = sha256(&cbytes);
