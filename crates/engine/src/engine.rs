@@ -153,9 +153,16 @@ impl Engine {
     }
 
     /// Write the bundle again when the runroot lost it (a reboot: the
-    /// runroot is a tmpfs); the options are kept in storage.
+    /// runroot is a tmpfs); the options are kept in storage. Called by
+    /// whoever starts a container before the launch, not by the launch:
+    /// the monitor then never links the bundle's code (its resident size
+    /// follows its binary's), and a missing bundle there is an error.
     pub(crate) fn ensure_bundle(&self, c: &berth_storage::Container) -> Result<()> {
         let record = self.record(&c.id);
+        if record.path().join("config.json").exists() {
+            return Ok(());
+        }
+        let _lock = record.lock()?;
         if record.path().join("config.json").exists() {
             return Ok(());
         }

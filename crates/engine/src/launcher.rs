@@ -10,7 +10,8 @@
 //! ```
 //!
 //! `checked`: the record was settled (a dead waiter's run released) and
-//! says the container is not running, and its bundle exists. Each later
+//! says the container is not running, and its bundle exists (the starter
+//! rewrote it if a reboot lost it). Each later
 //! phase holds one more thing (the rootfs mount, the network attachment,
 //! the runtime's container and its init process, the record saying
 //! "running"); a failure in any phase undoes exactly what was taken, in
@@ -120,7 +121,14 @@ impl Engine {
                 what: "it is already running".into(),
             });
         }
-        self.ensure_bundle(&c)?;
+        let config = record.path().join("config.json");
+        if !config.exists() {
+            // The starter writes it (Engine::ensure_bundle) before the launch.
+            return Err(Error::BundleConfig {
+                path: config,
+                what: "missing: the container's bundle was not written",
+            });
+        }
         let before = state.clone();
         let mut run = Run {
             engine: self,

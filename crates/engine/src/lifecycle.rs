@@ -82,6 +82,7 @@ impl Engine {
     pub fn start_foreground(&self, key: &str) -> Result<i32> {
         nix::sys::prctl::set_child_subreaper(true).map_err(sys("PR_SET_CHILD_SUBREAPER"))?;
         let c = self.container(key)?;
+        self.ensure_bundle(&c)?;
         let options = Meta::of(&c)?.options;
         let wiring = if options.tty {
             Wiring::Terminal
@@ -117,6 +118,7 @@ impl Engine {
     pub fn start_detached(&self, id: &str) -> Result<()> {
         // A quick answer; the monitor checks again under the record lock.
         let (c, _) = self.in_state(id, false, "it is already running")?;
+        self.ensure_bundle(&c)?;
         let Some((prog, args)) = self.opts.monitor.split_first() else {
             return Err(Error::Monitor {
                 id: c.id,
