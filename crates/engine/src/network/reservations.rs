@@ -181,10 +181,32 @@ mod tests {
         assert_eq!(rec.holder, ProcessRef::current().unwrap());
         assert!(rec.held());
         assert!(std::net::TcpListener::bind(("127.0.0.1", got[0].host_port)).is_err());
+        assert!(holds_here(got[0].host_port));
         r.release("a").unwrap();
         assert!(r.record("a").unwrap().is_none());
-        std::net::TcpListener::bind(("127.0.0.1", got[0].host_port)).unwrap();
+        // Not a second bind: another test may take the freed port at once.
+        assert!(!holds_here(got[0].host_port));
         r.release("a").unwrap();
+    }
+
+    /// Whether one of this process's sockets is bound to `port`: the
+    /// held sockets are bound, not listening, so no /proc table shows them.
+    fn holds_here(port: u16) -> bool {
+        use nix::sys::socket::{getsockname, SockaddrStorage};
+        std::fs::read_dir("/proc/self/fd").unwrap().any(|fd| {
+            let Some(fd) = fd
+                .unwrap()
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse().ok())
+            else {
+                return false;
+            };
+            getsockname::<SockaddrStorage>(fd).is_ok_and(|a| {
+                a.as_sockaddr_in().map(|a| a.port()) == Some(port)
+                    || a.as_sockaddr_in6().map(|a| a.port()) == Some(port)
+            })
+        })
     }
 
     #[test]
