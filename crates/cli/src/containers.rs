@@ -183,19 +183,9 @@ pub struct RunArgs {
     pub create: CreateArgs,
 }
 
-/// Exit with podman's codes for errors before the container's process ran:
-/// 127 for a command not in the image, 125 otherwise.
-fn exit_for(e: berth_engine::Error) -> anyhow::Error {
-    if matches!(e, berth_engine::Error::CommandNotFound(_)) {
-        eprintln!("Error: {e}");
-        std::process::exit(127);
-    }
-    e.into()
-}
-
 pub fn create(cli: &Cli, a: &CreateArgs) -> anyhow::Result<()> {
     let engine = cli.engine()?;
-    let id = engine.create(&a.options()?).map_err(exit_for)?;
+    let id = engine.create(&a.options()?)?;
     println!("{id}");
     Ok(())
 }
@@ -203,7 +193,7 @@ pub fn create(cli: &Cli, a: &CreateArgs) -> anyhow::Result<()> {
 pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<()> {
     berth_engine::listen_fds::preserve(a.preserve_fds)?;
     let engine = cli.engine()?;
-    let id = engine.create(&a.create.options()?).map_err(exit_for)?;
+    let id = engine.create(&a.create.options()?)?;
     if a.detach {
         if let Err(e) = engine.start_detached(&id) {
             if a.create.rm {
@@ -243,7 +233,11 @@ pub fn start(cli: &Cli, a: &StartArgs) -> anyhow::Result<()> {
         std::process::exit(code);
     }
     for c in &a.containers {
-        engine.start_detached(c)?;
+        match engine.start_detached(c) {
+            // podman: starting a running container is done already.
+            Err(berth_engine::Error::State { state, .. }) if state == "running" => {}
+            other => other?,
+        }
         println!("{c}");
     }
     Ok(())
@@ -295,6 +289,9 @@ pub struct RmArgs {
     /// Remove its anonymous volumes too.
     #[arg(short, long)]
     pub volumes: bool,
+    /// A missing container is no error.
+    #[arg(short, long)]
+    pub ignore: bool,
     /// Containers.
     #[arg(required = true)]
     pub containers: Vec<String>,
@@ -302,7 +299,7 @@ pub struct RmArgs {
 
 pub fn rm(cli: &Cli, a: &RmArgs) -> anyhow::Result<()> {
     let engine = cli.engine()?;
-    crate::each::each(&a.containers, "container", |c| {
+    crate::each::each(&a.containers, a.force || a.ignore, |c| {
         if a.volumes {
             engine.remove_with_volumes(c, a.force)?;
         } else {
@@ -543,7 +540,7 @@ pub fn exec(cli: &Cli, a: &ExecArgs) -> anyhow::Result<()> {
         interactive: a.interactive,
         tty: a.tty,
     };
-    let code = engine.exec(&a.container, &opts).map_err(exit_for)?;
+    let code = engine.exec(&a.container, &opts)?;
     std::process::exit(code);
 }
 
@@ -555,6 +552,10 @@ pub struct MonitorArgs {
 
 /// The hidden `monitor` command: leave the CLI, then watch the container.
 pub fn monitor(cli: &Cli, a: &MonitorArgs) -> ! {
+    // The monitor outlives the CLI's pipe and writes to the container's
+    // streams: EPIPE is an error it handles, never its death.
+    // SAFETY: single-threaded; SIG_IGN is a valid disposition.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     if let Err(e) = berth_engine::monitor::detach() {
         println!("error: {e}");
         std::process::exit(1);

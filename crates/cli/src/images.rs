@@ -3,7 +3,6 @@
 
 use crate::{Cli, RegistryArgs};
 use anyhow::Context as _;
-use berth_storage::NameRemoval;
 use clap::Args;
 use serde_json::{json, Value};
 
@@ -135,27 +134,21 @@ pub struct RmiArgs {
     /// Images to remove.
     #[arg(required = true)]
     pub images: Vec<String>,
-    /// Remove even when mounted or used by containers.
+    /// Remove even when mounted or used by containers (which are stopped
+    /// and removed first); a missing image is no error.
     #[arg(short, long)]
     pub force: bool,
+    /// A missing image is no error.
+    #[arg(short, long)]
+    pub ignore: bool,
 }
 
 pub fn rmi(cli: &Cli, a: &RmiArgs) -> anyhow::Result<()> {
-    let ctx = cli.context(&RegistryArgs::default())?;
-    let store = cli.store()?;
-    crate::each::each(&a.images, "image", |name| {
-        // A name of an image with other names only untags it (podman);
-        // its last name, or its id, removes the image.
-        let (img, full) = berth_image::find_image_name(&ctx, &store, name)?;
-        Ok(match full {
-            Some(full) => match store.remove_image_name(&full, a.force)? {
-                NameRemoval::Untagged(_) => format!("Untagged: {name}"),
-                NameRemoval::Removed { image, .. } => format!("Deleted: {}", image.id),
-            },
-            None => {
-                store.remove_image(&img.id, a.force)?;
-                format!("Deleted: {}", img.id)
-            }
+    let engine = cli.engine()?;
+    crate::each::each(&a.images, a.force || a.ignore, |name| {
+        Ok(match engine.remove_image(name, a.force)? {
+            berth_engine::ImageRemoval::Untagged(_) => format!("Untagged: {name}"),
+            berth_engine::ImageRemoval::Deleted { id, .. } => format!("Deleted: {id}"),
         })
     })
 }

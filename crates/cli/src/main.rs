@@ -7,6 +7,7 @@ mod containers;
 mod ctr_tools;
 mod docs_gen;
 mod each;
+mod exit_code;
 mod images;
 mod login;
 mod network;
@@ -337,13 +338,23 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
 }
 
 fn main() {
+    // A closed stdout (`berth ps | head -1`) ends berth quietly, as it does
+    // every Unix tool, instead of a panic in println!. Commands that relay
+    // a container's streams ignore SIGPIPE again and handle EPIPE.
+    // SAFETY: no other thread exists yet; SIG_DFL is a valid disposition.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     // Before anything opens a file or starts a thread.
     if let Err(e) = berth_engine::listen_fds::adopt_socket_activation() {
         eprintln!("Error: {e}");
         std::process::exit(125);
     }
-    let matches = Cli::command().get_matches();
-    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let matches = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (m, cli)));
+    let (matches, mut cli) = match matches {
+        Ok(m) => m,
+        Err(e) => usage_error(e),
+    };
     init_logging(&cli.log_level);
     // storage.conf fills in what the command line left to defaults; the
     // generated docs read no config (a broken file must not stop them).
@@ -357,7 +368,22 @@ fn main() {
         config::apply_storage_conf(&mut cli, &matches)
     };
     if let Err(e) = conf.and_then(|()| run(&cli)) {
-        eprintln!("Error: {e:#}");
-        std::process::exit(125);
+        if e.downcast_ref::<exit_code::Reported>().is_none() {
+            eprintln!("Error: {e:#}");
+        }
+        std::process::exit(exit_code::of(&e));
+    }
+}
+
+/// A command line clap refused: help and version exit 0 as they do
+/// everywhere; a bad flag or argument is berth's error, 125, as podman's.
+fn usage_error(e: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => e.exit(),
+        _ => {
+            let _ = e.print();
+            std::process::exit(exit_code::BERTH);
+        }
     }
 }

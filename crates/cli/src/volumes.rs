@@ -100,7 +100,7 @@ pub fn volume(cli: &Cli, a: &VolumeArgs) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&list)?);
         }
         VolumeCommand::Rm(r) => {
-            crate::each::each(&r.names, "volume", |n| {
+            crate::each::each(&r.names, r.force, |n| {
                 engine.volume_remove(n, r.force)?;
                 Ok(n.clone())
             })?;

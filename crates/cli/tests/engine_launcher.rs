@@ -6,18 +6,8 @@
 mod engine_env;
 
 use berth_testkit::{is_root, require};
-use engine_env::{eventually, Env};
+use engine_env::{alive, eventually, Env};
 use std::process::Stdio;
-
-fn alive(pid: i64) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-        !s.rsplit(')')
-            .next()
-            .unwrap_or("")
-            .trim_start()
-            .starts_with('Z')
-    })
-}
 
 /// Processes whose command line names `id` (monitors are started with it).
 fn monitors_of(id: &str) -> usize {

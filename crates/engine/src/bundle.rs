@@ -64,6 +64,7 @@ pub(crate) fn write(
     };
     let env = spec::environment(opts, image, &user, &hostname);
     check_command(&root, first, &env)?;
+    check_workdir(&root, opts)?;
     std::fs::create_dir_all(inp.dir).ctx("create", inp.dir)?;
     crate::etc_files::write_etc_files(inp.dir, &hostname, inp.name, opts.network)?;
     let cgroups_path = format!("{}/berth-{id}", inp.cgroup_parent.trim_end_matches('/'));
@@ -100,4 +101,27 @@ pub(crate) fn write(
         last_run: None,
         exposed_ports: image_config::exposed_ports(image),
     })
+}
+
+/// A `-w` that is neither in the image nor under a mount is an error
+/// before anything starts (podman's "workdir does not exist"); the runtime
+/// would only fail its chdir later, with a message about its internals.
+fn check_workdir(root: &RootfsReader, opts: &CreateOptions) -> Result<()> {
+    let Some(dir) = opts.workdir.as_deref().filter(|d| !d.is_empty()) else {
+        return Ok(());
+    };
+    let under = |dest: &str| {
+        let dest = dest.trim_end_matches('/');
+        dir == dest || dir.starts_with(&format!("{dest}/")) || dest.is_empty()
+    };
+    let mounted = opts.volumes.iter().any(|v| under(&v.destination))
+        || opts
+            .tmpfs
+            .iter()
+            .any(|t| under(t.split(':').next().unwrap_or(t)));
+    if mounted || root.metadata(dir).is_ok_and(|m| m.is_dir()) {
+        Ok(())
+    } else {
+        Err(Error::NoWorkdir(dir.to_string()))
+    }
 }

@@ -9,34 +9,57 @@ use std::os::unix::fs::PermissionsExt;
 /// Where a shell looks when the environment has no PATH.
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// Whether `path` ends, symlinks followed in the root, at an executable
-/// regular file. A loop or a dangling link is "no".
-fn executable(root: &RootfsReader, path: &str) -> bool {
-    root.metadata(path)
-        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+/// What is at a command's path, symlinks followed in the root.
+enum Found {
+    Executable,
+    /// There, but exec would fail with EACCES: why.
+    NotExecutable(&'static str),
+    /// Nothing (a loop or a dangling link counts as nothing).
+    Missing,
+}
+
+fn probe(root: &RootfsReader, path: &str) -> Found {
+    match root.metadata(path) {
+        Ok(m) if m.is_dir() => Found::NotExecutable("is a directory"),
+        Ok(m) if m.is_file() && m.permissions().mode() & 0o111 != 0 => Found::Executable,
+        Ok(_) => Found::NotExecutable("permission denied"),
+        Err(_) => Found::Missing,
+    }
 }
 
 /// Check that `cmd` can be executed in the root with this environment's
 /// PATH. A relative path with a `/` is left to the runtime (it depends on
-/// the working directory).
+/// the working directory). A `$PATH` search skips what it can't run, as a
+/// shell's does; a path named outright that can't run is
+/// [`Error::NotExecutable`].
 pub(crate) fn check_command(root: &RootfsReader, cmd: &str, env: &[String]) -> Result<()> {
     let found = if cmd.starts_with('/') {
-        executable(root, cmd)
+        probe(root, cmd)
     } else if cmd.contains('/') {
-        true
+        Found::Executable
     } else {
         let path = env
             .iter()
             .rev()
             .find_map(|e| e.strip_prefix("PATH="))
             .unwrap_or(DEFAULT_PATH);
-        path.split(':')
+        let any = path
+            .split(':')
             .filter(|d| d.starts_with('/'))
-            .any(|dir| executable(root, &format!("{dir}/{cmd}")))
+            .any(|dir| matches!(probe(root, &format!("{dir}/{cmd}")), Found::Executable));
+        if any {
+            Found::Executable
+        } else {
+            Found::Missing
+        }
     };
     match found {
-        true => Ok(()),
-        false => Err(Error::CommandNotFound(cmd.into())),
+        Found::Executable => Ok(()),
+        Found::NotExecutable(why) => Err(Error::NotExecutable {
+            command: cmd.into(),
+            why,
+        }),
+        Found::Missing => Err(Error::CommandNotFound(cmd.into())),
     }
 }
 
@@ -75,9 +98,19 @@ mod tests {
         ] {
             check_command(&r, ok, &env).unwrap_or_else(|e| panic!("{ok}: {e}"));
         }
-        assert!(check_command(&r, "nope", &env).is_err());
-        assert!(check_command(&r, "/etc/passwd", &env).is_err());
-        assert!(check_command(&r, "/bin", &env).is_err());
+        assert!(matches!(
+            check_command(&r, "nope", &env),
+            Err(Error::CommandNotFound(_))
+        ));
+        for (path, why) in [
+            ("/etc/passwd", "permission denied"),
+            ("/bin", "is a directory"),
+        ] {
+            match check_command(&r, path, &env) {
+                Err(Error::NotExecutable { why: w, .. }) => assert_eq!(w, why, "{path}"),
+                other => panic!("{path}: {other:?}"),
+            }
+        }
     }
 
     #[test]

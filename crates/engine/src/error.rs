@@ -43,6 +43,17 @@ pub enum Error {
     /// The command to run is not in the image.
     #[error("{0}: executable file not found in $PATH: no such file or directory")]
     CommandNotFound(String),
+    /// The command named by path is there but cannot be executed.
+    #[error("{command}: {why}: the command cannot be executed")]
+    NotExecutable {
+        /// The command as given.
+        command: String,
+        /// Why: "is a directory", "permission denied".
+        why: &'static str,
+    },
+    /// The working directory asked for is not in the container.
+    #[error("workdir {0:?} does not exist in the container")]
+    NoWorkdir(String),
     /// The image has no command and none was given.
     #[error("no command given and image {0} has no Entrypoint or Cmd")]
     NoCommand(String),

@@ -10,9 +10,10 @@
 use crate::clock::now_rfc3339;
 use crate::engine::Engine;
 use crate::error::{sys, Error, Result};
+use crate::exit_codes::ExitCodes;
 use crate::launcher::{Output, Wiring};
 use crate::meta::Meta;
-use crate::records::Status;
+use crate::records::{State, Status};
 use crate::signal_forwarding::{forward_to, set_forwarding, stop_forwarding};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
@@ -55,6 +56,9 @@ impl Engine {
             self.remember_run(&c, &state)?;
         }
         if Meta::of(&c)?.options.remove && !restarting {
+            if let Some(code) = code {
+                ExitCodes::new(&self.opts.runroot).keep(&c.id, code);
+            }
             self.remove_with_volumes(&c.id, true)?;
         }
         Ok(())
@@ -80,6 +84,10 @@ impl Engine {
     /// (or, made with `-t`, a pty relayed to our terminal), signals sent
     /// here are passed on, and its exit code is returned.
     pub fn start_foreground(&self, key: &str) -> Result<i32> {
+        // The relay handles EPIPE on our stdout itself: a closed reader
+        // must not kill us between the start and the exit's record.
+        // SAFETY: SIG_IGN is a valid disposition for SIGPIPE.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
         nix::sys::prctl::set_child_subreaper(true).map_err(sys("PR_SET_CHILD_SUBREAPER"))?;
         let c = self.container(key)?;
         self.ensure_bundle(&c)?;
@@ -149,10 +157,18 @@ impl Engine {
         }
     }
 
-    /// Send `signal` to the container's process.
+    /// Send `signal` to the container's process. SIGKILL returns once the
+    /// exit is recorded, as podman's does: a `rm` right after must not find
+    /// the container still running.
     pub fn kill(&self, key: &str, signal: &str) -> Result<()> {
-        let (c, _) = self.in_state(key, true, "only a running container can be signalled")?;
-        self.runtime.kill(&c.id, signal, false)
+        let (c, state) = self.in_state(key, true, "only a running container can be signalled")?;
+        self.runtime.kill(&c.id, signal, false)?;
+        if is_sigkill(signal) {
+            let alive = || state.process.is_some_and(|p| p.maybe_alive());
+            wait_until(Duration::from_secs(10), || !alive());
+            self.await_recorded(&c.id, &state)?;
+        }
+        Ok(())
     }
 
     /// Stop a container: its stop signal, then SIGKILL to all its
@@ -179,8 +195,13 @@ impl Engine {
             let _ = self.runtime.kill(&c.id, "SIGKILL", true);
             wait_until(Duration::from_secs(10), || !alive());
         }
-        // Give the waiter the chance to record the exit code.
-        let record = self.record(&c.id);
+        self.await_recorded(&c.id, &state)
+    }
+
+    /// After the container's process ended: give its waiter the chance to
+    /// record the exit code (or, with the waiter gone, settle it here).
+    fn await_recorded(&self, id: &str, state: &State) -> Result<()> {
+        let record = self.record(id);
         wait_until(Duration::from_secs(5), || {
             record
                 .load()
@@ -188,8 +209,10 @@ impl Engine {
                 .unwrap_or(true)
                 || !state.monitor.is_some_and(|m| m.maybe_alive())
         });
-        self.refresh(&c.id)?;
-        Ok(())
+        match self.refresh(id) {
+            Ok(_) | Err(Error::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Wait until the container is not running; its exit code.
@@ -198,11 +221,19 @@ impl Engine {
         loop {
             let state = self.refresh(&c.id)?;
             if state.status != Status::Running {
-                return Ok(state.exit_code);
+                // Gone with `--rm` meanwhile: its waiter kept the code.
+                let kept = || ExitCodes::new(&self.opts.runroot).get(&c.id);
+                return Ok(state.exit_code.or_else(kept));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+}
+
+/// Whether `signal` (a name with or without SIG, or a number) is SIGKILL.
+fn is_sigkill(signal: &str) -> bool {
+    let s = signal.trim().to_ascii_uppercase();
+    matches!(s.trim_start_matches("SIG"), "KILL" | "9")
 }
 
 /// Poll `done` every 20 ms for at most `limit`.

@@ -9,6 +9,7 @@ pub mod console;
 pub mod container;
 pub mod error;
 pub mod hooks;
+pub mod loopback;
 pub mod namespaces;
 pub mod process;
 pub mod rootfs;

@@ -40,6 +40,9 @@ pub struct NamespacePlan {
     /// The container has a uts namespace of its own, new or joined by path:
     /// only then may `hostname` and `domainname` be set (never the host's).
     pub new_uts: bool,
+    /// A new network namespace: its loopback starts down, and the init
+    /// brings it up (as crun does; a joined one is its owner's to set up).
+    pub new_net: bool,
 }
 
 fn flag(typ: LinuxNamespaceType) -> CloneFlags {
@@ -70,6 +73,7 @@ impl NamespacePlan {
             new_mount: false,
             new_pid: false,
             new_uts: false,
+            new_net: false,
         };
         let user_by_path = namespaces
             .iter()
@@ -104,6 +108,7 @@ impl NamespacePlan {
                 LinuxNamespaceType::Mount => plan.new_mount = true,
                 LinuxNamespaceType::Pid => plan.new_pid = true,
                 LinuxNamespaceType::Uts => plan.new_uts = true,
+                LinuxNamespaceType::Network => plan.new_net = true,
                 _ => {}
             }
         }

@@ -290,6 +290,17 @@ pub fn hermetic_config(c: &mut Command, root: &Path) {
 }
 
 /// Poll `f` for up to 10 s.
+/// Whether `pid` runs (exists and is not a zombie).
+pub fn alive(pid: i64) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        !s.rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
 pub fn eventually(what: &str, mut f: impl FnMut() -> bool) {
     let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while !f() {

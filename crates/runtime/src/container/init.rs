@@ -129,6 +129,9 @@ fn setup_and_exec(ctx: &mut InitContext<'_>) -> Result<Never> {
         enter_time_namespace(ctx.spec)?;
     }
     set_names(ctx.spec, plan)?;
+    if plan.new_net {
+        crate::loopback::bring_up()?;
+    }
     let ropts = RootfsOptions {
         rootfs: ctx.rootfs,
         bundle: ctx.bundle,
