@@ -228,3 +228,61 @@ fn exit_codes_are_podman_s() {
     assert_eq!(env.ok(&["start", "busy"]).trim(), "busy");
     env.ok(&["rm", "-f", "busy"]);
 }
+
+#[test]
+fn foreground_output_is_logged() {
+    require!(is_root(), "containers need root");
+    let env = Env::new();
+    let script = "echo out; echo err >&2; printf tail";
+    let out = env.berth(&[
+        "run",
+        "--name",
+        "fg",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        script,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "out\ntail");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
+    let logs = env.berth(&["logs", "fg"]);
+    assert_eq!(String::from_utf8_lossy(&logs.stdout), "out\ntail");
+    assert_eq!(String::from_utf8_lossy(&logs.stderr), "err\n");
+    // start -a logs the next run after it.
+    let out = env.berth(&["start", "-a", "fg"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "out\ntail");
+    let logs = env.ok(&["logs", "fg"]);
+    assert_eq!(logs, "out\ntailout\ntail");
+    env.ok(&["rm", "fg"]);
+
+    // With -t, what the pty said, under a real terminal from script(1).
+    if std::path::Path::new("/usr/bin/script").exists() {
+        let cmd = env.command(&[
+            "run",
+            "-t",
+            "--name",
+            "tt",
+            "--network",
+            "none",
+            "busybox",
+            "echo",
+            "hi",
+        ]);
+        let line = std::iter::once(cmd.get_program())
+            .chain(cmd.get_args())
+            .map(|a| format!("'{}'", a.to_string_lossy()))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let out = std::process::Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(env.ok(&["logs", "tt"]), "hi\r\n");
+        env.ok(&["rm", "tt"]);
+    }
+}

@@ -34,19 +34,15 @@ use std::time::Duration;
 /// How the container's stdio is wired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Wiring {
-    /// The caller's stdio (a foreground run without a terminal).
-    Inherit,
-    /// stdout and stderr on pipes the caller reads, stdin /dev/null (the
-    /// monitor of a detached container).
-    Pipes,
+    /// stdout and stderr on pipes the caller reads (and logs); stdin ours
+    /// with `input` (`-i` in the foreground), else /dev/null.
+    Pipes { input: bool },
     /// A pty; its master comes back to the caller (`-t`).
     Terminal,
 }
 
 /// The container's output as the waiter gets it.
 pub(crate) enum Output {
-    /// Straight to the caller's stdio.
-    Inherited,
     /// The read ends of stdout and stderr.
     Pipes([OwnedFd; 2]),
     /// The pty master.
@@ -165,22 +161,22 @@ impl Run<'_> {
         engine.network_up(id, &options, &mut self.state)?;
         self.phase = Phase::Networked;
 
-        let (stdio, pipes, console) = wire(wiring, self.record)?;
-        let pid = engine.runtime.create(
-            id,
-            self.record.path(),
-            stdio,
-            console.as_ref().map(|s| s.path()),
-        )?;
+        let (stdio, ends) = wire(wiring, self.record)?;
+        let console_path = match &ends {
+            Ends::Console(c) => Some(c.path()),
+            Ends::Pipes(_) => None,
+        };
+        let pid = engine
+            .runtime
+            .create(id, self.record.path(), stdio, console_path)?;
         self.pid = Some(pid);
         self.phase = Phase::Created;
-        let output = match (pipes, console) {
-            (Some(p), _) => Output::Pipes(p),
+        let output = match ends {
+            Ends::Pipes(p) => Output::Pipes(p),
             // The init sent it before `create` returned: it waits in the socket.
-            (None, Some(console)) => {
+            Ends::Console(console) => {
                 Output::Terminal(console.receive(None, Duration::from_secs(10))?)
             }
-            (None, None) => Output::Inherited,
         };
 
         self.state.status = Status::Running;
@@ -232,31 +228,34 @@ impl Run<'_> {
     }
 }
 
-/// The runtime's stdio for `wiring`, the read ends of the pipes, and the
-/// console socket the pty master comes over.
-type Wired = ([Stdio; 3], Option<[OwnedFd; 2]>, Option<ConsoleSocket>);
+/// Our ends of the container's stdio: the read ends of its output pipes,
+/// or the console socket its pty master comes over.
+enum Ends {
+    Pipes([OwnedFd; 2]),
+    Console(ConsoleSocket),
+}
 
-fn wire(wiring: Wiring, record: &RecordDir) -> Result<Wired> {
+/// The runtime's stdio for `wiring`, and our ends.
+fn wire(wiring: Wiring, record: &RecordDir) -> Result<([Stdio; 3], Ends)> {
     Ok(match wiring {
-        Wiring::Inherit => (
-            [Stdio::inherit(), Stdio::inherit(), Stdio::inherit()],
-            None,
-            None,
-        ),
-        Wiring::Pipes => {
+        Wiring::Pipes { input } => {
             let flags = nix::fcntl::OFlag::O_CLOEXEC;
             let (out_r, out_w) = nix::unistd::pipe2(flags).map_err(sys("pipe"))?;
             let (err_r, err_w) = nix::unistd::pipe2(flags).map_err(sys("pipe"))?;
-            let stdio = [Stdio::null(), Stdio::from(out_w), Stdio::from(err_w)];
-            (stdio, Some([out_r, err_r]), None)
+            let stdin = if input {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            };
+            let stdio = [stdin, Stdio::from(out_w), Stdio::from(err_w)];
+            (stdio, Ends::Pipes([out_r, err_r]))
         }
         Wiring::Terminal => {
             let name = format!("console-{}.sock", std::process::id());
             let console = ConsoleSocket::bind(record.path(), &name)?;
             (
                 [Stdio::null(), Stdio::null(), Stdio::null()],
-                None,
-                Some(console),
+                Ends::Console(console),
             )
         }
     })

@@ -40,6 +40,7 @@ mod meta;
 pub mod monitor;
 pub mod network;
 pub mod options;
+mod output_watch;
 mod proc_stat;
 mod process_ref;
 mod pty_relay;

@@ -12,6 +12,7 @@ use crate::engine::Engine;
 use crate::error::{sys, Error, Result};
 use crate::exit_codes::ExitCodes;
 use crate::launcher::{Output, Wiring};
+use crate::logs::StreamBuffer;
 use crate::meta::Meta;
 use crate::records::{State, Status};
 use crate::signal_forwarding::{forward_to, set_forwarding, stop_forwarding};
@@ -80,9 +81,10 @@ impl Engine {
         }
     }
 
-    /// Start a container in the foreground: its stdio is this process's
-    /// (or, made with `-t`, a pty relayed to our terminal), signals sent
-    /// here are passed on, and its exit code is returned.
+    /// Start a container in the foreground: its output is copied to ours
+    /// and into its log (or, made with `-t`, a pty relayed to our
+    /// terminal and logged), stdin is ours with `-i`, signals sent here are
+    /// passed on, and its exit code is returned.
     pub fn start_foreground(&self, key: &str) -> Result<i32> {
         // The relay handles EPIPE on our stdout itself: a closed reader
         // must not kill us between the start and the exit's record.
@@ -92,11 +94,16 @@ impl Engine {
         let c = self.container(key)?;
         self.ensure_bundle(&c)?;
         let options = Meta::of(&c)?.options;
+        let log = crate::output_watch::open_log(self, &c.id)?;
         let wiring = if options.tty {
             Wiring::Terminal
         } else {
-            Wiring::Inherit
+            Wiring::Pipes {
+                input: options.interactive,
+            }
         };
+        // Before the start: an exit right away must still wake the watch.
+        let wake = crate::output_watch::sigchld_wake()?;
         // Installed before the start: a signal in that window is passed on,
         // not our death.
         set_forwarding(true);
@@ -108,14 +115,38 @@ impl Engine {
             }
         };
         forward_to(launched.pid);
-        let relayed = match &launched.output {
-            Output::Terminal(master) => {
-                crate::terminal::relay_container(master, launched.pid, options.interactive)
+        let (code, relayed, log_failure) = match launched.output {
+            Output::Pipes([out, err]) => {
+                let streams = [Some(out), Some(err)];
+                let (code, failure) =
+                    crate::output_watch::watch(launched.pid, streams, wake, log, true);
+                (code, Ok(()), failure)
             }
-            _ => Ok(()),
+            Output::Terminal(master) => {
+                let mut log = log;
+                let mut pending = StreamBuffer::default();
+                let mut failure = None;
+                let mut to_log = |data: &[u8]| {
+                    if let Err(e) = pending.feed(&mut log, "stdout", data) {
+                        failure.get_or_insert(e);
+                    }
+                };
+                let relayed = crate::terminal::relay_container(
+                    &master,
+                    launched.pid,
+                    options.interactive,
+                    &mut to_log,
+                );
+                if let Err(e) = pending.finish(&mut log, "stdout") {
+                    failure.get_or_insert(e);
+                }
+                (wait_for(launched.pid), relayed, failure)
+            }
         };
-        let code = wait_for(launched.pid);
         stop_forwarding();
+        if let Some(e) = log_failure {
+            self.note_error(&c.id, &format!("writing the log: {e}"));
+        }
         self.finish(&c.id, code)?;
         relayed?;
         Ok(code.unwrap_or(-1))

@@ -53,6 +53,9 @@ impl Drop for RawMode {
     }
 }
 
+/// Where the relay hands each chunk of output besides our stdout.
+pub(crate) type OutputSink<'a> = &'a mut dyn FnMut(&[u8]);
+
 static WINCH_FD: AtomicI32 = AtomicI32::new(-1);
 
 extern "C" fn on_winch(_: libc::c_int) {
@@ -87,7 +90,13 @@ fn write_all(fd: i32, mut data: &[u8]) -> bool {
 /// process whose end ends the session) is readable and the master has
 /// nothing more to say. With `input`, our stdin goes to the master.
 /// SIGWINCH is taken over for the relay's duration.
-pub(crate) fn relay(master: &OwnedFd, input: bool, done: BorrowedFd<'_>) -> Result<()> {
+/// With `log`, every chunk of the output is also handed to it.
+pub(crate) fn relay(
+    master: &OwnedFd,
+    input: bool,
+    done: BorrowedFd<'_>,
+    log: Option<OutputSink<'_>>,
+) -> Result<()> {
     let (winch_r, winch_w) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)
             .map_err(sys("pipe"))?;
@@ -102,14 +111,20 @@ pub(crate) fn relay(master: &OwnedFd, input: bool, done: BorrowedFd<'_>) -> Resu
         .map_err(sys("sigaction"))?;
     // A resize between reading the size for the process and now.
     pass_size(master.as_fd());
-    let result = copy_loop(master, input, done, &winch_r);
+    let result = copy_loop(master, input, done, &winch_r, log);
     // SAFETY: puts back the handler that was there before.
     let _ = unsafe { nix::sys::signal::sigaction(Signal::SIGWINCH, &old) };
     WINCH_FD.store(-1, Ordering::Relaxed);
     result
 }
 
-fn copy_loop(master: &OwnedFd, input: bool, done: BorrowedFd<'_>, winch: &OwnedFd) -> Result<()> {
+fn copy_loop(
+    master: &OwnedFd,
+    input: bool,
+    done: BorrowedFd<'_>,
+    winch: &OwnedFd,
+    mut log: Option<OutputSink<'_>>,
+) -> Result<()> {
     let stdin = std::io::stdin();
     let mut reading_stdin = input;
     let mut ended = false;
@@ -148,6 +163,9 @@ fn copy_loop(master: &OwnedFd, input: bool, done: BorrowedFd<'_>, winch: &OwnedF
             match nix::unistd::read(master.as_raw_fd(), &mut buf) {
                 Ok(0) | Err(nix::errno::Errno::EIO) => return Ok(()),
                 Ok(n) => {
+                    if let Some(log) = log.as_mut() {
+                        log(&buf[..n]);
+                    }
                     if !write_all(1, &buf[..n]) {
                         return Ok(());
                     }

@@ -10,8 +10,13 @@ use std::time::Duration;
 
 /// A foreground container's pty: relay it to our terminal (stdin too
 /// with `input`, in raw mode) until the init `pid` ended and its output
-/// is drained.
-pub(crate) fn relay_container(master: &OwnedFd, pid: i32, input: bool) -> Result<()> {
+/// is drained, handing its output to `log` as well.
+pub(crate) fn relay_container(
+    master: &OwnedFd,
+    pid: i32,
+    input: bool,
+    log: &mut dyn FnMut(&[u8]),
+) -> Result<()> {
     use std::os::fd::AsFd as _;
     let done = crate::pty_relay::pidfd(pid)?;
     let _raw = if input {
@@ -19,7 +24,7 @@ pub(crate) fn relay_container(master: &OwnedFd, pid: i32, input: bool) -> Result
     } else {
         None
     };
-    crate::pty_relay::relay(master, input, done.as_fd())
+    crate::pty_relay::relay(master, input, done.as_fd(), Some(log))
 }
 
 /// `exec -t`: receive the pty master from the running `runtime exec`
@@ -51,5 +56,5 @@ pub(crate) fn relay_exec(
     } else {
         None
     };
-    crate::pty_relay::relay(&master, input, done.as_fd())
+    crate::pty_relay::relay(&master, input, done.as_fd(), None)
 }
