@@ -5,7 +5,8 @@
 //! text/template (actions, trim markers, pipelines, variables, `if`,
 //! `with`, `range`, `break`, `continue`, the builtin functions) with
 //! podman's report functions; `define`, `template` and `block` are not
-//! supported.
+//! supported. [`table::Format`] adds podman's list-command handling:
+//! `table`, headers and column alignment.
 //!
 //! A template is user input, so execution runs on a budget (see
 //! `MAX_STEPS`) and nesting is bounded: a render ends, with an error if
@@ -21,6 +22,8 @@ mod funcs;
 mod lex;
 mod parse;
 mod printf;
+pub mod table;
+mod tabwriter;
 mod value;
 
 use serde_json::Value;
