@@ -26,6 +26,9 @@ pub mod table;
 mod tabwriter;
 mod value;
 
+#[cfg(test)]
+mod tests;
+
 use serde_json::Value;
 use std::fmt;
 
