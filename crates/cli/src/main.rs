@@ -14,6 +14,7 @@ mod network;
 mod newcomer;
 mod progress;
 mod system;
+mod template;
 mod transfer;
 mod volumes;
 
