@@ -1,12 +1,10 @@
 //! Container commands over the engine: run, create, start, stop, kill, rm,
 //! ps, logs, wait, inspect, and the hidden monitor of detached containers.
 
-use crate::ago;
 use crate::Cli;
 use anyhow::Context as _;
 use berth_engine::{CreateOptions, Engine, NetworkMode, Status, Volume};
 use clap::Args;
-use serde_json::{json, Value};
 use std::io::{Read as _, Seek as _, Write as _};
 
 /// Options of `create` and `run`.
@@ -91,6 +89,9 @@ pub struct CreateArgs {
     /// Run an init as pid 1 that forwards signals and reaps zombies.
     #[arg(long)]
     pub init: bool,
+    /// Set a label: KEY=VALUE (KEY alone: an empty value).
+    #[arg(short, long)]
+    pub label: Vec<String>,
     /// The image.
     pub image: String,
     /// The command and its arguments.
@@ -165,6 +166,14 @@ impl CreateArgs {
                 .iter()
                 .map(|u| berth_engine::options::Ulimit::parse(u))
                 .collect::<Result<_, _>>()?,
+            labels: self
+                .label
+                .iter()
+                .map(|l| match l.split_once('=') {
+                    Some((k, v)) => (k.to_string(), v.to_string()),
+                    None => (l.clone(), String::new()),
+                })
+                .collect(),
             // containers.conf, read only by the commands that create.
             defaults: crate::config::container_defaults()?,
         })
@@ -310,95 +319,6 @@ pub fn rm(cli: &Cli, a: &RmArgs) -> anyhow::Result<()> {
 }
 
 #[derive(Args)]
-pub struct PsArgs {
-    /// Show every container, not only running ones.
-    #[arg(short, long)]
-    pub all: bool,
-    /// Only ids.
-    #[arg(short, long)]
-    pub quiet: bool,
-    /// `json` for machine-readable output.
-    #[arg(long)]
-    pub format: Option<String>,
-}
-
-fn status_text(s: &berth_engine::State) -> String {
-    match s.status {
-        Status::Created => "Created".into(),
-        Status::Running => format!("Up {}", ago::since_rfc3339(s.started_at.as_deref())),
-        Status::Exited => format!(
-            "Exited ({}) {}",
-            s.exit_code.unwrap_or(-1),
-            ago::since_rfc3339(s.finished_at.as_deref())
-        ),
-    }
-}
-
-fn info_json(i: &berth_engine::ContainerInfo) -> Value {
-    json!({
-        "Id": i.id,
-        "Names": [i.name],
-        "Image": i.meta.options.image,
-        "ImageID": i.image_id,
-        "Command": i.meta.command,
-        "Created": i.created,
-        "State": i.state.status.to_string(),
-        "Status": status_text(&i.state),
-        "Exited": i.state.status == Status::Exited,
-        "ExitCode": i.state.exit_code,
-        "Pid": i.state.process.map(|p| p.pid).unwrap_or(0),
-        "StartedAt": i.state.started_at,
-        "ExitedAt": i.state.finished_at,
-    })
-}
-
-pub fn ps(cli: &Cli, a: &PsArgs) -> anyhow::Result<()> {
-    let engine = cli.engine()?;
-    let list: Vec<_> = engine
-        .list()?
-        .into_iter()
-        .filter(|i| a.all || i.state.status == Status::Running)
-        .collect();
-    if a.quiet {
-        for i in &list {
-            println!("{}", &i.id[..12]);
-        }
-        return Ok(());
-    }
-    match a.format.as_deref() {
-        Some("json") => {
-            let out: Vec<Value> = list.iter().map(info_json).collect();
-            println!("{}", serde_json::to_string_pretty(&out)?);
-            return Ok(());
-        }
-        Some(f) => anyhow::bail!("unknown --format {f:?} (json)"),
-        None => {}
-    }
-    println!(
-        "{:<14} {:<30} {:<24} {:<20} {:<30} {:<28} NAMES",
-        "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS"
-    );
-    for i in &list {
-        let mut cmd = i.meta.command.join(" ");
-        if cmd.len() > 22 {
-            cmd.truncate(19);
-            cmd.push_str("...");
-        }
-        println!(
-            "{:<14} {:<30} {:<24} {:<20} {:<30} {:<28} {}",
-            &i.id[..12],
-            i.meta.options.image,
-            cmd,
-            ago::since_epoch(i.created),
-            status_text(&i.state),
-            crate::network::ports_column(i),
-            i.name
-        );
-    }
-    Ok(())
-}
-
-#[derive(Args)]
 pub struct LogsArgs {
     /// Keep printing as the container writes.
     #[arg(short, long)]
@@ -475,26 +395,32 @@ pub fn wait(cli: &Cli, a: &WaitArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `inspect` of a container, if `key` names one.
-pub fn inspect(cli: &Cli, key: &str) -> anyhow::Result<bool> {
+/// `inspect` of a container, if `key` names one: podman's shape, or the
+/// `--format` template over it.
+pub fn inspect(cli: &Cli, key: &str, format: Option<&str>) -> anyhow::Result<bool> {
     let engine = cli.engine()?;
     let info = match engine.inspect(key) {
         Ok(i) => i,
         Err(berth_engine::Error::NotFound(_)) => return Ok(false),
         Err(e) => return Err(e.into()),
     };
-    let mut v = info_json(&info);
-    v["Config"] = serde_json::to_value(&info.meta.options)?;
-    v["CgroupsPath"] = json!(info.meta.cgroups_path);
-    v["StopSignal"] = json!(info.meta.stop_signal);
-    v["LogPath"] = json!(info.log_path);
-    v["Bundle"] = json!(info.bundle);
-    // podman's State.Error: what went wrong that nobody was there to hear.
-    v["Error"] = json!(info.state.error.clone().unwrap_or_default());
-    v["Mounts"] = crate::volumes::mounts_json(&engine, &info.meta.options);
-    v["NetworkSettings"] = crate::network::settings(&info);
-    v["Config"]["ExposedPorts"] = crate::network::exposed_ports(&info);
-    println!("{}", serde_json::to_string_pretty(&json!([v]))?);
+    let store = cli.store()?;
+    let facts = crate::container_json::ImageFacts::of(&store, &info);
+    let spec = engine.container_spec(&info)?;
+    let runtime = cli.runtime_path();
+    let runtime = runtime
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let out = crate::container_json::inspect(
+        &engine,
+        &info,
+        &facts,
+        spec.as_ref(),
+        &runtime,
+        store.driver_kind().name(),
+    );
+    crate::report::print_inspect(format, &[out])?;
     Ok(true)
 }
 

@@ -4,7 +4,6 @@
 use crate::{Cli, RegistryArgs};
 use anyhow::Context as _;
 use clap::Args;
-use serde_json::{json, Value};
 
 #[derive(Args)]
 pub struct PullArgs {
@@ -29,13 +28,28 @@ pub fn pull(cli: &Cli, a: &PullArgs) -> anyhow::Result<()> {
 
 #[derive(Args)]
 pub struct ImagesArgs {
-    /// `json` for machine-readable output.
+    /// `json`, or a Go template (`table …` for a header and columns).
     #[arg(long)]
     pub format: Option<String>,
-}
-
-fn image_size(store: &berth_storage::Store, top: Option<&str>) -> u64 {
-    layers_size(store, top, &mut std::collections::HashSet::new())
+    /// Only image ids.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Show each image's digest.
+    #[arg(long)]
+    pub digests: bool,
+    /// Every image (berth keeps no intermediate images: the same list).
+    #[arg(short, long)]
+    pub all: bool,
+    /// Keep only images that match: dangling=true|false, label=KEY[=VALUE],
+    /// reference=PATTERN, before=IMAGE, since=IMAGE.
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+    /// No header line.
+    #[arg(short = 'n', long)]
+    pub noheading: bool,
+    /// Whole image ids.
+    #[arg(long)]
+    pub no_trunc: bool,
 }
 
 /// The size of the layer chain under `top`, stopping at layers in `seen`
@@ -63,70 +77,7 @@ pub(crate) fn layers_size(
 }
 
 pub fn list(cli: &Cli, a: &ImagesArgs) -> anyhow::Result<()> {
-    let store = cli.store()?;
-    let mut images = store.images()?;
-    images.sort_by_key(|i| std::cmp::Reverse(i.created));
-    if a.format.as_deref() == Some("json") {
-        let out: Vec<Value> = images
-            .iter()
-            .map(|i| {
-                json!({
-                    "Id": i.id,
-                    "Names": i.names,
-                    "Digest": i.manifest_digest.to_string(),
-                    "Created": i.created,
-                    "Size": image_size(&store, i.top_layer.as_deref()),
-                })
-            })
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&out)?);
-        return Ok(());
-    }
-    if let Some(f) = &a.format {
-        anyhow::bail!("unknown --format {f:?} (json)");
-    }
-    println!(
-        "{:<50} {:<20} {:<14} {:>10}",
-        "REPOSITORY", "TAG", "IMAGE ID", "SIZE"
-    );
-    for i in &images {
-        let size = human_size(image_size(&store, i.top_layer.as_deref()));
-        let names: Vec<(String, String)> = if i.names.is_empty() {
-            vec![("<none>".into(), "<none>".into())]
-        } else {
-            i.names
-                .iter()
-                .map(|n| {
-                    match n
-                        .rsplit_once(':')
-                        .filter(|(r, _)| !r.ends_with('/') && !n[r.len()..].contains('/'))
-                    {
-                        Some((r, t)) => (r.to_string(), t.to_string()),
-                        None => (n.clone(), "<none>".into()),
-                    }
-                })
-                .collect()
-        };
-        for (repo, tag) in names {
-            println!("{:<50} {:<20} {:<14} {:>10}", repo, tag, &i.id[..12], size);
-        }
-    }
-    Ok(())
-}
-
-pub(crate) fn human_size(n: u64) -> String {
-    let units = ["B", "kB", "MB", "GB", "TB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1000.0 && u < units.len() - 1 {
-        v /= 1000.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", units[u])
-    }
+    crate::images_list::list(cli, a)
 }
 
 #[derive(Args)]
@@ -216,6 +167,9 @@ pub struct InspectArgs {
     /// Print the raw config instead.
     #[arg(long)]
     pub config: bool,
+    /// A Go template over the result (`{{.State.Status}}`), or `json`.
+    #[arg(short, long)]
+    pub format: Option<String>,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }
@@ -240,31 +194,22 @@ pub fn inspect(cli: &Cli, a: &InspectArgs) -> anyhow::Result<()> {
     }
     let store = cli.store()?;
     let img = berth_image::find_image(&ctx, &store, &a.image)?;
-    let manifest = store.image_manifest(&img.id)?;
-    let config = store.image_config(&img.id)?;
     if a.raw || a.config {
-        let out = if a.raw { manifest } else { config };
+        let out = if a.raw {
+            store.image_manifest(&img.id)?
+        } else {
+            store.image_config(&img.id)?
+        };
         println!("{}", String::from_utf8_lossy(&out));
         return Ok(());
     }
-    let c: Value = serde_json::from_slice(&config).unwrap_or(Value::Null);
-    let m: Value = serde_json::from_slice(&manifest).unwrap_or(Value::Null);
-    let get = |v: &Value, p: &str| v.pointer(p).cloned().unwrap_or(Value::Null);
-    let out = json!([{
-        "Id": img.id,
-        "Digest": img.manifest_digest.to_string(),
-        "RepoTags": img.names,
-        "Created": get(&c, "/created"),
-        "Architecture": get(&c, "/architecture"),
-        "Os": get(&c, "/os"),
-        "Config": get(&c, "/config"),
-        "RootFS": get(&c, "/rootfs"),
-        "ManifestMediaType": get(&m, "/mediaType"),
-        "Layers": m.pointer("/layers").and_then(|l| l.as_array()).map(|l| l.iter().map(|d| json!({"Digest": d["digest"], "Size": d["size"], "MIMEType": d["mediaType"]})).collect::<Vec<_>>()),
-        "Size": image_size(&store, img.top_layer.as_deref()),
-    }]);
-    println!("{}", serde_json::to_string_pretty(&out)?);
-    Ok(())
+    let users = store
+        .containers()?
+        .iter()
+        .filter(|c| c.image == img.id)
+        .count();
+    let facts = crate::image_json::ImageFacts::of(&store, img, users);
+    crate::report::print_inspect(a.format.as_deref(), &[crate::image_json::inspect(&facts)])
 }
 
 #[derive(Args)]

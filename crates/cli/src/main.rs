@@ -3,19 +3,25 @@
 
 mod ago;
 mod config;
+mod container_json;
 mod containers;
 mod ctr_tools;
 mod docs_gen;
 mod each;
 mod exit_code;
+mod image_json;
 mod images;
+mod images_list;
 mod login;
 mod network;
 mod newcomer;
 mod progress;
+mod ps;
+mod report;
 mod system;
 mod template;
 mod transfer;
+mod volume_list;
 mod volumes;
 
 use anyhow::Context as _;
@@ -144,7 +150,7 @@ pub enum Command {
     /// Remove containers.
     Rm(containers::RmArgs),
     /// List containers.
-    Ps(containers::PsArgs),
+    Ps(ps::PsArgs),
     /// Print a container's log.
     Logs(containers::LogsArgs),
     /// Wait for containers to exit and print their exit codes.
@@ -302,7 +308,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Untag(a) => images::untag(cli, a),
         Command::Inspect(a) => {
             let plain = !(a.image.contains("://") || a.raw || a.config);
-            if plain && containers::inspect(cli, &a.image)? {
+            if plain && containers::inspect(cli, &a.image, a.format.as_deref())? {
                 return Ok(());
             }
             images::inspect(cli, a)
@@ -321,7 +327,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Stop(a) => containers::stop(cli, a),
         Command::Kill(a) => containers::kill(cli, a),
         Command::Rm(a) => containers::rm(cli, a),
-        Command::Ps(a) => containers::ps(cli, a),
+        Command::Ps(a) => ps::ps(cli, a),
         Command::Logs(a) => containers::logs(cli, a),
         Command::Wait(a) => containers::wait(cli, a),
         Command::Exec(a) => containers::exec(cli, a),

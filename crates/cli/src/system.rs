@@ -2,7 +2,8 @@
 //! asks about the host and the store, in podman's shapes (`--format json`
 //! gives podman's keys).
 
-use crate::images::{human_size, layers_size};
+use crate::image_json::human_size;
+use crate::images::layers_size;
 use crate::Cli;
 use anyhow::Context as _;
 use berth_engine::Status;
@@ -12,21 +13,55 @@ use std::collections::HashSet;
 use std::io::{BufRead, Write};
 use std::path::Path;
 
-/// `--format`: `json`, or the default human-readable form.
+/// `--format`: `json`, a Go template, or the default human-readable form.
 #[derive(Args)]
 pub struct FormatArgs {
-    /// `json` for machine-readable output.
+    /// `json`, or a Go template (`{{.Host.Arch}}`).
     #[arg(short, long)]
     pub format: Option<String>,
 }
 
 impl FormatArgs {
-    fn json(&self) -> anyhow::Result<bool> {
+    /// Print `value` as `--format` asks: JSON, or through the template
+    /// (which sees Go's field names: each key with its first letter
+    /// upper-cased, as podman's structs have them); else `human`.
+    fn emit(
+        &self,
+        value: &Value,
+        human: impl FnOnce() -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
         match self.format.as_deref() {
-            None => Ok(false),
-            Some("json") | Some("{{json .}}") => Ok(true),
-            Some(f) => anyhow::bail!("unknown --format {f:?} (json)"),
+            None => human(),
+            Some(f) if crate::template::table::is_json_format(f) => {
+                println!("{}", serde_json::to_string_pretty(value)?);
+                Ok(())
+            }
+            // A list (`system df`) is templated row by row.
+            Some(f) => match go_fields(value) {
+                Value::Array(rows) => crate::report::print_inspect(Some(f), &rows),
+                one => crate::report::print_inspect(Some(f), &[one]),
+            },
         }
+    }
+}
+
+/// `value` with every object key's first letter upper-cased.
+fn go_fields(value: &Value) -> Value {
+    match value {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| {
+                    let mut c = k.chars();
+                    let key = c
+                        .next()
+                        .map(|f| f.to_uppercase().chain(c).collect())
+                        .unwrap_or_default();
+                    (key, go_fields(v))
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(go_fields).collect()),
+        v => v.clone(),
     }
 }
 
@@ -76,17 +111,12 @@ pub fn version(cli: &Cli, a: &FormatArgs) -> anyhow::Result<()> {
         "Os": std::env::consts::OS,
         "Runtime": runtime,
     });
-    if a.json()? {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({ "Client": client }))?
-        );
-        return Ok(());
-    }
-    println!("Version:      {}", env!("CARGO_PKG_VERSION"));
-    println!("OS/Arch:      {}", os_arch());
-    println!("Runtime:      {runtime}");
-    Ok(())
+    a.emit(&json!({ "Client": client }), || {
+        println!("Version:      {}", env!("CARGO_PKG_VERSION"));
+        println!("OS/Arch:      {}", os_arch());
+        println!("Runtime:      {runtime}");
+        Ok(())
+    })
 }
 
 fn os_arch() -> String {
@@ -116,7 +146,6 @@ fn runtime_version(cli: &Cli) -> String {
 
 /// `berth info`.
 pub fn info(cli: &Cli, a: &FormatArgs) -> anyhow::Result<()> {
-    let json_out = a.json()?;
     let engine = cli.engine()?;
     let store = engine.store();
     let containers = engine.list()?;
@@ -171,14 +200,12 @@ pub fn info(cli: &Cli, a: &FormatArgs) -> anyhow::Result<()> {
             "OsArch": os_arch(),
         },
     });
-    if json_out {
-        println!("{}", serde_json::to_string_pretty(&value)?);
-    } else {
+    a.emit(&value, || {
         let mut out = String::new();
         yaml(&value, 0, &mut out);
         print!("{out}");
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 fn nix_is_root() -> bool {
@@ -292,7 +319,6 @@ struct Usage {
 }
 
 fn df(cli: &Cli, a: &FormatArgs) -> anyhow::Result<()> {
-    let json_out = a.json()?;
     let engine = cli.engine()?;
     let store = engine.store();
     let containers = engine.list()?;
@@ -356,35 +382,33 @@ fn df(cli: &Cli, a: &FormatArgs) -> anyhow::Result<()> {
             reclaimable: vol_reclaimable,
         },
     ];
-    if json_out {
-        let out: Vec<Value> = rows
-            .iter()
-            .map(|r| {
-                json!({
-                    "Type": r.kind, "Total": r.total, "Active": r.active,
-                    "RawSize": r.size, "RawReclaimable": r.reclaimable,
-                    "Size": human_size(r.size), "Reclaimable": percent(r),
-                })
+    let out: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "Type": r.kind, "Total": r.total, "Active": r.active,
+                "RawSize": r.size, "RawReclaimable": r.reclaimable,
+                "Size": human_size(r.size), "Reclaimable": percent(r),
             })
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&out)?);
-        return Ok(());
-    }
-    println!(
-        "{:<15}{:<12}{:<12}{:<12}RECLAIMABLE",
-        "TYPE", "TOTAL", "ACTIVE", "SIZE"
-    );
-    for r in &rows {
+        })
+        .collect();
+    a.emit(&Value::Array(out), || {
         println!(
-            "{:<15}{:<12}{:<12}{:<12}{}",
-            r.kind,
-            r.total,
-            r.active,
-            human_size(r.size),
-            percent(r)
+            "{:<15}{:<12}{:<12}{:<12}RECLAIMABLE",
+            "TYPE", "TOTAL", "ACTIVE", "SIZE"
         );
-    }
-    Ok(())
+        for r in &rows {
+            println!(
+                "{:<15}{:<12}{:<12}{:<12}{}",
+                r.kind,
+                r.total,
+                r.active,
+                human_size(r.size),
+                percent(r)
+            );
+        }
+        Ok(())
+    })
 }
 
 fn percent(r: &Usage) -> String {

@@ -37,16 +37,28 @@ pub struct LsArgs {
     /// Only names.
     #[arg(short, long)]
     pub quiet: bool,
-    /// `json` for machine-readable output.
+    /// `json`, or a Go template (`table …` for a header and columns).
     #[arg(long)]
     pub format: Option<String>,
+    /// Keep only volumes that match: name=, label=, driver=, dangling=.
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+    /// No header line.
+    #[arg(long)]
+    pub noheading: bool,
 }
 
 #[derive(Args)]
 pub struct InspectArgs {
     /// Volumes.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "all")]
     pub names: Vec<String>,
+    /// Every volume.
+    #[arg(short, long)]
+    pub all: bool,
+    /// `json`, or a Go template (`{{.Mountpoint}}`).
+    #[arg(short, long)]
+    pub format: Option<String>,
 }
 
 #[derive(Args)]
@@ -73,31 +85,35 @@ pub fn volume(cli: &Cli, a: &VolumeArgs) -> anyhow::Result<()> {
             println!("{}", engine.volume_create(c.name.as_deref())?.name);
         }
         VolumeCommand::Ls(l) => {
-            let list = engine.volumes()?;
+            let list = crate::volume_list::filtered(&engine, &l.filter)?;
             if l.quiet {
                 for v in &list {
                     println!("{}", v.name);
                 }
                 return Ok(());
             }
-            match l.format.as_deref() {
-                Some("json") => println!("{}", serde_json::to_string_pretty(&list)?),
-                Some(f) => anyhow::bail!("unknown --format {f:?} (json)"),
-                None => {
-                    println!("{:<16}VOLUME NAME", "DRIVER");
-                    for v in &list {
-                        println!("{:<16}{}", v.driver, v.name);
-                    }
-                }
-            }
+            let views = list
+                .iter()
+                .map(|v| serde_json::to_value(v).unwrap_or_default())
+                .collect();
+            crate::report::print_list(
+                l.format.as_deref(),
+                "table {{.Driver}}\t{{.Name}}",
+                &[("Name", "VOLUME NAME")],
+                !l.noheading,
+                &crate::report::Rows { json: list, views },
+            )?;
         }
         VolumeCommand::Inspect(i) => {
-            let list = i
-                .names
-                .iter()
-                .map(|n| engine.volume(n))
-                .collect::<Result<Vec<_>, _>>()?;
-            println!("{}", serde_json::to_string_pretty(&list)?);
+            let list = if i.all {
+                engine.volumes()?
+            } else {
+                i.names
+                    .iter()
+                    .map(|n| engine.volume(n))
+                    .collect::<Result<Vec<_>, _>>()?
+            };
+            crate::report::print_inspect(i.format.as_deref(), &list)?;
         }
         VolumeCommand::Rm(r) => {
             crate::each::each(&r.names, r.force, |n| {
@@ -112,26 +128,4 @@ pub fn volume(cli: &Cli, a: &VolumeArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// `Mounts` of a container's `inspect`: its bind mounts and volumes.
-pub fn mounts_json(
-    engine: &berth_engine::Engine,
-    opts: &berth_engine::CreateOptions,
-) -> serde_json::Value {
-    let list: Vec<serde_json::Value> = opts
-        .volumes
-        .iter()
-        .map(|v| {
-            if v.source.starts_with('/') {
-                serde_json::json!({"Type": "bind", "Source": v.source,
-                    "Destination": v.destination, "RW": !v.readonly})
-            } else {
-                let source = engine.volume(&v.source).map(|i| i.mountpoint).ok();
-                serde_json::json!({"Type": "volume", "Name": v.source, "Source": source,
-                    "Destination": v.destination, "RW": !v.readonly, "Anonymous": v.anonymous})
-            }
-        })
-        .collect();
-    serde_json::Value::Array(list)
 }

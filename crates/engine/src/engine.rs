@@ -273,6 +273,16 @@ impl Engine {
         })
     }
 
+    /// The config.json the container runs (or ran) with, if its bundle is
+    /// there: what `inspect` shows of its process, mounts and limits.
+    pub fn container_spec(&self, info: &ContainerInfo) -> Result<Option<oci_spec::runtime::Spec>> {
+        let path = info.bundle.join("config.json");
+        if !path.exists() {
+            return Ok(None);
+        }
+        crate::exec_process::read_config(&path).map(Some)
+    }
+
     /// Every container, newest first.
     pub fn list(&self) -> Result<Vec<ContainerInfo>> {
         let mut out = Vec::new();

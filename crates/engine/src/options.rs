@@ -144,6 +144,8 @@ pub struct CreateOptions {
     pub init: bool,
     /// `--ulimit`: over the defaults' limit of the same name.
     pub ulimits: Vec<Ulimit>,
+    /// `--label`: over the image's labels of the same name.
+    pub labels: std::collections::BTreeMap<String, String>,
     /// The host's defaults (containers.conf), below the image's settings
     /// and the options above. Kept with the container, so a bundle
     /// written again after a reboot has what it was created with.
