@@ -186,7 +186,7 @@ fn resources_and_networks() {
         "1000",
     ]);
     let info: serde_json::Value = serde_json::from_str(&env.ok(&["inspect", id.trim()])).unwrap();
-    let cg = info[0]["CgroupsPath"]
+    let cg = info[0]["State"]["CgroupPath"]
         .as_str()
         .unwrap()
         .trim_start_matches('/')

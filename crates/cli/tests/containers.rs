@@ -239,8 +239,8 @@ fn create_start_attach_and_wait() {
     assert_eq!(env.ok(&["wait", "later"]).trim(), "4");
     assert_eq!(env.ok(&["logs", "later"]), "ran\n");
     let info: serde_json::Value = serde_json::from_str(&env.ok(&["inspect", "later"])).unwrap();
-    assert_eq!(info[0]["ExitCode"], 4);
-    assert!(info[0]["CgroupsPath"]
+    assert_eq!(info[0]["State"]["ExitCode"], 4);
+    assert!(info[0]["State"]["CgroupPath"]
         .as_str()
         .unwrap()
         .starts_with(&env.cgroup_parent));

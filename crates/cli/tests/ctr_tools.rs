@@ -26,12 +26,12 @@ fn restart_running_and_exited_containers() {
         "-c",
         "echo up; trap 'exit 0' TERM; while true; do sleep 0.1; done",
     ]);
-    let before = inspect(&env, "r")["Pid"].as_i64().unwrap();
+    let before = inspect(&env, "r")["State"]["Pid"].as_i64().unwrap();
     let id = env.ok(&["restart", "-t", "5", "r"]);
     assert_eq!(id.trim().len(), 64);
     let after = inspect(&env, "r");
-    assert_eq!(after["State"], "running");
-    assert_ne!(after["Pid"].as_i64().unwrap(), before);
+    assert_eq!(after["State"]["Status"], "running");
+    assert_ne!(after["State"]["Pid"].as_i64().unwrap(), before);
     eventually("the second run's output", || {
         env.ok(&["logs", "r"]) == "up\nup\n"
     });
@@ -53,11 +53,11 @@ fn restart_keeps_a_rm_container_which_its_next_exit_removes() {
     env.ok(&[
         "run", "-d", "--rm", "--name", "rr", "busybox", "sh", "-c", script,
     ]);
-    let before = inspect(&env, "rr")["Pid"].as_i64().unwrap();
+    let before = inspect(&env, "rr")["State"]["Pid"].as_i64().unwrap();
     env.ok(&["restart", "-t", "5", "rr"]);
     let after = inspect(&env, "rr");
-    assert_eq!(after["State"], "running");
-    assert_ne!(after["Pid"].as_i64().unwrap(), before);
+    assert_eq!(after["State"]["Status"], "running");
+    assert_ne!(after["State"]["Pid"].as_i64().unwrap(), before);
     // The restart's mark is spent: the next stop removes it, as --rm says.
     env.ok(&["stop", "-t", "5", "rr"]);
     eventually("the --rm container to go", || {
@@ -103,7 +103,10 @@ fn top_shows_the_containers_processes() {
     // Descriptors, words or a comma list.
     let out = env.ok(&["top", "t", "pid,comm", "hpid", "user"]);
     let first: Vec<&str> = out.lines().nth(1).unwrap().split_whitespace().collect();
-    let host_pid = inspect(&env, "t")["Pid"].as_i64().unwrap().to_string();
+    let host_pid = inspect(&env, "t")["State"]["Pid"]
+        .as_i64()
+        .unwrap()
+        .to_string();
     assert_eq!(first, ["1", "sleep", host_pid.as_str(), "root"], "{out}");
     let err = String::from_utf8(env.berth(&["top", "t", "bogus"]).stderr).unwrap();
     assert!(err.contains("bogus") && err.contains("supported"), "{err}");

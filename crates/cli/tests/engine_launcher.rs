@@ -177,7 +177,7 @@ fn a_log_that_cannot_be_written_stops_the_start() {
     assert!(!out.status.success(), "started with no log");
     assert!(err.contains("ctr.log"), "{err}");
     let shown: serde_json::Value = serde_json::from_str(&env.ok(&["inspect", id])).unwrap();
-    assert_eq!(shown[0]["State"], "created");
+    assert_eq!(shown[0]["State"]["Status"], "created");
     assert!(env.cgroups_left().is_empty(), "{:?}", env.cgroups_left());
     std::fs::remove_dir(dir.join("ctr.log")).unwrap();
     env.ok(&["start", id]);
@@ -208,7 +208,7 @@ fn a_corrupt_mount_count_stops_the_start_and_rm_still_works() {
     assert!(!out.status.success(), "started over a corrupt count");
     assert!(err.contains("corrupt mount count"), "{err}");
     let shown: serde_json::Value = serde_json::from_str(&env.ok(&["inspect", id])).unwrap();
-    assert_eq!(shown[0]["State"], "created");
+    assert_eq!(shown[0]["State"]["Status"], "created");
     env.ok(&["rm", "-f", id]);
     assert_eq!(env.stored_containers(), 0);
 }

@@ -152,10 +152,11 @@ fn image_volumes_are_anonymous_and_go_with_rm_v() {
     env.ok(&["run", "--rm", "withvol", "true"]);
     assert!(names(&env).is_empty());
     let id = env.ok(&["run", "-d", "--rm", "withvol", "true"]);
-    engine_env::eventually("the --rm container to go", || {
-        env.berth(&["inspect", id.trim()]).status.code() != Some(0)
+    // The container goes first, then its volumes (a volume in use can't
+    // be removed): wait for both.
+    engine_env::eventually("the --rm container and its volume to go", || {
+        env.berth(&["inspect", id.trim()]).status.code() != Some(0) && names(&env).is_empty()
     });
-    assert!(names(&env).is_empty());
     // A path the user mounts gets no anonymous volume.
     env.ok(&["run", "--rm", "-v", "mine:/home/berth", "withvol", "true"]);
     assert_eq!(names(&env), ["mine"]);
