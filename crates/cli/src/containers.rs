@@ -3,9 +3,8 @@
 
 use crate::Cli;
 use anyhow::Context as _;
-use berth_engine::{CreateOptions, Engine, NetworkMode, Status, Volume};
+use berth_engine::{CreateOptions, Engine, NetworkMode, Volume};
 use clap::Args;
-use std::io::{Read as _, Seek as _, Write as _};
 
 /// Options of `create` and `run`.
 #[derive(Args)]
@@ -301,14 +300,22 @@ pub struct RmArgs {
     /// A missing container is no error.
     #[arg(short, long)]
     pub ignore: bool,
+    /// Every container.
+    #[arg(short, long)]
+    pub all: bool,
     /// Containers.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "all")]
     pub containers: Vec<String>,
 }
 
 pub fn rm(cli: &Cli, a: &RmArgs) -> anyhow::Result<()> {
     let engine = cli.engine()?;
-    crate::each::each(&a.containers, a.force || a.ignore, |c| {
+    let mut names = a.containers.clone();
+    if a.all {
+        names.extend(engine.list()?.into_iter().map(|i| i.id));
+    }
+    // With --all one may go with --rm meanwhile: no error.
+    crate::each::each(&names, a.force || a.ignore || a.all, |c| {
         if a.volumes {
             engine.remove_with_volumes(c, a.force)?;
         } else {
@@ -319,78 +326,42 @@ pub fn rm(cli: &Cli, a: &RmArgs) -> anyhow::Result<()> {
 }
 
 #[derive(Args)]
-pub struct LogsArgs {
-    /// Keep printing as the container writes.
-    #[arg(short, long)]
-    pub follow: bool,
-    /// Only the last N lines.
-    #[arg(long)]
-    pub tail: Option<usize>,
-    /// The container.
-    pub container: String,
-}
-
-fn print_chunks(chunks: Vec<(String, Vec<u8>)>) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    let mut err = std::io::stderr().lock();
-    for (stream, text) in chunks {
-        if stream == "stderr" {
-            err.write_all(&text)?;
-        } else {
-            out.write_all(&text)?;
-        }
-    }
-    out.flush()?;
-    Ok(())
-}
-
-pub fn logs(cli: &Cli, a: &LogsArgs) -> anyhow::Result<()> {
-    let engine = cli.engine()?;
-    let info = engine.inspect(&a.container)?;
-    let mut file = match std::fs::File::open(&info.log_path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e).context(format!("reading {}", info.log_path.display())),
-    };
-    let mut data = Vec::new();
-    file.read_to_end(&mut data)?;
-    // Only whole records: a record being written is read next time.
-    let cut = data.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
-    let mut chunks = berth_engine::logs::chunks(&data[..cut]);
-    if let Some(n) = a.tail {
-        chunks = berth_engine::logs::tail(chunks, n);
-    }
-    print_chunks(chunks)?;
-    if !a.follow {
-        return Ok(());
-    }
-    let mut pos = cut as u64;
-    loop {
-        let running = engine.inspect(&info.id)?.state.status == Status::Running;
-        file.seek(std::io::SeekFrom::Start(pos))?;
-        let mut more = Vec::new();
-        file.read_to_end(&mut more)?;
-        let cut = more.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
-        print_chunks(berth_engine::logs::chunks(&more[..cut]))?;
-        pos += cut as u64;
-        if !running {
-            return Ok(());
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-}
-
-#[derive(Args)]
 pub struct WaitArgs {
+    /// The state to wait for: stopped/exited (the default), running or
+    /// created; repeatable (any of them).
+    #[arg(long)]
+    pub condition: Vec<String>,
     /// Containers.
     #[arg(required = true)]
     pub containers: Vec<String>,
 }
 
 pub fn wait(cli: &Cli, a: &WaitArgs) -> anyhow::Result<()> {
+    use berth_engine::Status;
+    let mut wanted = Vec::new();
+    for c in &a.condition {
+        wanted.push(match c.as_str() {
+            "stopped" | "exited" => Status::Exited,
+            "running" => Status::Running,
+            "created" | "configured" => Status::Created,
+            _ => anyhow::bail!("invalid --condition {c:?} (stopped, exited, running, created)"),
+        });
+    }
     let engine = cli.engine()?;
     for c in &a.containers {
-        println!("{}", engine.wait(c)?.unwrap_or(-1));
+        if wanted.is_empty() || wanted == [Status::Exited] {
+            println!("{}", engine.wait(c)?.unwrap_or(-1));
+            continue;
+        }
+        // Another state: poll for it, as podman does.
+        let info = loop {
+            let info = engine.inspect(c)?;
+            if wanted.contains(&info.state.status) {
+                break info;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        println!("{}", info.state.exit_code.unwrap_or(-1));
     }
     Ok(())
 }

@@ -9,10 +9,12 @@ mod ctr_tools;
 mod docs_gen;
 mod each;
 mod exit_code;
+mod groups;
 mod image_json;
 mod images;
 mod images_list;
 mod login;
+mod logs_cmd;
 mod network;
 mod newcomer;
 mod progress;
@@ -152,7 +154,7 @@ pub enum Command {
     /// List containers.
     Ps(ps::PsArgs),
     /// Print a container's log.
-    Logs(containers::LogsArgs),
+    Logs(logs_cmd::LogsArgs),
     /// Wait for containers to exit and print their exit codes.
     Wait(containers::WaitArgs),
     /// Run a process in a running container.
@@ -171,6 +173,15 @@ pub enum Command {
     Version(system::FormatArgs),
     /// Disk use and clean-up: `system df`, `system prune`.
     System(system::SystemArgs),
+    /// Container commands as a group: `container ls`, `container rm`, …,
+    /// and `container exists`.
+    Container(groups::ContainerGroup),
+    /// Image commands as a group: `image ls`, `image rm`, …, and
+    /// `image exists`.
+    Image(groups::ImageGroup),
+    /// `container exists` / `image exists`, once the group is opened.
+    #[command(skip)]
+    Exists(groups::Exists),
     /// The monitor of a detached container (started by berth itself).
     #[command(hide = true)]
     Monitor(containers::MonitorArgs),
@@ -328,7 +339,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Kill(a) => containers::kill(cli, a),
         Command::Rm(a) => containers::rm(cli, a),
         Command::Ps(a) => ps::ps(cli, a),
-        Command::Logs(a) => containers::logs(cli, a),
+        Command::Logs(a) => logs_cmd::logs(cli, a),
         Command::Wait(a) => containers::wait(cli, a),
         Command::Exec(a) => containers::exec(cli, a),
         Command::Restart(a) => ctr_tools::restart(cli, a),
@@ -339,6 +350,10 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Version(a) => system::version(cli, a),
         Command::System(a) => system::system(cli, a),
         Command::Monitor(a) => containers::monitor(cli, a),
+        Command::Exists(what) => groups::exists(cli, what),
+        Command::Container(_) | Command::Image(_) => {
+            unreachable!("groups are opened into their commands before run")
+        }
         Command::Completion(a) => docs_gen::completion(a),
         Command::GenerateManpages(a) => docs_gen::manpages(a),
     }
@@ -363,6 +378,11 @@ fn main() {
         Err(e) => usage_error(e),
     };
     init_logging(&cli.log_level);
+    cli.command = match cli.command {
+        Command::Container(g) => g.command.into_command(),
+        Command::Image(g) => g.command.into_command(),
+        other => other,
+    };
     // storage.conf fills in what the command line left to defaults; the
     // generated docs read no config (a broken file must not stop them).
     let docs = matches!(

@@ -24,6 +24,14 @@ pub enum VolumeCommand {
     Rm(RmArgs),
     /// Remove every volume no container uses.
     Prune(PruneArgs),
+    /// Exit 0 if the volume exists, 1 if not.
+    Exists(ExistsArgs),
+}
+
+#[derive(Args)]
+pub struct ExistsArgs {
+    /// The name.
+    pub name: String,
 }
 
 #[derive(Args)]
@@ -120,6 +128,15 @@ pub fn volume(cli: &Cli, a: &VolumeArgs) -> anyhow::Result<()> {
                 engine.volume_remove(n, r.force)?;
                 Ok(n.clone())
             })?;
+        }
+        VolumeCommand::Exists(e) => {
+            if let Err(err) = engine.volume(&e.name) {
+                let err = anyhow::Error::from(err);
+                if crate::exit_code::is_missing(&err) {
+                    return Err(crate::exit_code::Reported(1).into());
+                }
+                return Err(err);
+            }
         }
         VolumeCommand::Prune(_) => {
             for n in engine.volume_prune()? {

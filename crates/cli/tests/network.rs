@@ -147,7 +147,7 @@ fn published_port_reaches_httpd_from_the_host() {
     let ps = env.ok(&["ps"]);
     let row = ps.lines().find(|l| l.ends_with(" web")).unwrap_or_default();
     assert!(
-        row.contains(&format!("127.0.0.1:{port}->80/tcp")) && row.contains(" ago   "),
+        row.contains(&format!("127.0.0.1:{port}->80/tcp")) && row.contains(" ago  "),
         "{ps}"
     );
     assert!(

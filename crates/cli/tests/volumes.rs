@@ -41,7 +41,7 @@ fn volume_commands_and_named_volumes_in_containers() {
     assert_eq!(inspect[0]["Driver"], "local");
     let table = env.ok(&["volume", "ls"]);
     assert!(
-        table.starts_with("DRIVER") && table.contains("local           data"),
+        table.starts_with("DRIVER") && table.contains("local       data"),
         "{table}"
     );
     // Bad input: one clear error each.

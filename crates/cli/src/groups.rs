@@ -1,0 +1,170 @@
+//! podman's command groups: `container …` and `image …` name the same
+//! commands as the top level (`container ls` is `ps`, `image rm` is
+//! `rmi`), plus `exists`, which answers by exit code alone (0 yes, 1 no).
+
+use crate::{containers, ctr_tools, images, network, ps, transfer, Command};
+use clap::{Args, Subcommand};
+
+#[derive(Args)]
+pub struct ContainerGroup {
+    #[command(subcommand)]
+    pub command: ContainerCommand,
+}
+
+#[derive(Subcommand)]
+pub enum ContainerCommand {
+    /// List containers.
+    #[command(visible_alias = "ps", alias = "list")]
+    Ls(ps::PsArgs),
+    /// Run a command in a new container.
+    Run(containers::RunArgs),
+    /// Create a container without starting it.
+    Create(containers::CreateArgs),
+    /// Start containers.
+    Start(containers::StartArgs),
+    /// Stop containers.
+    Stop(containers::StopArgs),
+    /// Send a signal to containers.
+    Kill(containers::KillArgs),
+    /// Remove containers.
+    #[command(alias = "remove")]
+    Rm(containers::RmArgs),
+    /// Print a container's log.
+    Logs(crate::logs_cmd::LogsArgs),
+    /// Wait for containers to exit.
+    Wait(containers::WaitArgs),
+    /// Run a process in a running container.
+    Exec(containers::ExecArgs),
+    /// Stop containers and start them again.
+    Restart(ctr_tools::RestartArgs),
+    /// Show the processes of a container.
+    Top(ctr_tools::TopArgs),
+    /// Show a container.
+    Inspect(images::InspectArgs),
+    /// List a container's published ports.
+    Port(network::PortArgs),
+    /// Mount a container's root filesystem.
+    Mount(ctr_tools::MountArgs),
+    /// Unmount a container's root filesystem.
+    Umount(ctr_tools::MountArgs),
+    /// Exit 0 if the container exists, 1 if not.
+    Exists(ExistsArgs),
+}
+
+#[derive(Args)]
+pub struct ImageGroup {
+    #[command(subcommand)]
+    pub command: ImageCommand,
+}
+
+#[derive(Subcommand)]
+pub enum ImageCommand {
+    /// List images.
+    #[command(alias = "list")]
+    Ls(images::ImagesArgs),
+    /// Remove images.
+    #[command(alias = "remove")]
+    Rm(images::RmiArgs),
+    /// Pull an image.
+    Pull(images::PullArgs),
+    /// Push an image.
+    Push(transfer::PushArgs),
+    /// Add a name to an image.
+    Tag(images::TagArgs),
+    /// Take names away from an image.
+    Untag(images::UntagArgs),
+    /// Show an image.
+    Inspect(images::InspectArgs),
+    /// Save an image to an archive.
+    Save(transfer::SaveArgs),
+    /// Load an image archive.
+    Load(transfer::LoadArgs),
+    /// Mount an image read-only.
+    Mount(ctr_tools::MountArgs),
+    /// Unmount an image.
+    Umount(ctr_tools::MountArgs),
+    /// Exit 0 if the image exists, 1 if not.
+    Exists(ExistsArgs),
+}
+
+#[derive(Args)]
+pub struct ExistsArgs {
+    /// The name or id.
+    pub name: String,
+}
+
+/// What `exists` asks about.
+pub enum Exists {
+    Container(String),
+    Image(String),
+}
+
+impl ContainerCommand {
+    /// The top-level command this one is.
+    pub fn into_command(self) -> Command {
+        match self {
+            ContainerCommand::Ls(a) => Command::Ps(a),
+            ContainerCommand::Run(a) => Command::Run(a),
+            ContainerCommand::Create(a) => Command::Create(a),
+            ContainerCommand::Start(a) => Command::Start(a),
+            ContainerCommand::Stop(a) => Command::Stop(a),
+            ContainerCommand::Kill(a) => Command::Kill(a),
+            ContainerCommand::Rm(a) => Command::Rm(a),
+            ContainerCommand::Logs(a) => Command::Logs(a),
+            ContainerCommand::Wait(a) => Command::Wait(a),
+            ContainerCommand::Exec(a) => Command::Exec(a),
+            ContainerCommand::Restart(a) => Command::Restart(a),
+            ContainerCommand::Top(a) => Command::Top(a),
+            ContainerCommand::Inspect(a) => Command::Inspect(a),
+            ContainerCommand::Port(a) => Command::Port(a),
+            ContainerCommand::Mount(a) => Command::Mount(a),
+            ContainerCommand::Umount(a) => Command::Umount(a),
+            ContainerCommand::Exists(a) => Command::Exists(Exists::Container(a.name)),
+        }
+    }
+}
+
+impl ImageCommand {
+    /// The top-level command this one is.
+    pub fn into_command(self) -> Command {
+        match self {
+            ImageCommand::Ls(a) => Command::Images(a),
+            ImageCommand::Rm(a) => Command::Rmi(a),
+            ImageCommand::Pull(a) => Command::Pull(a),
+            ImageCommand::Push(a) => Command::Push(a),
+            ImageCommand::Tag(a) => Command::Tag(a),
+            ImageCommand::Untag(a) => Command::Untag(a),
+            ImageCommand::Inspect(a) => Command::Inspect(a),
+            ImageCommand::Save(a) => Command::Save(a),
+            ImageCommand::Load(a) => Command::Load(a),
+            ImageCommand::Mount(a) => Command::Mount(a),
+            ImageCommand::Umount(a) => Command::Umount(a),
+            ImageCommand::Exists(a) => Command::Exists(Exists::Image(a.name)),
+        }
+    }
+}
+
+/// `exists`: exit 0 or 1, silently; other errors are errors.
+pub fn exists(cli: &crate::Cli, what: &Exists) -> anyhow::Result<()> {
+    let found = match what {
+        Exists::Container(name) => match cli.engine()?.inspect(name) {
+            Ok(_) => true,
+            Err(berth_engine::Error::NotFound(_)) => false,
+            Err(e) => return Err(e.into()),
+        },
+        Exists::Image(name) => {
+            let ctx = cli.context(&crate::RegistryArgs::default())?;
+            let e = berth_image::find_image(&ctx, &cli.store()?, name).map_err(anyhow::Error::from);
+            match e {
+                Ok(_) => true,
+                Err(e) if crate::exit_code::is_missing(&e) => false,
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    if found {
+        Ok(())
+    } else {
+        Err(crate::exit_code::Reported(1).into())
+    }
+}
