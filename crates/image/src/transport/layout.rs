@@ -254,3 +254,36 @@ impl Dest for LayoutDest {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_names_from_annotations() {
+        let name = |pairs: &[(&str, &str)]| {
+            let a: BTreeMap<String, String> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            image_name(Some(&a))
+        };
+        let full = "docker.io/library/busybox:latest";
+        assert_eq!(name(&[(REF_NAME, full)]).as_deref(), Some(full));
+        assert_eq!(
+            name(&[(REF_NAME, "localhost/foo:bar")]).as_deref(),
+            Some("localhost/foo:bar")
+        );
+        assert_eq!(name(&[(REF_NAME, "foo:bar")]).as_deref(), Some("foo:bar"));
+        // Only a tag: no repository to name.
+        assert_eq!(name(&[(REF_NAME, "latest")]), None);
+        assert_eq!(name(&[(REF_NAME, "v1.2")]), None);
+        // containerd's annotation wins, as in podman.
+        assert_eq!(
+            name(&[(REF_NAME, "latest"), (CONTAINERD_NAME, full)]).as_deref(),
+            Some(full)
+        );
+        assert_eq!(name(&[]), None);
+        assert_eq!(image_name(None), None);
+    }
+}
