@@ -2,7 +2,7 @@
 //! commands as the top level (`container ls` is `ps`, `image rm` is
 //! `rmi`), plus `exists`, which answers by exit code alone (0 yes, 1 no).
 
-use crate::{containers, ctr_tools, images, network, ps, transfer, Command};
+use crate::{containers, ctr_tools, images, network, ps, save_load, transfer, Command};
 use clap::{Args, Subcommand};
 
 #[derive(Args)]
@@ -76,9 +76,9 @@ pub enum ImageCommand {
     /// Show an image.
     Inspect(images::InspectArgs),
     /// Save an image to an archive.
-    Save(transfer::SaveArgs),
+    Save(save_load::SaveArgs),
     /// Load an image archive.
-    Load(transfer::LoadArgs),
+    Load(save_load::LoadArgs),
     /// Mount an image read-only.
     Mount(ctr_tools::MountArgs),
     /// Unmount an image.

@@ -20,6 +20,7 @@ mod newcomer;
 mod progress;
 mod ps;
 mod report;
+mod save_load;
 mod system;
 mod template;
 mod transfer;
@@ -131,10 +132,10 @@ pub enum Command {
     Push(transfer::PushArgs),
     /// Copy an image between transports, like skopeo copy.
     Copy(transfer::CopyArgs),
-    /// Save an image from storage to an archive.
-    Save(transfer::SaveArgs),
-    /// Load an image archive into storage.
-    Load(transfer::LoadArgs),
+    /// Save images from storage to an archive (stdout by default).
+    Save(save_load::SaveArgs),
+    /// Load the images of an archive (stdin by default) into storage.
+    Load(save_load::LoadArgs),
     /// Log in to a registry.
     Login(login::LoginArgs),
     /// Log out of a registry.
@@ -328,8 +329,8 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Umount(a) => ctr_tools::umount(cli, a),
         Command::Push(a) => transfer::push(cli, a),
         Command::Copy(a) => transfer::copy(cli, a),
-        Command::Save(a) => transfer::save(cli, a),
-        Command::Load(a) => transfer::load(cli, a),
+        Command::Save(a) => save_load::save(cli, a),
+        Command::Load(a) => save_load::load(cli, a),
         Command::Login(a) => login::login(cli, a),
         Command::Logout(a) => login::logout(cli, a),
         Command::Run(a) => containers::run(cli, a),

@@ -63,7 +63,13 @@ pub fn copy_image(
                 media_type: l.media_type.clone(),
             }
         })?;
-        let want = compression.unwrap_or(have);
+        let want = compression.unwrap_or(
+            if have == Compression::None && dest.compresses_plain_layers() {
+                Compression::Gzip
+            } else {
+                have
+            },
+        );
         if want == Compression::Zstd && !oci {
             return Err(Error::Unsupported {
                 transport: "docker",

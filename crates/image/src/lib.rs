@@ -32,6 +32,7 @@ pub mod reference;
 pub mod registries_conf;
 pub mod registry;
 mod reuse;
+pub mod save_load;
 mod suggest;
 pub mod transport;
 mod verify;
@@ -44,6 +45,7 @@ pub use manifest::{Descriptor, Platform};
 pub use policy::Policy;
 pub use reference::{ParsedName, Reference};
 pub use registries_conf::RegistriesConf;
+pub use save_load::{load, save_docker_archive, Loaded};
 pub use transport::{ImageRef, ResolvedImage};
 
 use berth_storage::{Image, Store};

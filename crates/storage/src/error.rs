@@ -162,6 +162,16 @@ pub enum Error {
     /// A layer asked for as parent was removed while its child was applied.
     #[error("parent layer {0} was removed while the new layer was applied")]
     ParentGone(String),
+    /// A layer's original tar could not be rebuilt from its tar-split
+    /// record and its files (a file changed or went missing, or the record
+    /// is damaged).
+    #[error("cannot rebuild the tar of layer {layer}: {reason}")]
+    TarSplit {
+        /// The layer id.
+        layer: String,
+        /// What did not match.
+        reason: String,
+    },
     /// An image has no layers, so there is nothing to mount.
     #[error("image {0} has no layers to mount")]
     EmptyImage(String),

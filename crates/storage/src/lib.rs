@@ -43,6 +43,7 @@ mod fsutil;
 mod lock;
 mod records;
 mod store;
+mod tar_split;
 
 pub use apply::Compression;
 pub use diff::DiffSummary;
@@ -53,3 +54,4 @@ pub use error::{Error, Result};
 pub use fsutil::{random_hex, write_atomic, write_atomic_nosync};
 pub use records::{Container, Image, Layer, LayerKind};
 pub use store::{ApplyOptions, Lease, NameRemoval, NewContainer, NewImage, Store, StoreOptions};
+pub use tar_split::LayerTar;

@@ -2,7 +2,7 @@
 //! `index.json`, `blobs/sha256/<hex>`). Entries are named by the
 //! `org.opencontainers.image.ref.name` annotation.
 
-use super::{Dest, ResolvedImage, Source};
+use super::{Dest, Format, ResolvedImage, Source};
 use crate::error::{Error, IoContext, Result};
 use crate::manifest::{self, media, Descriptor, Index};
 use crate::verify::{open_blob_file, write_blob_file};
@@ -12,6 +12,23 @@ use std::path::{Path, PathBuf};
 
 /// The annotation naming an entry of `index.json`.
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+/// The annotation containerd and BuildKit put the full image name in.
+pub const CONTAINERD_NAME: &str = "io.containerd.image.name";
+
+/// The image name an index entry's annotations give, read as podman reads
+/// them: containerd's name first, then the ref name. A ref name that is
+/// only a tag (`v1`, what `skopeo copy … oci-archive:FILE:v1` writes) names
+/// no repository: `None`, and the image is stored without a name rather
+/// than as podman's `localhost/v1:latest`. podman, and berth, write the full
+/// name (`docker.io/library/busybox:latest`) in the ref name.
+pub fn image_name(annotations: Option<&BTreeMap<String, String>>) -> Option<String> {
+    let a = annotations?;
+    if let Some(n) = a.get(CONTAINERD_NAME).filter(|n| !n.is_empty()) {
+        return Some(n.clone());
+    }
+    let r = a.get(REF_NAME)?;
+    r.contains(['/', ':', '@']).then(|| r.clone())
+}
 
 pub(crate) fn blob_path(root: &Path, desc: &Descriptor) -> PathBuf {
     root.join("blobs/sha256").join(desc.digest.hex())
@@ -88,15 +105,6 @@ impl LayoutSource {
         })
     }
 
-    /// The ref name of the opened entry.
-    pub fn ref_name(&self) -> Option<String> {
-        self.entry
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get(REF_NAME))
-            .cloned()
-    }
-
     fn read_small(&self, desc: &Descriptor) -> Result<Vec<u8>> {
         let mut out = Vec::new();
         open_blob_file(&blob_path(&self.root, desc), desc)?
@@ -129,7 +137,9 @@ impl Source for LayoutSource {
     }
 
     fn names(&self) -> Vec<String> {
-        self.ref_name().into_iter().collect()
+        image_name(self.entry.annotations.as_ref())
+            .into_iter()
+            .collect()
     }
 }
 
@@ -172,6 +182,16 @@ impl Dest for LayoutDest {
             Some((f, _)) => format!("oci-archive:{}", f.display()),
             None => format!("oci:{}", self.root.display()),
         }
+    }
+
+    fn required_format(&self) -> Option<Format> {
+        // containers/image writes only OCI manifests into a layout, and
+        // reads only those from one.
+        Some(Format::Oci)
+    }
+
+    fn compresses_plain_layers(&self) -> bool {
+        true
     }
 
     fn has_blob(&self, desc: &Descriptor) -> Result<bool> {
@@ -232,5 +252,38 @@ impl Dest for LayoutDest {
             super::archive::pack_dir(&self.root, file)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_names_from_annotations() {
+        let name = |pairs: &[(&str, &str)]| {
+            let a: BTreeMap<String, String> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            image_name(Some(&a))
+        };
+        let full = "docker.io/library/busybox:latest";
+        assert_eq!(name(&[(REF_NAME, full)]).as_deref(), Some(full));
+        assert_eq!(
+            name(&[(REF_NAME, "localhost/foo:bar")]).as_deref(),
+            Some("localhost/foo:bar")
+        );
+        assert_eq!(name(&[(REF_NAME, "foo:bar")]).as_deref(), Some("foo:bar"));
+        // Only a tag: no repository to name.
+        assert_eq!(name(&[(REF_NAME, "latest")]), None);
+        assert_eq!(name(&[(REF_NAME, "v1.2")]), None);
+        // containerd's annotation wins, as in podman.
+        assert_eq!(
+            name(&[(REF_NAME, "latest"), (CONTAINERD_NAME, full)]).as_deref(),
+            Some(full)
+        );
+        assert_eq!(name(&[]), None);
+        assert_eq!(image_name(None), None);
     }
 }

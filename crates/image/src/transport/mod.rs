@@ -5,10 +5,12 @@
 
 mod archive;
 mod dir;
+pub mod docker_archive;
 mod layout;
 mod registry;
 mod storage;
 
+pub use layout::image_name;
 pub use registry::{RegistryDest, RegistrySource};
 pub(crate) use storage::StorageSource;
 
@@ -150,6 +152,13 @@ pub trait Dest: Sync {
     fn required_compression(&self) -> Option<manifest::Compression> {
         None
     }
+    /// Whether an uncompressed layer is gzip-compressed on its way in when
+    /// no compression was asked for, as containers/image does for
+    /// registries and OCI layouts (and so skopeo and podman, e.g. for an
+    /// image out of storage); `dir:` keeps layers as they come.
+    fn compresses_plain_layers(&self) -> bool {
+        false
+    }
     /// Whether it already has blob `desc`.
     fn has_blob(&self, desc: &Descriptor) -> Result<bool>;
     /// Store blob `desc` from `content`, verifying it.
@@ -253,7 +262,7 @@ pub fn open_source<'a>(
             Box::new(archive::open_oci_archive(path, reference.as_deref())?)
         }
         ImageRef::DockerArchive { path, reference } => Box::new(
-            archive::DockerArchiveSource::open(path, reference.as_deref())?,
+            docker_archive::DockerArchiveSource::open(path, reference.as_deref())?,
         ),
         ImageRef::Dir(path) => Box::new(dir::DirSource::open(path)?),
         ImageRef::Storage(name) => {
@@ -279,9 +288,9 @@ pub fn open_dest<'a>(ctx: &'a Context, r: &ImageRef) -> Result<Box<dyn Dest + 'a
         ImageRef::OciArchive { path, reference } => {
             Box::new(archive::oci_archive_dest(path, reference.clone())?)
         }
-        ImageRef::DockerArchive { path, reference } => {
-            Box::new(archive::DockerArchiveDest::create(path, reference.clone())?)
-        }
+        ImageRef::DockerArchive { path, reference } => Box::new(
+            docker_archive::DockerArchiveDest::create(path, reference.clone())?,
+        ),
         ImageRef::Dir(path) => Box::new(dir::DirDest::create(path)?),
         ImageRef::Storage(_) => {
             return Err(Error::Unsupported {

@@ -180,6 +180,10 @@ impl Dest for RegistryDest {
         format!("docker://{}", self.reference)
     }
 
+    fn compresses_plain_layers(&self) -> bool {
+        true
+    }
+
     fn has_blob(&self, desc: &Descriptor) -> Result<bool> {
         if self.client.has_blob(&self.reference.repository, desc)? {
             return Ok(true);

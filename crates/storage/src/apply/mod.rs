@@ -1,5 +1,6 @@
 //! Applying a layer blob (plain, gzip or zstd tar) to a layer directory in
-//! one pass, computing its digests on the way.
+//! one pass, computing its digests and writing its tar-split record on the
+//! way.
 
 mod lower;
 mod resolve;
@@ -11,11 +12,13 @@ pub use stream::Compression;
 pub(crate) use stream::StreamSummary;
 pub(crate) use unpack::WhiteoutStyle;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::tar_split::Recording;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// Decompress `input` and unpack it into `root`. `lowers` are the content
+/// Decompress `input` and unpack it into `root`, recording the stream's
+/// tar-split at `split` (see [`crate::tar_split`]). `lowers` are the content
 /// directories of the layers below (overlay), top first; None when they
 /// are not known yet, and hard links into them are returned for
 /// [`finish_deferred`] instead, with parent directories the archive did not
@@ -25,9 +28,18 @@ pub(crate) fn apply_stream<R: Read + Send>(
     root: &Path,
     style: WhiteoutStyle,
     lowers: Option<&[PathBuf]>,
+    split: &Path,
 ) -> Result<(StreamSummary, Vec<Deferred>)> {
     let unpacker = unpack::Unpacker::new(root, style, lowers)?;
-    let (deferred, summary) = stream::with_decompressed(input, |reader| unpacker.unpack(reader))?;
+    let (deferred, summary) = stream::with_decompressed(input, |reader| {
+        let recording = Recording::new(reader, split);
+        let deferred = unpacker.unpack(&recording)?;
+        recording.finish().map_err(|source| Error::Stream {
+            entry: None,
+            source,
+        })?;
+        Ok(deferred)
+    })?;
     Ok((summary, deferred))
 }
 

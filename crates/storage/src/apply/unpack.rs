@@ -6,6 +6,7 @@ use super::lower::{adopt_lower_dir, copy_up, Deferred};
 use super::resolve::{cname, split_entry_path, walk_existing, DirStack};
 use crate::error::{Error, Result};
 use crate::fsat::{file_type, lstat_at, open_dir, open_dir_at, remove_at};
+use crate::tar_split::Recording;
 use rustix::fs::{
     chmodat, chownat, fchmod, fchown, fsetxattr, futimens, linkat, lsetxattr, makedev, mkdirat,
     mknodat, openat, symlinkat, utimensat, AtFlags, FileType, Gid, Mode, OFlags, Timespec,
@@ -109,14 +110,14 @@ impl<'a> Unpacker<'a> {
 
     /// Apply every entry of `reader`, then set directory times. Returns the
     /// hard links and parent directories left for [`super::finish_deferred`].
-    pub(crate) fn unpack(mut self, reader: &mut dyn Read) -> Result<Vec<Deferred>> {
+    pub(crate) fn unpack(mut self, reader: &Recording<'_>) -> Result<Vec<Deferred>> {
         let mut archive = tar::Archive::new(reader);
         for entry in archive.entries().map_err(stream_err(None))? {
             let mut entry = entry.map_err(stream_err(None))?;
             let raw = entry.path_bytes().into_owned();
             let name = String::from_utf8_lossy(&raw).into_owned();
             let attrs = read_attrs(&mut entry, &name)?;
-            self.entry(&mut entry, &raw, &name, attrs)?;
+            self.entry(&mut entry, &raw, &name, attrs, reader)?;
         }
         let mut deferred = std::mem::take(&mut self.deferred);
         // Parents the archive did not list take their owner, mode and times
@@ -147,6 +148,7 @@ impl<'a> Unpacker<'a> {
         raw: &[u8],
         name: &str,
         attrs: Attrs,
+        split: &Recording<'_>,
     ) -> Result<()> {
         let kind = entry.header().entry_type();
         if matches!(
@@ -176,13 +178,21 @@ impl<'a> Unpacker<'a> {
         };
         let path = comps.join(&b'/');
         if let Some(target) = last.strip_prefix(b".wh.") {
+            // Whiteouts never remove what this stream wrote, so the
+            // tar-split need not know them.
             return self.whiteout(parent, target, name);
         }
+        split.entry(&path, kind.is_dir());
         let c = cname(name, last)?;
         let depth = self.stack.dir(parent, name)?;
         match kind {
             tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
                 let fd = self.create_file(depth, &comps, &c, name)?;
+                if kind != tar::EntryType::GNUSparse && entry.size() > 0 {
+                    // A sparse entry's stored data is not the file's bytes:
+                    // the record keeps it as it was.
+                    split.file_content(&path, entry.raw_file_position(), entry.size());
+                }
                 let mut file = File::from(fd);
                 loop {
                     let n = entry.read(&mut self.buf).map_err(stream_err(Some(name)))?;

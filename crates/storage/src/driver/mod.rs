@@ -95,6 +95,13 @@ pub(crate) trait Driver: Send + Sync + std::fmt::Debug {
     /// Turn the active layer in `staging` into committed layer `id`.
     fn commit(&self, staging: &Path, id: &str) -> Result<()>;
 
+    /// The directory committed layer `id` lives in (what `staging` was
+    /// renamed to); the store keeps the layer's tar-split record there.
+    fn dir(&self, id: &str) -> PathBuf;
+
+    /// The directory holding committed layer `id`'s files.
+    fn content(&self, id: &str) -> PathBuf;
+
     /// Mount layer `id` (with its parents) on the existing directory `target`.
     fn mount(&self, id: &str, target: &Path, mode: MountMode) -> Result<()>;
 

@@ -133,6 +133,14 @@ impl Driver for Overlay {
         fs::write(layer.join("link"), &link).ctx("write", layer.join("link"))
     }
 
+    fn dir(&self, id: &str) -> PathBuf {
+        self.layer(id)
+    }
+
+    fn content(&self, id: &str) -> PathBuf {
+        self.layer(id).join("diff")
+    }
+
     fn mount(&self, id: &str, target: &Path, mode: MountMode) -> Result<()> {
         let layer = self.layer(id);
         let spec = match mode {

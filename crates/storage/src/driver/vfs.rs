@@ -28,10 +28,6 @@ impl Vfs {
         fs::create_dir_all(&dir).ctx("create", &dir)?;
         Ok(Vfs { dir })
     }
-
-    fn content(&self, id: &str) -> PathBuf {
-        self.dir.join(id).join("root")
-    }
 }
 
 impl Driver for Vfs {
@@ -78,6 +74,14 @@ impl Driver for Vfs {
     fn commit(&self, staging: &Path, id: &str) -> Result<()> {
         let layer = self.dir.join(id);
         fs::rename(staging, &layer).ctx("commit layer", &layer)
+    }
+
+    fn dir(&self, id: &str) -> PathBuf {
+        self.dir.join(id)
+    }
+
+    fn content(&self, id: &str) -> PathBuf {
+        self.dir.join(id).join("root")
     }
 
     fn mount(&self, id: &str, target: &Path, mode: MountMode) -> Result<()> {

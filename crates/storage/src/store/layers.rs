@@ -179,8 +179,13 @@ impl Store {
     ) -> Result<Staged> {
         let staging = self.staging()?;
         let content = self.driver.prepare(&staging.dir, parent)?;
-        let (summary, deferred) =
-            apply_stream(input, &content, self.driver.whiteout_style(), lowers)?;
+        let (summary, deferred) = apply_stream(
+            input,
+            &content,
+            self.driver.whiteout_style(),
+            lowers,
+            &staging.dir.join(crate::tar_split::FILE),
+        )?;
         if let Some(want) = &opts.compressed_digest {
             if *want != summary.compressed_digest {
                 return Err(Error::DigestMismatch {

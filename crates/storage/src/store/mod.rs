@@ -17,6 +17,7 @@
 mod apply_many;
 mod containers;
 mod images;
+mod layer_tar;
 mod layers;
 mod lease;
 mod mounts;
@@ -92,7 +93,9 @@ impl StoreOptions {
 ///    then the content (through `trash/`), so a crash leaves at most an
 ///    orphan directory that the next [`Store::open`] deletes.
 ///
-/// [`Store::diff`] reads a committed layer back as an OCI layer tar.
+/// [`Store::layer_tar`] reads an image layer back as the very tar it was
+/// applied from; [`Store::diff`] writes any committed layer's changes as a
+/// new OCI layer tar.
 #[derive(Debug)]
 pub struct Store {
     root: PathBuf,
