@@ -66,9 +66,9 @@ fn epoch_of(time: Option<&str>) -> i64 {
         .unwrap_or(ZERO_EPOCH)
 }
 
-fn rfc3339_of_epoch(secs: u64) -> String {
-    humantime::format_rfc3339(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
-        .to_string()
+fn rfc3339_of_epoch(secs: u64, nanos: u32) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::new(secs, nanos);
+    humantime::format_rfc3339_nanos(t).to_string()
 }
 
 /// `ps`'s STATUS column.
@@ -109,7 +109,8 @@ pub struct PsEntry {
     #[serde(rename = "ImageID")]
     pub image_id: String,
     pub is_infra: bool,
-    pub labels: BTreeMap<String, String>,
+    /// null when there are none, as podman's.
+    pub labels: Option<BTreeMap<String, String>>,
     pub mounts: Vec<String>,
     pub names: Vec<String>,
     pub namespaces: BTreeMap<String, String>,
@@ -152,7 +153,7 @@ pub fn ps_entry(info: &ContainerInfo, image: &ImageFacts) -> PsEntry {
         image: image.name.clone(),
         image_id: info.image_id.clone(),
         is_infra: false,
-        labels: labels(info, image),
+        labels: Some(labels(info, image)).filter(|l| !l.is_empty()),
         mounts: info
             .meta
             .options
@@ -491,7 +492,7 @@ pub fn inspect(
         .unwrap_or_default();
     ContainerInspect {
         id: info.id.clone(),
-        created: rfc3339_of_epoch(info.created),
+        created: rfc3339_of_epoch(info.created, info.created_nanos),
         path: command.first().cloned().unwrap_or_default(),
         args: command.iter().skip(1).cloned().collect(),
         state,

@@ -366,17 +366,19 @@ pub fn wait(cli: &Cli, a: &WaitArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `inspect` of a container, if `key` names one: podman's shape, or the
-/// `--format` template over it.
-pub fn inspect(cli: &Cli, key: &str, format: Option<&str>) -> anyhow::Result<bool> {
-    let engine = cli.engine()?;
+/// A container's `inspect` (podman's shape), if `key` names one.
+pub fn container_value(
+    cli: &Cli,
+    engine: &Engine,
+    store: &berth_storage::Store,
+    key: &str,
+) -> anyhow::Result<Option<crate::report::Inspected>> {
     let info = match engine.inspect(key) {
         Ok(i) => i,
-        Err(berth_engine::Error::NotFound(_)) => return Ok(false),
+        Err(berth_engine::Error::NotFound(_)) => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    let store = cli.store()?;
-    let facts = crate::container_json::ImageFacts::of(&store, &info);
+    let facts = crate::container_json::ImageFacts::of(store, &info);
     let spec = engine.container_spec(&info)?;
     let runtime = cli.runtime_path();
     let runtime = runtime
@@ -384,15 +386,14 @@ pub fn inspect(cli: &Cli, key: &str, format: Option<&str>) -> anyhow::Result<boo
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
     let out = crate::container_json::inspect(
-        &engine,
+        engine,
         &info,
         &facts,
         spec.as_ref(),
         &runtime,
         store.driver_kind().name(),
     );
-    crate::report::print_inspect(format, &[out])?;
-    Ok(true)
+    Ok(Some(crate::report::Inspected::of(&out)?))
 }
 
 #[derive(Args)]

@@ -156,15 +156,20 @@ pub fn tag(cli: &Cli, a: &TagArgs) -> anyhow::Result<()> {
 
 #[derive(Args)]
 pub struct InspectArgs {
-    /// A local image, or docker://REF for a registry image (not pulled).
-    pub image: String,
+    /// Containers or local images, or one docker://REF for a registry
+    /// image (not pulled).
+    #[arg(required = true)]
+    pub names: Vec<String>,
+    /// Only this kind: container, image or all.
+    #[arg(short = 't', long = "type", default_value = "all")]
+    pub kind: String,
     /// Skip listing the repository's tags (remote only).
     #[arg(long)]
     pub no_tags: bool,
-    /// Print the raw manifest instead.
+    /// Print the raw manifest instead (one image).
     #[arg(long)]
     pub raw: bool,
-    /// Print the raw config instead.
+    /// Print the raw config instead (one image).
     #[arg(long)]
     pub config: bool,
     /// A Go template over the result (`{{.State.Status}}`), or `json`.
@@ -174,11 +179,13 @@ pub struct InspectArgs {
     pub registry: RegistryArgs,
 }
 
-pub fn inspect(cli: &Cli, a: &InspectArgs) -> anyhow::Result<()> {
+/// `inspect` of a registry image, or the raw manifest or config of one
+/// image: what only images have.
+pub fn inspect_raw(cli: &Cli, a: &InspectArgs, name: &str) -> anyhow::Result<()> {
     let ctx = cli.context(&a.registry)?;
-    if let Some(name) = a.image.strip_prefix("docker://") {
+    if let Some(remote) = name.strip_prefix("docker://") {
         if a.raw || a.config {
-            let src = berth_image::transport::RegistrySource::open(&ctx, name)?;
+            let src = berth_image::transport::RegistrySource::open(&ctx, remote)?;
             let out = if a.raw {
                 berth_image::transport::Source::manifest(&src)?.0
             } else {
@@ -187,29 +194,49 @@ pub fn inspect(cli: &Cli, a: &InspectArgs) -> anyhow::Result<()> {
             println!("{}", String::from_utf8_lossy(&out));
             return Ok(());
         }
-        let v = berth_image::inspect_remote(&ctx, name, !a.no_tags)
-            .with_context(|| format!("inspecting {}", a.image))?;
+        let v = berth_image::inspect_remote(&ctx, remote, !a.no_tags)
+            .with_context(|| format!("inspecting {name}"))?;
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
     let store = cli.store()?;
-    let img = berth_image::find_image(&ctx, &store, &a.image)?;
-    if a.raw || a.config {
-        let out = if a.raw {
-            store.image_manifest(&img.id)?
-        } else {
-            store.image_config(&img.id)?
-        };
-        println!("{}", String::from_utf8_lossy(&out));
-        return Ok(());
-    }
+    let img = berth_image::find_image(&ctx, &store, name)?;
+    let out = if a.raw {
+        store.image_manifest(&img.id)?
+    } else {
+        store.image_config(&img.id)?
+    };
+    println!("{}", String::from_utf8_lossy(&out));
+    Ok(())
+}
+
+/// A local image's `inspect` (podman's shape), if `name` names one.
+pub fn image_value(
+    cli: &Cli,
+    store: &berth_storage::Store,
+    name: &str,
+) -> anyhow::Result<Option<crate::report::Inspected>> {
+    let ctx = cli.context(&RegistryArgs::default())?;
+    let img = match berth_image::find_image(&ctx, store, name) {
+        Ok(i) => i,
+        Err(e) => {
+            let e = anyhow::Error::from(e);
+            return if crate::exit_code::is_missing(&e) {
+                Ok(None)
+            } else {
+                Err(e)
+            };
+        }
+    };
     let users = store
         .containers()?
         .iter()
         .filter(|c| c.image == img.id)
         .count();
-    let facts = crate::image_json::ImageFacts::of(&store, img, users);
-    crate::report::print_inspect(a.format.as_deref(), &[crate::image_json::inspect(&facts)])
+    let facts = crate::image_json::ImageFacts::of(store, img, users);
+    Ok(Some(crate::report::Inspected::of(
+        &crate::image_json::inspect(&facts),
+    )?))
 }
 
 #[derive(Args)]

@@ -13,6 +13,7 @@ mod groups;
 mod image_json;
 mod images;
 mod images_list;
+mod inspect_cmd;
 mod login;
 mod logs_cmd;
 mod network;
@@ -318,13 +319,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Rmi(a) => images::rmi(cli, a),
         Command::Tag(a) => images::tag(cli, a),
         Command::Untag(a) => images::untag(cli, a),
-        Command::Inspect(a) => {
-            let plain = !(a.image.contains("://") || a.raw || a.config);
-            if plain && containers::inspect(cli, &a.image, a.format.as_deref())? {
-                return Ok(());
-            }
-            images::inspect(cli, a)
-        }
+        Command::Inspect(a) => inspect_cmd::inspect(cli, a),
         Command::Mount(a) => ctr_tools::mount(cli, a),
         Command::Umount(a) => ctr_tools::umount(cli, a),
         Command::Push(a) => transfer::push(cli, a),

@@ -8,8 +8,12 @@ use serde_json::{json, Map, Value};
 
 #[derive(Args)]
 pub struct PortArgs {
+    /// Every running container's ports.
+    #[arg(short, long)]
+    pub all: bool,
     /// The container.
-    pub container: String,
+    #[arg(required_unless_present = "all")]
+    pub container: Option<String>,
     /// Only this container port: PORT[/PROTO].
     pub port: Option<String>,
 }
@@ -18,7 +22,27 @@ pub struct PortArgs {
 /// mapping, or only `127.0.0.1:8080` for the port asked about (podman's).
 pub fn port(cli: &Cli, a: &PortArgs) -> anyhow::Result<()> {
     let engine = cli.engine()?;
-    let info = engine.inspect(&a.container)?;
+    if a.all {
+        // podman: a line per mapping of each running container.
+        for info in engine.list()?.into_iter().rev() {
+            let maps = berth_engine::published_ports(&info.meta.options, &info.state);
+            if info.state.status != berth_engine::Status::Running || maps.is_empty() {
+                continue;
+            }
+            for m in &maps {
+                let (id, host) = (&info.id[..12], m.host_ip_text());
+                println!(
+                    "{id}\t{}/{} -> {host}:{}",
+                    m.container_port, m.protocol, m.host_port
+                );
+            }
+        }
+        return Ok(());
+    }
+    let Some(name) = &a.container else {
+        anyhow::bail!("port needs a container or --all");
+    };
+    let info = engine.inspect(name)?;
     let maps = berth_engine::published_ports(&info.meta.options, &info.state);
     let Some(want) = &a.port else {
         for m in &maps {

@@ -108,8 +108,12 @@ fn matches(key: &str, v: &str, i: &ContainerInfo, row: &PsEntry, image_names: &[
         "id" => i.id.starts_with(v),
         "exited" => i.state.status == Status::Exited && v.parse() == Ok(row.exit_code),
         "label" => match v.split_once('=') {
-            Some((k, want)) => row.labels.get(k).is_some_and(|have| have == want),
-            None => row.labels.contains_key(v),
+            Some((k, want)) => row
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(k))
+                .is_some_and(|have| have == want),
+            None => row.labels.as_ref().is_some_and(|l| l.contains_key(v)),
         },
         "ancestor" => {
             i.image_id.starts_with(v)
@@ -142,6 +146,7 @@ fn view(i: &ContainerInfo, row: &PsEntry, no_trunc: bool) -> Value {
     v["Ports"] = json!(crate::network::ports_column(i));
     v["Mounts"] = json!(row.mounts.join(","));
     v["Networks"] = json!(row.networks.join(","));
+    v["Labels"] = json!(row.labels.clone().unwrap_or_default());
     v["Size"] = json!("");
     v
 }
@@ -168,11 +173,13 @@ pub fn ps(cli: &Cli, a: &PsArgs) -> anyhow::Result<()> {
             list.push((i, row, names));
         }
     }
-    // engine.list is newest first: -n/-l take from the front.
+    // engine.list is newest first: -n/-l take from the front; podman
+    // then lists them oldest first.
     let keep = if a.latest { Some(1) } else { a.last };
     if let Some(n) = keep {
         list.truncate(n);
     }
+    list.reverse();
     sort(&mut list, &a.sort)?;
     if a.quiet {
         for (i, _, _) in &list {
@@ -193,7 +200,7 @@ pub fn ps(cli: &Cli, a: &PsArgs) -> anyhow::Result<()> {
 
 fn sort(list: &mut [(ContainerInfo, PsEntry, Vec<String>)], key: &str) -> anyhow::Result<()> {
     match key {
-        // Newest first, as engine.list gives them and podman prints them.
+        // In creation order, as podman prints them.
         "created" | "runningfor" => {}
         "id" => list.sort_by(|a, b| a.0.id.cmp(&b.0.id)),
         "image" => list.sort_by(|a, b| a.1.image.cmp(&b.1.image)),

@@ -61,6 +61,47 @@ pub fn print_inspect<T: Serialize>(format: Option<&str>, items: &[T]) -> anyhow:
     Ok(())
 }
 
+/// One inspected object: its JSON as printed (typed, so in podman's key
+/// order) and as templates see it.
+pub struct Inspected {
+    pretty: String,
+    value: Value,
+}
+
+impl Inspected {
+    pub fn of<T: Serialize>(item: &T) -> anyhow::Result<Inspected> {
+        Ok(Inspected {
+            pretty: serde_json::to_string_pretty(item)?,
+            value: serde_json::to_value(item)?,
+        })
+    }
+}
+
+/// [`print_inspect`] over objects of different kinds (containers and
+/// images in one `inspect`).
+pub fn print_inspected(format: Option<&str>, items: &[Inspected]) -> anyhow::Result<()> {
+    if let Some(f) = format.filter(|f| !table::is_json_format(f)) {
+        let values: Vec<&Value> = items.iter().map(|i| &i.value).collect();
+        return print_inspect(Some(f), &values);
+    }
+    if items.is_empty() {
+        println!("[]");
+        return Ok(());
+    }
+    let body: Vec<String> = items
+        .iter()
+        .map(|i| {
+            i.pretty
+                .lines()
+                .map(|l| format!("  {l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    println!("[\n{}\n]", body.join(",\n"));
+    Ok(())
+}
+
 /// `\t` and `\n` typed on a command line are a tab and a newline, as
 /// podman reads them.
 fn unescape(f: &str) -> String {

@@ -51,11 +51,17 @@ fn go_fields(value: &Value) -> Value {
         Value::Object(m) => Value::Object(
             m.iter()
                 .map(|(k, v)| {
-                    let mut c = k.chars();
-                    let key = c
-                        .next()
-                        .map(|f| f.to_uppercase().chain(c).collect())
-                        .unwrap_or_default();
+                    // Where podman's Go field is not its JSON key capitalised.
+                    let key = match k.as_str() {
+                        "os" => "OS".to_string(),
+                        "cgroupVersion" => "CgroupsVersion".to_string(),
+                        _ => {
+                            let mut c = k.chars();
+                            c.next()
+                                .map(|f| f.to_uppercase().chain(c).collect())
+                                .unwrap_or_default()
+                        }
+                    };
                     (key, go_fields(v))
                 })
                 .collect(),

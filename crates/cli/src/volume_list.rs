@@ -44,3 +44,39 @@ pub fn filtered(engine: &Engine, filters: &[String]) -> anyhow::Result<Vec<Volum
     }
     Ok(out)
 }
+
+/// A volume as podman 4.3's `volume inspect` and `volume ls --format json`
+/// print it, plus berth's `Anonymous`.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VolumeJson {
+    name: String,
+    driver: String,
+    mountpoint: std::path::PathBuf,
+    created_at: String,
+    labels: std::collections::BTreeMap<String, String>,
+    scope: &'static str,
+    options: std::collections::BTreeMap<String, String>,
+    mount_count: u32,
+    needs_copy_up: bool,
+    needs_chown: bool,
+    anonymous: bool,
+}
+
+impl From<VolumeInfo> for VolumeJson {
+    fn from(v: VolumeInfo) -> VolumeJson {
+        VolumeJson {
+            name: v.name,
+            driver: v.driver,
+            mountpoint: v.mountpoint,
+            created_at: v.created_at,
+            labels: Default::default(),
+            scope: "local",
+            options: Default::default(),
+            mount_count: 0,
+            needs_copy_up: v.needs_copy_up,
+            needs_chown: true,
+            anonymous: v.anonymous,
+        }
+    }
+}

@@ -100,6 +100,8 @@ pub fn volume(cli: &Cli, a: &VolumeArgs) -> anyhow::Result<()> {
                 }
                 return Ok(());
             }
+            let list: Vec<crate::volume_list::VolumeJson> =
+                list.into_iter().map(Into::into).collect();
             let views = list
                 .iter()
                 .map(|v| serde_json::to_value(v).unwrap_or_default())
@@ -121,6 +123,8 @@ pub fn volume(cli: &Cli, a: &VolumeArgs) -> anyhow::Result<()> {
                     .map(|n| engine.volume(n))
                     .collect::<Result<Vec<_>, _>>()?
             };
+            let list: Vec<crate::volume_list::VolumeJson> =
+                list.into_iter().map(Into::into).collect();
             crate::report::print_inspect(i.format.as_deref(), &list)?;
         }
         VolumeCommand::Rm(r) => {

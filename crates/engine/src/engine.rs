@@ -42,6 +42,8 @@ pub struct ContainerInfo {
     pub meta: Meta,
     /// Creation time, seconds since the epoch.
     pub created: u64,
+    /// Its nanoseconds.
+    pub created_nanos: u32,
     /// What it is doing.
     pub state: State,
     /// Its log file.
@@ -269,6 +271,7 @@ impl Engine {
             name: c.name,
             image_id: c.image,
             created: c.created,
+            created_nanos: c.created_nanos,
             state,
         })
     }
@@ -293,7 +296,7 @@ impl Engine {
                 Err(e) => return Err(e),
             }
         }
-        out.sort_by_key(|i| std::cmp::Reverse(i.created));
+        out.sort_by_key(|i| std::cmp::Reverse((i.created, i.created_nanos)));
         Ok(out)
     }
 

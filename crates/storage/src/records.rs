@@ -70,6 +70,10 @@ pub struct Container {
     pub metadata: serde_json::Value,
     /// Creation time, seconds since the epoch.
     pub created: u64,
+    /// The creation time's nanoseconds: containers made within one second
+    /// still list in the order they were made (0 in older records).
+    #[serde(default)]
+    pub created_nanos: u32,
 }
 
 /// Check that `s` is usable as a file name in the store: lowercase hex ids

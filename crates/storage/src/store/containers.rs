@@ -104,13 +104,17 @@ impl Store {
             }
         }
         let layer = self.create_rw_layer(&id, image.top_layer.as_deref())?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
         let container = Container {
             id: id.clone(),
             name,
             image: image.id,
             layer: layer.id,
             metadata: new.metadata,
-            created: crate::fsutil::now_secs(),
+            created: now.as_secs(),
+            created_nanos: now.subsec_nanos(),
         };
         write_json(&self.container_record(&id), &container)?;
         Ok(container)
