@@ -184,6 +184,13 @@ fn child_process() {
             store.remove_image(&args[2], false).unwrap();
             println!("DELETED");
         }
+        "writer" => {
+            let store = open(&root, kind);
+            store.add_image_name(&args[2], "localhost/held:1").unwrap();
+            println!("WROTE");
+            std::io::Write::flush(&mut std::io::stdout()).unwrap();
+            std::thread::sleep(Duration::from_secs(600));
+        }
         other => panic!("unknown role {other}"),
     }
 }
@@ -538,4 +545,95 @@ fn a_corrupt_mount_count_is_an_error() {
         let mounts = fs::read_to_string("/proc/mounts").unwrap();
         assert!(!mounts.contains(path.to_str().unwrap()), "still mounted");
     }
+}
+
+/// Read the child's output up to a line holding `word` (the test
+/// harness prints its own lines first).
+fn wait_for_word(child: &mut Child, word: &str) {
+    let out = child.stdout.as_mut().unwrap();
+    let mut seen = Vec::new();
+    let mut byte = [0u8];
+    while !String::from_utf8_lossy(&seen).contains(word) {
+        assert_eq!(out.read(&mut byte).unwrap(), 1, "the child ended early");
+        seen.push(byte[0]);
+    }
+}
+
+/// A writer's open files are its own while it lives, and the next open
+/// after it died repairs what it may have left: a leftover temp file of a
+/// record goes, but only once the writer is dead.
+#[test]
+fn open_repairs_only_after_a_writer_died() {
+    for kind in kinds() {
+        let Some(s) = store(kind) else { continue };
+        image(&s, "base", &[layer_tar("base", 2)]);
+        let root = s.root();
+        let mut child = spawn(
+            "writer",
+            &[
+                root.display().to_string(),
+                kind.name().into(),
+                "base".into(),
+            ],
+        );
+        wait_for_word(&mut child, "WROTE");
+        // What a write the writer is in the middle of looks like.
+        let leftover = root.join("images/.tmp-in-progress");
+        fs::create_dir(&leftover).unwrap();
+        drop(s.reopen());
+        assert!(
+            leftover.exists(),
+            "{}: a live writer's file kept",
+            kind.name()
+        );
+        kill(&mut child);
+        let store = s.reopen();
+        assert!(
+            !leftover.exists(),
+            "{}: the dead writer's leftover removed",
+            kind.name()
+        );
+        assert!(
+            store
+                .image("base")
+                .unwrap()
+                .names
+                .iter()
+                .any(|n| n == "localhost/held:1"),
+            "its completed change kept"
+        );
+        let ours = format!("{}-", std::process::id());
+        let markers: Vec<String> = fs::read_dir(root.join("writers"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            markers.iter().all(|m| m.starts_with(&ours)),
+            "the dead writer's marker went with the repair: {markers:?}"
+        );
+    }
+}
+
+/// Opening a store never waits behind a writer: a reader's open takes no
+/// lock, where it used to take all three exclusively for a repair scan.
+#[test]
+fn open_does_not_wait_for_a_writer() {
+    let Some(s) = store(DriverKind::Vfs) else {
+        return;
+    };
+    let lock = fs::File::open(s.root().join("containers.lock")).unwrap();
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).unwrap();
+    let root = s.root();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let store = open(&root, DriverKind::Vfs);
+        tx.send(store.driver_kind()).unwrap();
+    });
+    let opened = rx.recv_timeout(Duration::from_secs(10));
+    drop(lock);
+    assert_eq!(
+        opened,
+        Ok(DriverKind::Vfs),
+        "open waited for the containers lock"
+    );
 }

@@ -61,6 +61,7 @@ impl Drop for Staging {
 
 impl Store {
     fn staging(&self) -> Result<Staging> {
+        self.mark_writer()?;
         let name = random_hex(16);
         let base = self.root.join("staging");
         let lock_path = base.join(format!("{name}.lock"));

@@ -10,6 +10,8 @@
 //!   locked by its live writer;
 //! - `mounts/<layer>/{lock,count,root}`: mount counts and mount points;
 //! - `leases/<tmp>`: layers a live process is about to reference;
+//! - `writers/<pid>-<tmp>`: a marker per live Store that changes the
+//!   store; a marker nobody holds means a repair is due (see `writers.rs`);
 //! - `trash/`: removed layers and images, deleted after the locks are
 //!   released;
 //! - `overlay/` or `vfs/`: the driver's layer contents.
@@ -22,6 +24,7 @@ mod layers;
 mod lease;
 mod mounts;
 mod repair;
+mod writers;
 
 pub use containers::NewContainer;
 pub use images::{NameRemoval, NewImage};
@@ -102,12 +105,15 @@ pub struct Store {
     driver: Box<dyn Driver>,
     locks: StoreLocks,
     sync_layers: bool,
+    /// Set before this Store's first change: see [`writers`].
+    writer: std::sync::Mutex<Option<writers::WriterMark>>,
 }
 
 impl Store {
-    /// Open (creating if needed) the store at `opts.root`, and repair what a
-    /// process killed while writing left behind: staging directories of dead
-    /// writers, layer contents without a record, half-deleted images.
+    /// Open (creating if needed) the store at `opts.root`. When a process
+    /// died while it could have been writing, first repair what it left
+    /// behind: staging directories, layer contents without a record,
+    /// half-deleted images. A store nobody died in opens without a scan.
     pub fn open(opts: StoreOptions) -> Result<Store> {
         let root = opts.root;
         for dir in [
@@ -131,8 +137,9 @@ impl Store {
             root,
             locks,
             sync_layers: opts.sync_layers,
+            writer: std::sync::Mutex::new(None),
         };
-        store.repair()?;
+        store.repair_if_a_writer_died()?;
         store.empty_trash();
         Ok(store)
     }
@@ -148,6 +155,9 @@ impl Store {
     }
 
     fn lock(&self, path: &Path, mode: LockMode) -> Result<FileLock> {
+        if mode == LockMode::Exclusive {
+            self.mark_writer()?;
+        }
         FileLock::acquire(path, mode)
     }
 
