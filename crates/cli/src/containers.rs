@@ -213,7 +213,9 @@ pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     match engine.start_foreground(&id) {
-        Ok(code) => std::process::exit(code),
+        // Returned, not exited, so the engine (and its store's writer
+        // marker) is dropped first.
+        Ok(code) => Err(crate::exit_code::Reported(code).into()),
         Err(e) => {
             if a.create.rm {
                 let _ = engine.remove_with_volumes(&id, true);
@@ -238,7 +240,7 @@ pub fn start(cli: &Cli, a: &StartArgs) -> anyhow::Result<()> {
     if a.attach {
         anyhow::ensure!(a.containers.len() == 1, "start -a takes one container");
         let code = engine.start_foreground(&a.containers[0])?;
-        std::process::exit(code);
+        return Err(crate::exit_code::Reported(code).into());
     }
     for c in &a.containers {
         match engine.start_detached(c) {
@@ -439,7 +441,7 @@ pub fn exec(cli: &Cli, a: &ExecArgs) -> anyhow::Result<()> {
         tty: a.tty,
     };
     let code = engine.exec(&a.container, &opts)?;
-    std::process::exit(code);
+    Err(crate::exit_code::Reported(code).into())
 }
 
 #[derive(Args)]
@@ -460,7 +462,11 @@ pub fn monitor(cli: &Cli, a: &MonitorArgs) -> ! {
     }
     let engine: anyhow::Result<Engine> = cli.engine();
     match engine {
-        Ok(engine) => std::process::exit(berth_engine::monitor::run(&engine, &a.id)),
+        Ok(engine) => {
+            let code = berth_engine::monitor::run(&engine, &a.id);
+            drop(engine);
+            std::process::exit(code)
+        }
         Err(e) => {
             println!("error: {e:#}");
             std::process::exit(1);

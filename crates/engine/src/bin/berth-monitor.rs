@@ -77,5 +77,8 @@ fn main() {
             monitor: Vec::new(),
         },
     );
-    std::process::exit(monitor::run(&engine, &args.id));
+    let code = monitor::run(&engine, &args.id);
+    // Dropped first: the store's writer marker goes with it.
+    drop(engine);
+    std::process::exit(code);
 }
