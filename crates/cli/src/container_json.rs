@@ -194,11 +194,15 @@ struct InspectState {
     started_at: String,
     finished_at: String,
     cgroup_path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    health: Option<berth_engine::health::HealthState>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct InspectConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    healthcheck: Option<berth_engine::health::Healthcheck>,
     hostname: String,
     domainname: String,
     user: String,
@@ -454,6 +458,7 @@ pub fn inspect(
             .clone()
             .unwrap_or_else(|| ZERO_TIME.into()),
         cgroup_path: info.meta.cgroups_path.clone(),
+        health: engine.health(&info.id, &info.meta),
     };
     let binds = o
         .volumes
@@ -507,7 +512,7 @@ pub fn inspect(
         oci_config_path: info.bundle.join("config.json").display().to_string(),
         oci_runtime: runtime.to_string(),
         name: info.name.clone(),
-        restart_count: 0,
+        restart_count: info.state.restart_count,
         driver: driver.to_string(),
         effective_caps: effective,
         bounding_caps: bounding,
@@ -516,6 +521,7 @@ pub fn inspect(
         network_settings,
         is_infra: false,
         config: InspectConfig {
+            healthcheck: o.life.healthcheck.clone(),
             hostname,
             domainname: String::new(),
             user,
@@ -548,8 +554,8 @@ pub fn inspect(
             network_mode: json!(o.network).as_str().unwrap_or("none").to_string(),
             port_bindings,
             restart_policy: RestartPolicy {
-                name: String::new(),
-                maximum_retry_count: 0,
+                name: o.life.restart.inspect_name().into(),
+                maximum_retry_count: o.life.restart.max_retries,
             },
             auto_remove: o.remove,
             cap_add: o.cap_add.clone(),

@@ -91,6 +91,10 @@ pub struct CreateArgs {
     /// Set a label: KEY=VALUE (KEY alone: an empty value).
     #[arg(short, long)]
     pub label: Vec<String>,
+    #[command(flatten)]
+    pub life: crate::create_life_flags::LifeFlags,
+    #[command(flatten)]
+    pub mounts: crate::create_mount_flags::MountFlags,
     /// The image.
     pub image: String,
     /// The command and its arguments.
@@ -175,6 +179,7 @@ impl CreateArgs {
                 .collect(),
             // containers.conf, read only by the commands that create.
             defaults: crate::config::container_defaults()?,
+            life: self.life.options()?,
         })
     }
 }
@@ -193,7 +198,11 @@ pub struct RunArgs {
 
 pub fn create(cli: &Cli, a: &CreateArgs) -> anyhow::Result<()> {
     let engine = cli.engine()?;
-    let id = engine.create(&a.options()?)?;
+    let mut opts = a.options()?;
+    a.mounts.apply(&engine, &mut opts)?;
+    a.life.before_create(&engine, opts.name.as_deref())?;
+    let id = engine.create(&opts)?;
+    a.life.after_create(&engine, &id)?;
     println!("{id}");
     Ok(())
 }
@@ -201,7 +210,11 @@ pub fn create(cli: &Cli, a: &CreateArgs) -> anyhow::Result<()> {
 pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<()> {
     berth_engine::listen_fds::preserve(a.preserve_fds)?;
     let engine = cli.engine()?;
-    let id = engine.create(&a.create.options()?)?;
+    let mut opts = a.create.options()?;
+    a.create.mounts.apply(&engine, &mut opts)?;
+    a.create.life.before_create(&engine, opts.name.as_deref())?;
+    let id = engine.create(&opts)?;
+    a.create.life.after_create(&engine, &id)?;
     if a.detach {
         if let Err(e) = engine.start_detached(&id) {
             if a.create.rm {

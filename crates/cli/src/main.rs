@@ -5,11 +5,14 @@ mod ago;
 mod config;
 mod container_json;
 mod containers;
+mod create_life_flags;
+mod create_mount_flags;
 mod ctr_tools;
 mod docs_gen;
 mod each;
 mod exit_code;
 mod groups;
+mod healthcheck_cmd;
 mod image_json;
 mod images;
 mod images_list;
@@ -165,6 +168,8 @@ pub enum Command {
     Restart(ctr_tools::RestartArgs),
     /// Show the processes of a container.
     Top(ctr_tools::TopArgs),
+    /// Run a container's health check.
+    Healthcheck(healthcheck_cmd::HealthcheckArgs),
     /// Manage named volumes.
     Volume(volumes::VolumeArgs),
     /// List a container's published ports.
@@ -341,6 +346,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Restart(a) => ctr_tools::restart(cli, a),
         Command::Top(a) => ctr_tools::top(cli, a),
         Command::Volume(a) => volumes::volume(cli, a),
+        Command::Healthcheck(a) => healthcheck_cmd::healthcheck(cli, a),
         Command::Port(a) => network::port(cli, a),
         Command::Info(a) => system::info(cli, a),
         Command::Version(a) => system::version(cli, a),

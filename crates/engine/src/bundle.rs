@@ -66,7 +66,7 @@ pub(crate) fn write(
     check_command(&root, first, &env)?;
     check_workdir(&root, opts)?;
     std::fs::create_dir_all(inp.dir).ctx("create", inp.dir)?;
-    crate::etc_files::write_etc_files(inp.dir, &hostname, inp.name, opts.network)?;
+    crate::etc_files::write_etc_files(inp.dir, &hostname, inp.name, opts.network, &opts.life)?;
     let cgroups_path = format!("{}/berth-{id}", inp.cgroup_parent.trim_end_matches('/'));
     let bound = bind_volumes(&root)?;
     let mut config = spec::build(
@@ -83,6 +83,7 @@ pub(crate) fn write(
         },
     )?;
     crate::init::apply(&mut config, opts)?;
+    crate::life_options::apply_no_hosts(&mut config, &opts.life);
     let path = inp.dir.join("config.json");
     let bytes = serde_json::to_vec_pretty(&config).map_err(|source| Error::Record {
         path: path.clone(),

@@ -131,6 +131,7 @@ impl Engine {
             }
         }
         crate::confinement::capabilities(opts.privileged, &opts.cap_add, &opts.cap_drop)?;
+        opts.life.check(opts.remove)?;
         let image = berth_image::find_image(&self.ctx, &self.store, &opts.image)?;
         let config = image_config::execution(&image_config::parse(
             &image.id,

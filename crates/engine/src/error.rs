@@ -169,6 +169,9 @@ pub enum Error {
         /// What it reported.
         message: String,
     },
+    /// A bad `--restart`, `--add-host`, `--dns` (podman's words).
+    #[error(transparent)]
+    LifeOption(#[from] crate::life_options::LifeOptionError),
     /// A volume is missing, exists, is misnamed or in use.
     #[error(transparent)]
     Volume(#[from] crate::volume_error::VolumeError),

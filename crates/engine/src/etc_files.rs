@@ -2,6 +2,7 @@
 //! written next to its bundle and bind-mounted in.
 
 use crate::error::{IoContext, Result};
+use crate::life_options::LifeOptions;
 use crate::options::NetworkMode;
 use std::path::Path;
 
@@ -17,12 +18,21 @@ fn host_resolv_conf(private_net: bool) -> String {
     main
 }
 
-/// Write `hosts`, `hostname` and `resolv.conf` into `dir`.
-pub fn write_etc_files(dir: &Path, hostname: &str, name: &str, net: NetworkMode) -> Result<()> {
-    let mut hosts = match net {
+/// Write `hosts`, `hostname` and `resolv.conf` into `dir`: `--add-host`
+/// entries first (as podman), the container's own line last (the network
+/// puts its address there); `--dns*` options replace the host's lines.
+pub fn write_etc_files(
+    dir: &Path,
+    hostname: &str,
+    name: &str,
+    net: NetworkMode,
+    life: &LifeOptions,
+) -> Result<()> {
+    let mut hosts = life.hosts_lines();
+    hosts.push_str(&match net {
         NetworkMode::Host => std::fs::read_to_string("/etc/hosts").unwrap_or_default(),
         _ => "127.0.0.1\tlocalhost localhost.localdomain\n::1\tlocalhost localhost.localdomain ip6-localhost ip6-loopback\n".to_string(),
-    };
+    });
     if !hosts.is_empty() && !hosts.ends_with('\n') {
         hosts.push('\n');
     }
@@ -30,7 +40,10 @@ pub fn write_etc_files(dir: &Path, hostname: &str, name: &str, net: NetworkMode)
     let files = [
         ("hosts", hosts),
         ("hostname", format!("{hostname}\n")),
-        ("resolv.conf", host_resolv_conf(net != NetworkMode::Host)),
+        (
+            "resolv.conf",
+            life.resolv_conf(&host_resolv_conf(net != NetworkMode::Host)),
+        ),
     ];
     for (file, text) in files {
         let p = dir.join(file);

@@ -20,6 +20,18 @@ impl Engine {
     /// Run a process in running container `key` with our stdout and
     /// stderr; its exit code.
     pub fn exec(&self, key: &str, opts: &ExecOptions) -> Result<i32> {
+        self.exec_with_output(key, opts, Stdio::inherit(), Stdio::inherit())
+    }
+
+    /// As [`Engine::exec`], with the process's stdout and stderr given
+    /// (a health check keeps them in a file).
+    pub(crate) fn exec_with_output(
+        &self,
+        key: &str,
+        opts: &ExecOptions,
+        stdout: Stdio,
+        stderr: Stdio,
+    ) -> Result<i32> {
         let (c, _) = self.in_state(key, true, "exec needs a running container")?;
         let Some(first) = opts.command.first() else {
             return Err(Error::InvalidOption {
@@ -68,6 +80,8 @@ impl Engine {
             .runtime
             .exec_command(&c.id, &file, console.as_ref().map(|c| c.path()))
             .stdin(stdin)
+            .stdout(stdout)
+            .stderr(stderr)
             .spawn();
         let result = child.ctx("run", &self.runtime.path).and_then(|mut child| {
             forward_to(child.id() as i32);

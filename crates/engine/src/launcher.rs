@@ -152,6 +152,7 @@ impl Run<'_> {
         // A leftover runtime container of an earlier run must go first.
         engine.release(id, &mut self.state)?;
         self.state.error = None;
+        self.state.stopped_by_user = false;
 
         engine.store.mount_container(id)?;
         self.state.mounted = true;

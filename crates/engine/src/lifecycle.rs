@@ -148,6 +148,7 @@ impl Engine {
             self.note_error(&c.id, &format!("writing the log: {e}"));
         }
         self.finish(&c.id, code)?;
+        self.restart_detached_if_due(&c.id);
         relayed?;
         Ok(code.unwrap_or(-1))
     }
@@ -193,6 +194,7 @@ impl Engine {
     /// the container still running.
     pub fn kill(&self, key: &str, signal: &str) -> Result<()> {
         let (c, state) = self.in_state(key, true, "only a running container can be signalled")?;
+        self.mark_stopped_by_user(&c.id)?;
         self.runtime.kill(&c.id, signal, false)?;
         if is_sigkill(signal) {
             let alive = || state.process.is_some_and(|p| p.maybe_alive());
@@ -211,6 +213,7 @@ impl Engine {
         if state.status != Status::Running {
             return Ok(());
         }
+        self.mark_stopped_by_user(&c.id)?;
         let alive = || state.process.is_some_and(|p| p.maybe_alive());
         if timeout > 0 {
             let sig = Meta::of(&c)?.stop_signal;

@@ -49,7 +49,8 @@ fn tell_cli(msg: &str) {
 }
 
 /// Run the monitor of container `id` (after [`detach`]). Returns the exit
-/// code for the monitor process.
+/// code for the monitor process. With a `--restart` policy it stays, and
+/// starts the container again after each exit the policy restarts.
 pub fn run(engine: &Engine, id: &str) -> i32 {
     // The log exists before the CLI hears "ok" (a `logs -f` right after
     // `run -d` must find it), and a log that can't be opened means the
@@ -61,34 +62,80 @@ pub fn run(engine: &Engine, id: &str) -> i32 {
             return 1;
         }
     };
-    match start(engine, id) {
-        Ok((pid, streams, wake)) => {
-            tell_cli("ok\n");
-            let (code, log_failure) = crate::output_watch::watch(pid, streams, wake, log, false);
-            if let Some(e) = log_failure {
-                engine.note_error(id, &format!("writing the log: {e}"));
-            }
-            match engine.finish(id, code) {
-                Ok(()) => 0,
-                Err(e) => {
-                    engine.note_error(id, &format!("recording the exit: {e}"));
-                    1
-                }
-            }
-        }
+    let started = prepare().and_then(|wake| Ok((start(engine, id)?, wake)));
+    let ((mut pid, mut streams), wake) = match started {
+        Ok(s) => s,
         Err(e) => {
             tell_cli(&format!("error: {e}\n"));
+            return 1;
+        }
+    };
+    tell_cli("ok\n");
+    let mut log = Some(log);
+    loop {
+        let status = watch_once(engine, id, pid, streams, &wake, log.take());
+        if status != 0 {
+            return status;
+        }
+        match engine.restart_due(id) {
+            Ok(true) => {}
+            Ok(false) => return 0,
+            Err(e) => {
+                engine.note_error(id, &format!("restart policy: {e}"));
+                return 1;
+            }
+        }
+        // A short pause keeps a command that fails at once from spinning.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let again =
+            crate::output_watch::open_log(engine, id).and_then(|l| Ok((l, start(engine, id)?)));
+        match again {
+            Ok((l, (p, s))) => (log, pid, streams) = (Some(l), p, s),
+            Err(e) => {
+                engine.note_error(id, &format!("restarting: {e}"));
+                return 1;
+            }
+        }
+    }
+}
+
+/// Watch one run of the container until it exited and record the exit.
+fn watch_once(
+    engine: &Engine,
+    id: &str,
+    pid: i32,
+    streams: [Option<OwnedFd>; 2],
+    wake: &OwnedFd,
+    log: Option<std::fs::File>,
+) -> i32 {
+    let (Some(log), Ok(wake)) = (log, wake.try_clone()) else {
+        engine.note_error(id, "watching the container: no log or wake pipe");
+        return 1;
+    };
+    let (code, log_failure) = crate::output_watch::watch(pid, streams, wake, log, false);
+    if let Some(e) = log_failure {
+        engine.note_error(id, &format!("writing the log: {e}"));
+    }
+    match engine.finish(id, code) {
+        Ok(()) => 0,
+        Err(e) => {
+            engine.note_error(id, &format!("recording the exit: {e}"));
             1
         }
     }
 }
 
-/// Start the container; its init's pid, its output streams, and the pipe
-/// SIGCHLD wakes us with.
-fn start(engine: &Engine, id: &str) -> Result<(i32, [Option<OwnedFd>; 2], OwnedFd)> {
+/// What the monitor sets up once: it becomes the subreaper of the
+/// container's processes, and a pipe SIGCHLD wakes it with (shared by
+/// every run under a restart policy).
+fn prepare() -> Result<OwnedFd> {
     crate::listen_fds::adopt_from_cli();
     nix::sys::prctl::set_child_subreaper(true).map_err(sys("PR_SET_CHILD_SUBREAPER"))?;
-    let wake_r = crate::output_watch::sigchld_wake()?;
+    crate::output_watch::sigchld_wake()
+}
+
+/// Start the container; its init's pid and its output streams.
+fn start(engine: &Engine, id: &str) -> Result<(i32, [Option<OwnedFd>; 2])> {
     let tty = Meta::of(&engine.container(id)?)?.options.tty;
     let wiring = if tty {
         Wiring::Terminal
@@ -96,7 +143,8 @@ fn start(engine: &Engine, id: &str) -> Result<(i32, [Option<OwnedFd>; 2], OwnedF
         Wiring::Pipes { input: false }
     };
     let started = engine.launch(id, wiring);
-    // The container has its own copies now (or failed to start).
+    // The container has its own copies now (or failed to start); a
+    // restart passes them no more.
     crate::listen_fds::close_passed();
     let launched = started?;
     let streams = match launched.output {
@@ -104,5 +152,5 @@ fn start(engine: &Engine, id: &str) -> Result<(i32, [Option<OwnedFd>; 2], OwnedF
         // A pty's output is all stdout.
         Output::Terminal(master) => [Some(master), None],
     };
-    Ok((launched.pid, streams, wake_r))
+    Ok((launched.pid, streams))
 }

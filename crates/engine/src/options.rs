@@ -49,7 +49,10 @@ pub struct Volume {
 }
 
 impl Volume {
-    /// Parse `host:ctr[:ro|rw]` or `volume-name:ctr[:ro|rw]`.
+    /// Parse `host:ctr[:OPTIONS]`, `volume-name:ctr[:OPTIONS]`, or a lone
+    /// `/ctr` (an anonymous volume, made at create). Options are `ro`,
+    /// `rw`, and `z`/`Z`, which ask for an SELinux relabel: accepted as
+    /// podman does on a host without SELinux, where they do nothing.
     pub fn parse(s: &str) -> Result<Volume> {
         let bad = |reason: &str| Error::InvalidOption {
             option: "--volume",
@@ -58,11 +61,12 @@ impl Volume {
         };
         let parts: Vec<&str> = s.split(':').collect();
         let (src, dst, opts) = match parts.as_slice() {
+            [dst] => ("", *dst, ""),
             [src, dst] => (*src, *dst, ""),
             [src, dst, opts] => (*src, *dst, *opts),
             _ => return Err(bad("must be HOST-DIR:CONTAINER-DIR[:ro]")),
         };
-        if src.is_empty() {
+        if src.is_empty() && parts.len() > 1 {
             return Err(bad("the host path or volume name is empty"));
         }
         if !dst.starts_with('/') {
@@ -73,14 +77,16 @@ impl Volume {
             match o {
                 "ro" => readonly = true,
                 "rw" => readonly = false,
-                _ => return Err(bad("options are ro or rw")),
+                "z" | "Z" => {}
+                _ => return Err(bad("options are ro, rw, z or Z")),
             }
         }
         Ok(Volume {
             source: src.into(),
             destination: dst.into(),
             readonly,
-            anonymous: false,
+            // An empty source is made an anonymous volume at create.
+            anonymous: src.is_empty(),
         })
     }
 }
@@ -150,6 +156,8 @@ pub struct CreateOptions {
     /// and the options above. Kept with the container, so a bundle
     /// written again after a reboot has what it was created with.
     pub defaults: ContainerDefaults,
+    /// `--restart`, `--add-host`, `--dns*`, `--no-hosts`.
+    pub life: crate::life_options::LifeOptions,
 }
 
 /// What the host's configuration (containers.conf's `[containers]`) gives
@@ -310,6 +318,10 @@ mod tests {
         assert!(Volume::parse(":/b").is_err());
         assert!(Volume::parse("/a:b").is_err());
         assert!(Volume::parse("/a:/b:xx").is_err());
+        let anon = Volume::parse("/data").unwrap();
+        assert!(anon.anonymous && anon.source.is_empty());
+        assert!(Volume::parse("data").is_err());
+        assert!(!Volume::parse("/a:/b:z,ro").unwrap().anonymous);
     }
 
     #[test]

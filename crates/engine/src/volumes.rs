@@ -258,7 +258,8 @@ impl Volumes {
             return Ok(out);
         }
         out._lock = Some(self.lock()?);
-        for v in opts.volumes.iter().filter(|v| !v.source.starts_with('/')) {
+        let named = |v: &&Volume| !v.source.starts_with('/') && !v.source.is_empty();
+        for v in opts.volumes.iter().filter(named) {
             match self.get(&v.source) {
                 Ok(_) => {}
                 Err(Error::Volume(VolumeError::NotFound(_))) => {
@@ -278,6 +279,18 @@ impl Volumes {
                     .iter()
                     .any(|t| t.split(':').next().map(|d| d.trim_end_matches('/')) == Some(dst))
         };
+        // `-v /data` and `--mount type=volume` without a source.
+        for v in out
+            .options
+            .volumes
+            .iter_mut()
+            .filter(|v| v.source.is_empty())
+        {
+            let made = self.make(None, true)?;
+            out.made.push(made.name.clone());
+            v.source = made.name;
+            v.anonymous = true;
+        }
         for dst in image_paths
             .iter()
             .filter(|d| d.starts_with('/') && !taken(d))

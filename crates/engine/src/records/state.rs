@@ -53,6 +53,11 @@ pub struct State {
     /// Set by `restart` so the exit it causes does not remove a `--rm`
     /// container; the next exit clears it.
     pub restarting: bool,
+    /// Set by `stop`/`kill`: the exit they cause is not restarted by the
+    /// `--restart` policy; cleared by the next start.
+    pub stopped_by_user: bool,
+    /// How often the `--restart` policy started the container again.
+    pub restart_count: u32,
     /// What went wrong with the last run that the user was not there to
     /// hear (its monitor's failures): shown by `inspect`, cleared by the
     /// next start.

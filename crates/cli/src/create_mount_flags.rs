@@ -1,0 +1,198 @@
+//! `--mount type=bind|volume|tmpfs,...` and `--volumes-from CTR[:ro|rw]`
+//! of `run`/`create`, with podman 4.3's keys and errors. Both become the
+//! engine's own mounts: a bind or volume is a [`Volume`] (no source: an
+//! anonymous volume), a tmpfs is a `--tmpfs PATH:OPTIONS` entry.
+
+use berth_engine::{CreateOptions, Engine, Volume};
+use clap::Args;
+
+/// The mount flags of `create` and `run`.
+#[derive(Args, Default)]
+pub struct MountFlags {
+    /// Attach a filesystem mount: type=bind|volume|tmpfs,[src=…,]target=…[,ro][,tmpfs-size=…][,tmpfs-mode=…].
+    #[arg(long)]
+    pub mount: Vec<String>,
+    /// Mount the volumes of another container: CTR[:ro|rw].
+    #[arg(long)]
+    pub volumes_from: Vec<String>,
+}
+
+const FORMAT: &str = "incorrect mount format: should be --mount type=<bind|tmpfs|volume>,[src=<host-dir|volume-name>,]target=<ctr-dir>[,options]";
+
+/// One `--mount` as the engine takes it.
+#[derive(Debug, PartialEq)]
+enum Parsed {
+    Volume(Volume),
+    Tmpfs(String),
+}
+
+/// `true`/`false` of a `ro=`/`readonly=`/`rw=` key (bare: true).
+fn flag(value: Option<&str>) -> anyhow::Result<bool> {
+    match value.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(_) => anyhow::bail!(
+            "'readonly', 'ro', or 'rw' must be set to true or false, instead received {:?}: must provide an argument for option",
+            value.unwrap_or_default()
+        ),
+    }
+}
+
+fn parse_mount(s: &str) -> anyhow::Result<Parsed> {
+    let mut kind = None;
+    let (mut src, mut dst) = (None, None);
+    let mut readonly = false;
+    let mut tmpfs_opts = Vec::new();
+    for field in s.split(',').filter(|f| !f.is_empty()) {
+        let (key, value) = match field.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (field, None),
+        };
+        match key {
+            "type" => kind = value,
+            "src" | "source" => src = value.filter(|v| !v.is_empty()),
+            "target" | "dst" | "destination" => dst = value,
+            "ro" | "readonly" => readonly = flag(value)?,
+            "rw" => readonly = !flag(value)?,
+            // SELinux relabelling: nothing to do on a host without it.
+            "z" | "Z" | "relabel" => {}
+            // What berth's binds and volumes are anyway.
+            "bind-propagation" if matches!(value, Some("rprivate" | "private")) => {}
+            "tmpfs-size" => tmpfs_opts.push(format!("size={}", value.unwrap_or_default())),
+            "tmpfs-mode" => tmpfs_opts.push(format!("mode={}", value.unwrap_or_default())),
+            "bind-propagation" | "volume-nocopy" | "bind-nonrecursive" | "U" | "idmap" => {
+                anyhow::bail!("{field}: not supported by berth's --mount yet")
+            }
+            _ => anyhow::bail!("{key}: invalid mount option"),
+        }
+    }
+    let kind = kind.ok_or_else(|| anyhow::anyhow!(FORMAT))?;
+    if !matches!(kind, "bind" | "volume" | "tmpfs") {
+        anyhow::bail!("invalid filesystem type {kind:?}");
+    }
+    let dst = dst.ok_or_else(|| anyhow::anyhow!("must set volume destination"))?;
+    if !dst.starts_with('/') {
+        anyhow::bail!("invalid container path {dst:?}, must be an absolute path");
+    }
+    let volume = |source: String| -> anyhow::Result<Parsed> {
+        Ok(Parsed::Volume(Volume {
+            anonymous: source.is_empty(),
+            source,
+            destination: dst.to_string(),
+            readonly,
+        }))
+    };
+    match kind {
+        "tmpfs" => {
+            if src.is_some() {
+                anyhow::bail!("source is not supported with tmpfs mounts");
+            }
+            if readonly {
+                tmpfs_opts.push("ro".into());
+            }
+            Ok(Parsed::Tmpfs(if tmpfs_opts.is_empty() {
+                dst.to_string()
+            } else {
+                format!("{dst}:{}", tmpfs_opts.join(","))
+            }))
+        }
+        "bind" => {
+            let src =
+                src.ok_or_else(|| anyhow::anyhow!("bind mounts need a source (src=HOST-PATH)"))?;
+            let path = std::path::absolute(src)?;
+            volume(path.to_string_lossy().into_owned())
+        }
+        _ => match src {
+            Some(name) if name.starts_with('/') => {
+                anyhow::bail!("volume source {name:?} must be a volume name, not a path")
+            }
+            Some(name) => volume(name.to_string()),
+            None => volume(String::new()),
+        },
+    }
+}
+
+impl MountFlags {
+    /// Add the mounts to `opts`: `--volumes-from` first, then `--mount`.
+    pub fn apply(&self, engine: &Engine, opts: &mut CreateOptions) -> anyhow::Result<()> {
+        let mut volumes = Vec::new();
+        for spec in &self.volumes_from {
+            let (name, mode) = match spec.rsplit_once(':') {
+                Some((n, m)) if matches!(m, "ro" | "rw" | "z" | "Z") => (n, Some(m)),
+                Some((_, m)) => {
+                    anyhow::bail!("invalid options {m:?}, can only specify 'ro', 'rw', and 'z'")
+                }
+                None => (spec.as_str(), None),
+            };
+            let info = engine.inspect(name)?;
+            // Its anonymous volumes stay its own: removing this container
+            // does not remove them.
+            volumes.extend(info.meta.options.volumes.into_iter().map(|v| Volume {
+                readonly: match mode {
+                    Some("ro") => true,
+                    Some("rw") => false,
+                    _ => v.readonly,
+                },
+                anonymous: false,
+                ..v
+            }));
+        }
+        volumes.append(&mut opts.volumes);
+        for m in &self.mount {
+            match parse_mount(m)? {
+                Parsed::Volume(v) => volumes.push(v),
+                Parsed::Tmpfs(t) => opts.tmpfs.push(t),
+            }
+        }
+        opts.volumes = volumes;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mounts_as_podman_reads_them() {
+        let v = |src: &str, dst: &str, ro: bool| {
+            Parsed::Volume(Volume {
+                source: src.into(),
+                destination: dst.into(),
+                readonly: ro,
+                anonymous: src.is_empty(),
+            })
+        };
+        assert_eq!(
+            parse_mount("type=bind,src=/a,target=/b,ro").unwrap(),
+            v("/a", "/b", true)
+        );
+        assert_eq!(
+            parse_mount("type=volume,source=data,dst=/d,readonly=false").unwrap(),
+            v("data", "/d", false)
+        );
+        assert_eq!(
+            parse_mount("type=volume,dst=/d").unwrap(),
+            v("", "/d", false)
+        );
+        assert_eq!(
+            parse_mount("type=tmpfs,destination=/t,tmpfs-size=1m,tmpfs-mode=700").unwrap(),
+            Parsed::Tmpfs("/t:size=1m,mode=700".into())
+        );
+        let errors = [
+            ("src=/a,dst=/b", FORMAT),
+            ("type=foo,dst=/x", "invalid filesystem type \"foo\""),
+            ("type=bind,src=/a", "must set volume destination"),
+            ("type=bind,src=/a,dst=x", "invalid container path \"x\", must be an absolute path"),
+            ("type=bind,src=/a,dst=/x,bogus", "bogus: invalid mount option"),
+            ("type=tmpfs,src=/a,dst=/x", "source is not supported with tmpfs mounts"),
+            (
+                "type=bind,src=/a,dst=/x,ro=maybe",
+                "'readonly', 'ro', or 'rw' must be set to true or false, instead received \"maybe\": must provide an argument for option",
+            ),
+        ];
+        for (s, msg) in errors {
+            assert_eq!(parse_mount(s).unwrap_err().to_string(), msg, "{s}");
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! Health checks with real containers: `--health-*` kept in inspect's
+//! `Config.Healthcheck` (podman 4.3's shape, checked beside podman by
+//! hand), `healthcheck run` through exec recording `State.Health`, and
+//! podman's errors.
+
+mod engine_env;
+
+use berth_testkit::{is_root, require};
+use engine_env::Env;
+use serde_json::{json, Value};
+
+fn inspect(env: &Env, name: &str) -> Value {
+    let v: Value = serde_json::from_str(&env.ok(&["inspect", name])).unwrap();
+    v[0].clone()
+}
+
+#[test]
+fn healthcheck_run_records_the_results() {
+    require!(is_root(), "containers need root");
+    let env = Env::new();
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "hc",
+        "--health-cmd",
+        "test -e /tmp/ok && echo fine",
+        "--health-retries",
+        "2",
+        "busybox",
+        "sleep",
+        "100",
+    ]);
+    let v = inspect(&env, "hc");
+    assert_eq!(
+        v["Config"]["Healthcheck"],
+        json!({"Test": ["CMD-SHELL", "test -e /tmp/ok && echo fine"],
+               "Interval": 30000000000u64, "Timeout": 30000000000u64, "Retries": 2})
+    );
+    assert_eq!(
+        v["State"]["Health"],
+        json!({"Status": "starting", "FailingStreak": 0, "Log": null})
+    );
+    for streak in 1..=2 {
+        let out = env.berth(&["healthcheck", "run", "hc"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "unhealthy\n");
+        assert_eq!(
+            inspect(&env, "hc")["State"]["Health"]["FailingStreak"],
+            streak
+        );
+    }
+    assert_eq!(
+        inspect(&env, "hc")["State"]["Health"]["Status"],
+        "unhealthy"
+    );
+    env.ok(&["exec", "hc", "touch", "/tmp/ok"]);
+    assert_eq!(env.ok(&["healthcheck", "run", "hc"]), "");
+    let health = &inspect(&env, "hc")["State"]["Health"];
+    assert_eq!(health["Status"], "healthy");
+    assert_eq!(health["FailingStreak"], 0);
+    let log = health["Log"].as_array().unwrap();
+    assert_eq!(log.len(), 3);
+    assert_eq!(log[0]["ExitCode"], 1);
+    assert_eq!(log[2]["ExitCode"], 0);
+    assert_eq!(log[2]["Output"], "fine\n");
+    // A stopped container has nothing to check.
+    env.ok(&["stop", "-t", "1", "hc"]);
+    assert_eq!(
+        env.berth(&["healthcheck", "run", "hc"]).status.code(),
+        Some(125)
+    );
+}
+
+#[test]
+fn exec_form_and_no_healthcheck() {
+    require!(is_root(), "containers need root");
+    let env = Env::new();
+    env.ok(&[
+        "create",
+        "--name",
+        "ex",
+        "--health-cmd",
+        r#"["test","-e","/x"]"#,
+        "--health-interval",
+        "disable",
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(
+        inspect(&env, "ex")["Config"]["Healthcheck"],
+        json!({"Test": ["CMD", "test", "-e", "/x"], "Timeout": 30000000000u64, "Retries": 3})
+    );
+    env.ok(&[
+        "create",
+        "--name",
+        "none",
+        "--no-healthcheck",
+        "busybox",
+        "true",
+    ]);
+    let v = inspect(&env, "none");
+    assert_eq!(v["Config"]["Healthcheck"], json!({"Test": ["NONE"]}));
+    assert!(v["State"].get("Health").is_none(), "{}", v["State"]);
+    let out = env.berth(&["healthcheck", "run", "none"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "Error: container has no defined healthcheck"
+    );
+    // Without health flags there is no Healthcheck key at all.
+    env.ok(&["create", "--name", "plain", "busybox", "true"]);
+    assert!(inspect(&env, "plain")["Config"]
+        .get("Healthcheck")
+        .is_none());
+}
+
+#[test]
+fn bad_health_flags_are_podmans_errors() {
+    require!(is_root(), "containers need root");
+    let env = Env::new();
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["--health-interval", "bogus"],
+            "invalid healthcheck-interval: time: invalid duration \"bogus\"",
+        ),
+        (
+            &["--health-retries", "0"],
+            "healthcheck-retries must be greater than 0",
+        ),
+        (
+            &["--health-timeout", "0s"],
+            "healthcheck-timeout must be at least 1 second",
+        ),
+        (
+            &["--no-healthcheck"],
+            "cannot specify both --no-healthcheck and --health-cmd",
+        ),
+    ];
+    for (flags, msg) in cases {
+        let mut args = vec!["create", "--health-cmd", "true"];
+        args.extend_from_slice(flags);
+        args.extend(["busybox", "true"]);
+        let out = env.berth(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(125), "{flags:?}: {err}");
+        assert_eq!(err.trim(), format!("Error: {msg}"), "{flags:?}");
+    }
+    assert_eq!(env.stored_containers(), 0);
+}
