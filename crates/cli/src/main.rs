@@ -2,15 +2,21 @@
 //! each command group lives in its own module.
 
 mod ago;
+mod commit_cmd;
 mod config;
 mod container_json;
 mod containers;
+mod cp_cmd;
 mod ctr_tools;
+mod diff_cmd;
 mod docs_gen;
 mod each;
 mod exit_code;
+mod export_import;
 mod groups;
+mod history_cmd;
 mod image_json;
+mod image_prune;
 mod images;
 mod images_list;
 mod inspect_cmd;
@@ -23,6 +29,7 @@ mod ps;
 mod report;
 mod save_load;
 mod system;
+mod tar_rewrite;
 mod template;
 mod transfer;
 mod volume_list;
@@ -165,6 +172,21 @@ pub enum Command {
     Restart(ctr_tools::RestartArgs),
     /// Show the processes of a container.
     Top(ctr_tools::TopArgs),
+    /// Copy files between a container and the host (or a tar on stdin/stdout).
+    Cp(cp_cmd::CpArgs),
+    /// Show what a container (or an image's top layer) changed: A, C, D.
+    Diff(diff_cmd::DiffArgs),
+    /// Write a container's filesystem as a tar.
+    Export(export_import::ExportArgs),
+    /// Make an image from a tarball of a filesystem.
+    Import(export_import::ImportArgs),
+    /// Make an image from a container's changes.
+    Commit(commit_cmd::CommitArgs),
+    /// Show an image's history.
+    History(history_cmd::HistoryArgs),
+    /// `image prune`, once the group is opened.
+    #[command(skip)]
+    ImagePrune(image_prune::ImagePruneArgs),
     /// Manage named volumes.
     Volume(volumes::VolumeArgs),
     /// List a container's published ports.
@@ -340,6 +362,13 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Exec(a) => containers::exec(cli, a),
         Command::Restart(a) => ctr_tools::restart(cli, a),
         Command::Top(a) => ctr_tools::top(cli, a),
+        Command::Cp(a) => cp_cmd::cp(cli, a),
+        Command::Diff(a) => diff_cmd::diff(cli, a),
+        Command::Export(a) => export_import::export(cli, a),
+        Command::Import(a) => export_import::import(cli, a),
+        Command::Commit(a) => commit_cmd::commit(cli, a),
+        Command::History(a) => history_cmd::history(cli, a),
+        Command::ImagePrune(a) => image_prune::prune(cli, a),
         Command::Volume(a) => volumes::volume(cli, a),
         Command::Port(a) => network::port(cli, a),
         Command::Info(a) => system::info(cli, a),
