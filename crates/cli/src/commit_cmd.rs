@@ -42,13 +42,9 @@ pub fn commit(cli: &Cli, a: &CommitArgs) -> anyhow::Result<()> {
         f => anyhow::bail!("unrecognized image type {f:?}"),
     };
     let engine = cli.engine()?;
-    let info = engine.inspect(&a.container).map_err(|e| match e {
-        berth_engine::Error::NotFound(_) => anyhow::anyhow!(
-            "no container with name or ID {:?} found: no such container",
-            a.container
-        ),
-        e => e.into(),
-    })?;
+    let info = engine
+        .inspect(&a.container)
+        .map_err(crate::cp_cmd::no_such_container(&a.container))?;
     let base = engine
         .store()
         .image(&info.image_id)

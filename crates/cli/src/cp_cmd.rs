@@ -92,6 +92,16 @@ fn last_name(path: &str) -> (Option<String>, bool) {
     (name, contents)
 }
 
+/// podman's words for a container that is not there; other errors as they are.
+pub fn no_such_container(name: &str) -> impl FnOnce(berth_engine::Error) -> anyhow::Error + '_ {
+    move |e| match e {
+        berth_engine::Error::NotFound(_) => {
+            anyhow::anyhow!("no container with name or ID {name:?} found: no such container")
+        }
+        e => e.into(),
+    }
+}
+
 fn not_in_container(name: &str, path: &str) -> anyhow::Error {
     anyhow::anyhow!("{path:?} could not be found on container {name}: no such file or directory")
 }
@@ -105,7 +115,8 @@ fn not_on_host(path: &Path) -> anyhow::Error {
 
 fn copy_out(engine: &Engine, name: &str, path: &str, to: End) -> anyhow::Result<()> {
     let kind = engine
-        .container_path_kind(name, path)?
+        .container_path_kind(name, path)
+        .map_err(no_such_container(name))?
         .ok_or_else(|| not_in_container(name, path))?;
     if kind != PathKind::Dir && path.ends_with('/') {
         return Err(not_in_container(name, path));
@@ -181,7 +192,9 @@ fn split_host(dst: &Path) -> anyhow::Result<(PathBuf, String)> {
 }
 
 fn copy_in(engine: &Engine, from: End, name: &str, path: &str, chown: bool) -> anyhow::Result<()> {
-    let dst_kind = engine.container_path_kind(name, path)?;
+    let dst_kind = engine
+        .container_path_kind(name, path)
+        .map_err(no_such_container(name))?;
     let End::Host(src) = from else {
         if dst_kind != Some(PathKind::Dir) {
             bail!("destination must be a directory when copying from stdin");

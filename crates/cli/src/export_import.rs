@@ -19,6 +19,9 @@ pub struct ExportArgs {
 pub fn export(cli: &Cli, a: &ExportArgs) -> anyhow::Result<()> {
     use std::io::IsTerminal as _;
     let engine = cli.engine()?;
+    engine
+        .inspect(&a.container)
+        .map_err(crate::cp_cmd::no_such_container(&a.container))?;
     match &a.output {
         Some(path) => {
             // Written beside the target and renamed: a failed export

@@ -174,7 +174,10 @@ fn export_is_a_tar_of_the_whole_filesystem_and_import_makes_it_an_image() {
     assert!(e.contains("valid instructions are"), "{e}");
     assert_eq!(env.ok(&["images", "-q"]), images);
     let e = fail(&env, &["export", "nosuch"]);
-    assert!(e.contains("nosuch"), "{e}");
+    assert!(
+        e.contains("no container with name or ID \"nosuch\" found"),
+        "{e}"
+    );
     env.ok(&["rm", "c"]);
 }
 

@@ -173,7 +173,10 @@ fn copies_out_files_directories_and_contents() {
     assert!(e.contains("could not be found on the host"), "{e}");
     assert!(!o("x").exists() && !o("nodir").exists());
     let e = fail(&env, &["cp", "nosuch:/etc/hello", &os("y")]);
-    assert!(e.contains("nosuch"), "{e}");
+    assert!(
+        e.contains("no container with name or ID \"nosuch\" found: no such container"),
+        "{e}"
+    );
     env.ok(&["rm", "c"]);
 }
 
