@@ -47,6 +47,14 @@ pub enum ContainerCommand {
     Mount(ctr_tools::MountArgs),
     /// Unmount a container's root filesystem.
     Umount(ctr_tools::MountArgs),
+    /// Copy files between a container and the host.
+    Cp(crate::cp_cmd::CpArgs),
+    /// Show what a container changed.
+    Diff(crate::diff_cmd::DiffArgs),
+    /// Write a container's filesystem as a tar.
+    Export(crate::export_import::ExportArgs),
+    /// Make an image from a container's changes.
+    Commit(crate::commit_cmd::CommitArgs),
     /// Exit 0 if the container exists, 1 if not.
     Exists(ExistsArgs),
 }
@@ -83,6 +91,14 @@ pub enum ImageCommand {
     Mount(ctr_tools::MountArgs),
     /// Unmount an image.
     Umount(ctr_tools::MountArgs),
+    /// Make an image from a tarball of a filesystem.
+    Import(crate::export_import::ImportArgs),
+    /// Show what an image's top layer changed.
+    Diff(crate::diff_cmd::DiffArgs),
+    /// Show an image's history.
+    History(crate::history_cmd::HistoryArgs),
+    /// Remove dangling images (-a: every image no container uses).
+    Prune(crate::image_prune::ImagePruneArgs),
     /// Exit 0 if the image exists, 1 if not.
     Exists(ExistsArgs),
 }
@@ -115,6 +131,10 @@ impl ContainerCommand {
             ContainerCommand::Exec(a) => Command::Exec(a),
             ContainerCommand::Restart(a) => Command::Restart(a),
             ContainerCommand::Top(a) => Command::Top(a),
+            ContainerCommand::Cp(a) => Command::Cp(a),
+            ContainerCommand::Diff(a) => Command::Diff(a),
+            ContainerCommand::Export(a) => Command::Export(a),
+            ContainerCommand::Commit(a) => Command::Commit(a),
             ContainerCommand::Inspect(a) => Command::Inspect(a),
             ContainerCommand::Port(a) => Command::Port(a),
             ContainerCommand::Mount(a) => Command::Mount(a),
@@ -139,6 +159,10 @@ impl ImageCommand {
             ImageCommand::Load(a) => Command::Load(a),
             ImageCommand::Mount(a) => Command::Mount(a),
             ImageCommand::Umount(a) => Command::Umount(a),
+            ImageCommand::Import(a) => Command::Import(a),
+            ImageCommand::Diff(a) => Command::Diff(a),
+            ImageCommand::History(a) => Command::History(a),
+            ImageCommand::Prune(a) => Command::ImagePrune(a),
             ImageCommand::Exists(a) => Command::Exists(Exists::Image(a.name)),
         }
     }

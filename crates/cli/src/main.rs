@@ -2,18 +2,24 @@
 //! each command group lives in its own module.
 
 mod ago;
+mod commit_cmd;
 mod config;
 mod container_json;
 mod containers;
 mod create_life_flags;
 mod create_mount_flags;
+mod cp_cmd;
 mod ctr_tools;
+mod diff_cmd;
 mod docs_gen;
 mod each;
 mod exit_code;
+mod export_import;
 mod groups;
 mod healthcheck_cmd;
+mod history_cmd;
 mod image_json;
+mod image_prune;
 mod images;
 mod images_list;
 mod inspect_cmd;
@@ -26,6 +32,7 @@ mod ps;
 mod report;
 mod save_load;
 mod system;
+mod tar_rewrite;
 mod template;
 mod transfer;
 mod volume_list;
@@ -170,6 +177,21 @@ pub enum Command {
     Top(ctr_tools::TopArgs),
     /// Run a container's health check.
     Healthcheck(healthcheck_cmd::HealthcheckArgs),
+    /// Copy files between a container and the host (or a tar on stdin/stdout).
+    Cp(cp_cmd::CpArgs),
+    /// Show what a container (or an image's top layer) changed: A, C, D.
+    Diff(diff_cmd::DiffArgs),
+    /// Write a container's filesystem as a tar.
+    Export(export_import::ExportArgs),
+    /// Make an image from a tarball of a filesystem.
+    Import(export_import::ImportArgs),
+    /// Make an image from a container's changes.
+    Commit(commit_cmd::CommitArgs),
+    /// Show an image's history.
+    History(history_cmd::HistoryArgs),
+    /// `image prune`, once the group is opened.
+    #[command(skip)]
+    ImagePrune(image_prune::ImagePruneArgs),
     /// Manage named volumes.
     Volume(volumes::VolumeArgs),
     /// List a container's published ports.
@@ -345,6 +367,13 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Exec(a) => containers::exec(cli, a),
         Command::Restart(a) => ctr_tools::restart(cli, a),
         Command::Top(a) => ctr_tools::top(cli, a),
+        Command::Cp(a) => cp_cmd::cp(cli, a),
+        Command::Diff(a) => diff_cmd::diff(cli, a),
+        Command::Export(a) => export_import::export(cli, a),
+        Command::Import(a) => export_import::import(cli, a),
+        Command::Commit(a) => commit_cmd::commit(cli, a),
+        Command::History(a) => history_cmd::history(cli, a),
+        Command::ImagePrune(a) => image_prune::prune(cli, a),
         Command::Volume(a) => volumes::volume(cli, a),
         Command::Healthcheck(a) => healthcheck_cmd::healthcheck(cli, a),
         Command::Port(a) => network::port(cli, a),

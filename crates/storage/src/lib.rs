@@ -44,6 +44,7 @@ mod lock;
 mod records;
 mod store;
 mod tar_split;
+mod tree_tar;
 
 pub use apply::Compression;
 pub use diff::DiffSummary;
@@ -53,5 +54,8 @@ pub use error::{Error, Result};
 /// Atomic metadata writes and random ids, for the engine's own records.
 pub use fsutil::{random_hex, write_atomic, write_atomic_nosync};
 pub use records::{Container, Image, Layer, LayerKind};
-pub use store::{ApplyOptions, Lease, NameRemoval, NewContainer, NewImage, Store, StoreOptions};
+pub use store::{
+    ApplyOptions, Lease, NameRemoval, NewContainer, NewImage, PathChange, Store, StoreOptions,
+};
 pub use tar_split::LayerTar;
+pub use tree_tar::{tar_tree, untar_into};

@@ -10,7 +10,7 @@ mod unpack;
 pub(crate) use lower::{finish_deferred, Deferred};
 pub use stream::Compression;
 pub(crate) use stream::StreamSummary;
-pub(crate) use unpack::WhiteoutStyle;
+pub(crate) use unpack::{Unpacker, WhiteoutStyle};
 
 use crate::error::{Error, Result};
 use crate::tar_split::Recording;

@@ -68,6 +68,8 @@ pub(crate) struct Unpacker<'a> {
     /// Directory times are set last, after their entries stopped changing them.
     dir_times: Vec<(Vec<u8>, Timestamps)>,
     buf: Vec<u8>,
+    /// Replaces every entry's uid and gid (`berth cp`'s chown).
+    owner: Option<(u32, u32)>,
 }
 
 pub(super) fn entry_err<'a>(entry: &'a str, op: &'static str) -> impl FnOnce(Errno) -> Error + 'a {
@@ -105,7 +107,14 @@ impl<'a> Unpacker<'a> {
             whited: HashSet::new(),
             dir_times: Vec::new(),
             buf: vec![0u8; 1 << 20],
+            owner: None,
         })
+    }
+
+    /// Give every entry this uid and gid instead of the archive's.
+    pub(crate) fn with_owner(mut self, owner: Option<(u32, u32)>) -> Self {
+        self.owner = owner;
+        self
     }
 
     /// Apply every entry of `reader`, then set directory times. Returns the
@@ -116,7 +125,10 @@ impl<'a> Unpacker<'a> {
             let mut entry = entry.map_err(stream_err(None))?;
             let raw = entry.path_bytes().into_owned();
             let name = String::from_utf8_lossy(&raw).into_owned();
-            let attrs = read_attrs(&mut entry, &name)?;
+            let mut attrs = read_attrs(&mut entry, &name)?;
+            if let Some((uid, gid)) = self.owner {
+                (attrs.uid, attrs.gid) = (uid, gid);
+            }
             self.entry(&mut entry, &raw, &name, attrs, reader)?;
         }
         let mut deferred = std::mem::take(&mut self.deferred);

@@ -19,6 +19,7 @@
 mod apply_many;
 mod containers;
 mod images;
+mod layer_changes;
 mod layer_tar;
 mod layers;
 mod lease;
@@ -28,6 +29,7 @@ mod writers;
 
 pub use containers::NewContainer;
 pub use images::{NameRemoval, NewImage};
+pub use layer_changes::PathChange;
 pub use layers::ApplyOptions;
 pub use lease::Lease;
 

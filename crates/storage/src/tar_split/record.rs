@@ -75,6 +75,23 @@ impl<'r> Recording<'r> {
         }
     }
 
+    /// Pass `inner` on and record nothing (a tree that is no layer).
+    pub(crate) fn unrecorded(inner: &'r mut dyn Read) -> Recording<'r> {
+        Recording {
+            inner: RefCell::new(inner),
+            state: RefCell::new(State {
+                out: None,
+                path: PathBuf::new(),
+                raw: Vec::new(),
+                offset: 0,
+                pending: None,
+                skipping: 0,
+                files: HashSet::new(),
+                file_dirs: HashSet::new(),
+            }),
+        }
+    }
+
     /// An entry for `path` (normalized, relative to the layer root) is
     /// about to be applied.
     pub(crate) fn entry(&self, path: &[u8], is_dir: bool) {
