@@ -26,6 +26,7 @@ mod etc_files;
 mod exec;
 mod exec_process;
 mod exit_codes;
+mod host_devices;
 pub mod image_config;
 #[cfg(test)]
 mod image_config_parse;
@@ -52,8 +53,11 @@ mod runtime;
 pub mod seccomp_profile;
 mod signal_forwarding;
 pub mod spec;
+mod spec_apply;
+mod spec_create;
 #[cfg(test)]
 mod spec_equivalence;
+pub mod spec_options;
 mod terminal;
 pub mod top;
 mod user_mounts;

@@ -150,6 +150,8 @@ pub struct CreateOptions {
     /// and the options above. Kept with the container, so a bundle
     /// written again after a reboot has what it was created with.
     pub defaults: ContainerDefaults,
+    /// The options that shape config.json further (`spec_options`).
+    pub spec: crate::spec_options::SpecOptions,
 }
 
 /// What the host's configuration (containers.conf's `[containers]`) gives
