@@ -5,6 +5,7 @@ mod ago;
 mod config;
 mod container_json;
 mod containers;
+mod create_spec_flags;
 mod ctr_tools;
 mod docs_gen;
 mod each;
