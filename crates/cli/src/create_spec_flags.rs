@@ -20,8 +20,9 @@ pub struct SpecFlags {
     /// Memory plus swap limit (e.g. 1g; -1 for unlimited); needs --memory.
     #[arg(long, allow_hyphen_values = true)]
     pub memory_swap: Option<String>,
-    /// CPU shares (relative weight).
-    #[arg(short = 'c', long)]
+    /// CPU shares (relative weight). No `-c` short form: clap would take
+    /// it from the command after the image (`run IMAGE sh -c …`).
+    #[arg(long)]
     pub cpu_shares: Option<u64>,
     /// CPUs the container may use (0-3, 0,1).
     #[arg(long)]
