@@ -541,7 +541,7 @@ pub fn inspect(
             labels: labels(info, image),
             annotations,
             stop_signal: signal_number(&info.meta.stop_signal),
-            stop_timeout: 10,
+            stop_timeout: info.meta.options.spec.stop_timeout.unwrap_or(10),
             exposed_ports: crate::network::exposed_ports(info),
         },
         host_config: HostConfig {

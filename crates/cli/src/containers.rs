@@ -61,7 +61,8 @@ pub struct CreateArgs {
     /// Drop capabilities.
     #[arg(long)]
     pub cap_drop: Vec<String>,
-    /// seccomp=unconfined.
+    /// no-new-privileges, seccomp=unconfined|PROFILE.json, mask=PATHS,
+    /// unmask=PATHS|ALL, label=…, apparmor=unconfined.
     #[arg(long)]
     pub security_opt: Vec<String>,
     /// none, host or bridge (default: bridge as root, else none).
@@ -95,6 +96,8 @@ pub struct CreateArgs {
     pub life: crate::create_life_flags::LifeFlags,
     #[command(flatten)]
     pub mounts: crate::create_mount_flags::MountFlags,
+    #[command(flatten)]
+    pub spec: crate::create_spec_flags::SpecFlags,
     /// The image.
     pub image: String,
     /// The command and its arguments.
@@ -115,14 +118,7 @@ impl CreateArgs {
                 .iter()
                 .filter_map(|e| berth_engine::options::expand_env(e)),
         );
-        let mut seccomp_unconfined = false;
-        for o in &self.security_opt {
-            match o.as_str() {
-                "seccomp=unconfined" | "seccomp:unconfined" => seccomp_unconfined = true,
-                _ => anyhow::bail!("unsupported --security-opt {o:?} (seccomp=unconfined)"),
-            }
-        }
-        Ok(CreateOptions {
+        let mut opts = CreateOptions {
             image: self.image.clone(),
             name: self.name.clone(),
             command: self.command.clone(),
@@ -148,7 +144,8 @@ impl CreateArgs {
             privileged: self.privileged,
             cap_add: self.cap_add.clone(),
             cap_drop: self.cap_drop.clone(),
-            seccomp_unconfined,
+            // With the rest of --security-opt, by the spec flags below.
+            seccomp_unconfined: false,
             network: match &self.network {
                 Some(n) => NetworkMode::parse(n)?,
                 None => berth_engine::default_network_mode(),
@@ -180,7 +177,10 @@ impl CreateArgs {
             // containers.conf, read only by the commands that create.
             defaults: crate::config::container_defaults()?,
             life: self.life.options()?,
-        })
+            spec: Default::default(),
+        };
+        self.spec.apply(&mut opts, &self.security_opt)?;
+        Ok(opts)
     }
 }
 
@@ -268,9 +268,10 @@ pub fn start(cli: &Cli, a: &StartArgs) -> anyhow::Result<()> {
 
 #[derive(Args)]
 pub struct StopArgs {
-    /// Seconds to wait before SIGKILL.
-    #[arg(short, long, default_value_t = 10)]
-    pub time: u64,
+    /// Seconds to wait before SIGKILL (default: the container's
+    /// --stop-timeout, else 10).
+    #[arg(short, long)]
+    pub time: Option<u64>,
     /// Containers.
     #[arg(required = true)]
     pub containers: Vec<String>,
@@ -279,7 +280,11 @@ pub struct StopArgs {
 pub fn stop(cli: &Cli, a: &StopArgs) -> anyhow::Result<()> {
     let engine = cli.engine()?;
     for c in &a.containers {
-        engine.stop(c, a.time)?;
+        let time = match a.time {
+            Some(t) => t,
+            None => engine.stop_timeout(c)?,
+        };
+        engine.stop(c, time)?;
         println!("{c}");
     }
     Ok(())

@@ -9,6 +9,7 @@ mod containers;
 mod create_life_flags;
 mod create_mount_flags;
 mod cp_cmd;
+mod create_spec_flags;
 mod ctr_tools;
 mod diff_cmd;
 mod docs_gen;

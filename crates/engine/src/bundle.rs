@@ -32,6 +32,8 @@ pub(crate) struct BundleInputs<'a> {
     pub cgroup_parent: &'a str,
     /// The pinned network namespace to join (bridge networking).
     pub netns: Option<PathBuf>,
+    /// Other containers' namespaces to join (`--pid container:NAME`…).
+    pub shared_namespaces: Vec<(oci_spec::runtime::LinuxNamespaceType, PathBuf)>,
 }
 
 /// Write the bundle. `bind_volumes` turns the options' volumes into host
@@ -82,6 +84,12 @@ pub(crate) fn write(
             netns: inp.netns.as_deref(),
         },
     )?;
+    let extra = crate::spec_apply::ApplyInputs {
+        root: &root,
+        dir: inp.dir,
+        shared: &inp.shared_namespaces,
+    };
+    crate::spec_apply::apply(&mut config, &bound, &extra)?;
     crate::init::apply(&mut config, opts)?;
     crate::life_options::apply_no_hosts(&mut config, &opts.life);
     let path = inp.dir.join("config.json");

@@ -132,11 +132,13 @@ impl Engine {
         }
         crate::confinement::capabilities(opts.privileged, &opts.cap_add, &opts.cap_drop)?;
         opts.life.check(opts.remove)?;
+        let opts = &self.spec_create_options(opts)?;
         let image = berth_image::find_image(&self.ctx, &self.store, &opts.image)?;
         let config = image_config::execution(&image_config::parse(
             &image.id,
             &self.store.image_config(&image.id)?,
         )?);
+        let config = crate::spec_create::with_exposed(config, opts);
         let opts = &self.network_options(opts, &config)?;
         let volumes = self.new_volumes(opts, &config)?;
         let opts = &volumes.options;
@@ -174,6 +176,7 @@ impl Engine {
             &c.image,
             &self.store.image_config(&c.image)?,
         )?);
+        let config = crate::spec_create::with_exposed(config, &opts);
         self.prepare(c, &opts, &config, &record)
     }
 
@@ -186,6 +189,7 @@ impl Engine {
         image: &ImageConfig,
         record: &RecordDir,
     ) -> Result<()> {
+        let shared_namespaces = self.shared_namespaces(opts)?;
         let rootfs = self.store.mount_container(&c.id)?;
         let inputs = BundleInputs {
             id: &c.id,
@@ -196,6 +200,7 @@ impl Engine {
             dir: record.path(),
             cgroup_parent: &self.opts.cgroup_parent,
             netns: (opts.network == NetworkMode::Bridge).then(|| self.netns_path(&c.id)),
+            shared_namespaces,
         };
         let written = bundle::write(&inputs, |root| self.volume_binds(opts, root));
         let _ = self.store.unmount_container(&c.id, false);

@@ -30,6 +30,7 @@ mod exec;
 mod exec_process;
 mod exit_codes;
 pub mod health;
+mod host_devices;
 pub mod image_config;
 #[cfg(test)]
 mod image_config_parse;
@@ -58,8 +59,11 @@ mod runtime;
 pub mod seccomp_profile;
 mod signal_forwarding;
 pub mod spec;
+mod spec_apply;
+mod spec_create;
 #[cfg(test)]
 mod spec_equivalence;
+pub mod spec_options;
 mod terminal;
 pub mod top;
 mod user_mounts;

@@ -158,6 +158,8 @@ pub struct CreateOptions {
     pub defaults: ContainerDefaults,
     /// `--restart`, `--add-host`, `--dns*`, `--no-hosts`.
     pub life: crate::life_options::LifeOptions,
+    /// The options that shape config.json further (`spec_options`).
+    pub spec: crate::spec_options::SpecOptions,
 }
 
 /// What the host's configuration (containers.conf's `[containers]`) gives

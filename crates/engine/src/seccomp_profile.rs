@@ -122,8 +122,32 @@ pub fn for_capabilities(caps: &[String]) -> LinuxSeccomp {
     generate(caps, go_arch, scmp_arch, kernel_version())
 }
 
+/// The OCI `linux.seccomp` of a user's profile (`--security-opt
+/// seccomp=FILE`, docker's format with its conditions, or the OCI form)
+/// for a container holding `caps` on this machine.
+pub(crate) fn from_json(text: &str, caps: &[String]) -> Result<LinuxSeccomp, serde_json::Error> {
+    let profile: Profile = serde_json::from_str(text)?;
+    let (go_arch, scmp_arch) = native_arch();
+    Ok(generate_from(
+        &profile,
+        caps,
+        go_arch,
+        scmp_arch,
+        kernel_version(),
+    ))
+}
+
 fn generate(caps: &[String], go_arch: &str, scmp_arch: Arch, kernel: (u32, u32)) -> LinuxSeccomp {
-    let profile = profile();
+    generate_from(profile(), caps, go_arch, scmp_arch, kernel)
+}
+
+fn generate_from(
+    profile: &Profile,
+    caps: &[String],
+    go_arch: &str,
+    scmp_arch: Arch,
+    kernel: (u32, u32),
+) -> LinuxSeccomp {
     let mut arches = vec![scmp_arch];
     if let Some(m) = profile
         .arch_map

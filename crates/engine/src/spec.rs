@@ -40,7 +40,11 @@ pub struct SpecInputs<'a> {
 pub fn command(opts: &CreateOptions, image: &ImageConfig) -> Vec<String> {
     let (entry, default_cmd) = match &opts.entrypoint {
         Some(e) if e.is_empty() => (Vec::new(), Vec::new()),
-        Some(e) => (vec![e.clone()], Vec::new()),
+        // podman: a JSON array is the whole entrypoint, anything else one word.
+        Some(e) => (
+            serde_json::from_str::<Vec<String>>(e).unwrap_or_else(|_| vec![e.clone()]),
+            Vec::new(),
+        ),
         None => (
             image.entrypoint().clone().unwrap_or_default(),
             image.cmd().clone().unwrap_or_default(),
