@@ -9,6 +9,8 @@ use clap::Args;
 /// Options of `create` and `run`.
 #[derive(Args)]
 pub struct CreateArgs {
+    #[command(flatten)]
+    pub pull: crate::run_pull::PullFlags,
     /// Name of the container.
     #[arg(long)]
     pub name: Option<String>,
@@ -147,7 +149,7 @@ impl CreateArgs {
             seccomp_unconfined,
             network: match &self.network {
                 Some(n) => NetworkMode::parse(n)?,
-                None => berth_engine::default_network_mode(),
+                None => crate::config::network_default::default_network_mode()?,
             },
             ports: self
                 .publish
@@ -192,6 +194,7 @@ pub struct RunArgs {
 }
 
 pub fn create(cli: &Cli, a: &CreateArgs) -> anyhow::Result<()> {
+    crate::run_pull::ensure_image(cli, &a.pull, &a.image)?;
     let engine = cli.engine()?;
     let id = engine.create(&a.options()?)?;
     println!("{id}");
@@ -200,6 +203,7 @@ pub fn create(cli: &Cli, a: &CreateArgs) -> anyhow::Result<()> {
 
 pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<()> {
     berth_engine::listen_fds::preserve(a.preserve_fds)?;
+    crate::run_pull::ensure_image(cli, &a.create.pull, &a.create.image)?;
     let engine = cli.engine()?;
     let id = engine.create(&a.create.options()?)?;
     if a.detach {

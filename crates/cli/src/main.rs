@@ -21,6 +21,7 @@ mod newcomer;
 mod progress;
 mod ps;
 mod report;
+mod run_pull;
 mod save_load;
 mod system;
 mod template;

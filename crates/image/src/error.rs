@@ -90,6 +90,26 @@ pub enum Error {
         #[source]
         source: Box<ureq::Error>,
     },
+    /// HTTPS asked of a registry that speaks plain HTTP.
+    #[error("registry {registry}: server gave HTTP response to HTTPS client (use --tls-verify=false or registries.conf insecure)")]
+    PlainHttp {
+        /// The registry host.
+        registry: String,
+    },
+    /// Nothing accepts connections at the registry's address.
+    #[error("registry {registry}: connection refused (is a registry listening at {registry}?)")]
+    Refused {
+        /// The registry host (and port).
+        registry: String,
+    },
+    /// The registry answered 404 with its own error (`manifest unknown`).
+    #[error("{what}: {message}")]
+    RegistryNotFound {
+        /// What was asked, as podman says it (`reading manifest TAG in REPO`).
+        what: String,
+        /// The registry's message.
+        message: String,
+    },
     /// The registry answered with an error status.
     #[error("registry {registry}: {what}: HTTP {status}{}", body_suffix(.body))]
     Status {
@@ -176,6 +196,13 @@ pub enum Error {
         /// "did you mean …?", or how to get it.
         hint: String,
     },
+    /// No image of that name in local storage and pulling is not allowed
+    /// (`--pull=never`): podman's words.
+    #[error("{0}: image not known")]
+    ImageNotKnown(String),
+    /// A pull policy other than missing, always, never, newer.
+    #[error("unsupported pull policy {0:?}")]
+    PullPolicy(String),
     /// A copy needs something this transport cannot do.
     #[error("{transport}: {reason}")]
     Unsupported {
