@@ -102,9 +102,12 @@ impl Client {
         let agent = match pinned {
             Some(tls) => {
                 use ureq::unversioned::transport::Connector as _;
+                use ureq::unversioned::transport::{ConnectProxyConnector, TcpConnector};
+                // ureq's default chain (CONNECT proxies, TCP) with our TLS.
                 ureq::Agent::with_parts(
                     config,
-                    ureq::unversioned::transport::TcpConnector::default()
+                    ().chain(ConnectProxyConnector::default())
+                        .chain(TcpConnector::default())
                         .chain(pinned_tls::PinnedTlsConnector(tls)),
                     ureq::unversioned::resolver::DefaultResolver::default(),
                 )
