@@ -80,15 +80,17 @@ pub enum Error {
         source: std::io::Error,
     },
     /// Talking to a registry failed at the connection level (after retries).
-    #[error("registry {registry}: {what}: {source}")]
+    /// The client's error is in the message and not a `source`: ureq's
+    /// errors repeat their own cause, and a chain printed whole would say
+    /// it three times.
+    #[error("registry {registry}: {what}: {cause}")]
     Http {
         /// The registry host.
         registry: String,
-        /// What was asked (`GET manifest busybox:latest`, …).
+        /// What was asked (`reading manifest TAG in HOST/REPO`, …).
         what: String,
         /// The client's error.
-        #[source]
-        source: Box<ureq::Error>,
+        cause: Box<ureq::Error>,
     },
     /// HTTPS asked of a registry that speaks plain HTTP.
     #[error("registry {registry}: server gave HTTP response to HTTPS client (use --tls-verify=false or registries.conf insecure)")]

@@ -56,12 +56,18 @@ pub fn image_for_container(
             match crate::pull(ctx, store, name, progress) {
                 Ok((image, _)) => Ok(image),
                 // A short name with no registry to search: nothing could be
-                // pulled, and the local near miss ("did you mean busybox?")
-                // is the useful answer.
+                // pulled, and "not found locally" with its hint is the answer.
                 Err(Error::ShortName { .. }) if not_local.is_some() => {
                     Err(not_local.unwrap_or(Error::ImageNotKnown(name.to_string())))
                 }
-                Err(e) => Err(e),
+                // A typo of a local name is likelier than a missing image.
+                Err(e) => match crate::suggest::nearest_name(name, &store.images()?) {
+                    Some(near) => Err(Error::NoLocalImage {
+                        name: name.to_string(),
+                        hint: format!("did you mean {near}? (pulling it failed: {e})"),
+                    }),
+                    None => Err(e),
+                },
             }
         }
         (PullPolicy::Always, Some(_)) => Ok(crate::pull(ctx, store, name, progress)?.0),

@@ -238,7 +238,7 @@ impl Client {
                     return Err(Error::Http {
                         registry: self.host.clone(),
                         what: what(),
-                        source: Box::new(e),
+                        cause: Box::new(e),
                     });
                 }
             }
@@ -412,7 +412,7 @@ impl Client {
             .map_err(|e| Error::Http {
                 registry: self.host.clone(),
                 what: what.clone(),
-                source: Box::new(e),
+                cause: Box::new(e),
             })?;
         Ok((bytes, media_type))
     }
@@ -554,7 +554,7 @@ impl Client {
                 .map_err(|e| Error::Http {
                     registry: self.host.clone(),
                     what: what.clone(),
-                    source: Box::new(e),
+                    cause: Box::new(e),
                 })?;
             let v: serde_json::Value =
                 serde_json::from_slice(&raw).map_err(|e| Error::Malformed {
