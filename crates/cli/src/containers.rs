@@ -9,6 +9,8 @@ use clap::Args;
 /// Options of `create` and `run`.
 #[derive(Args)]
 pub struct CreateArgs {
+    #[command(flatten)]
+    pub pull: crate::run_pull::PullFlags,
     /// Name of the container.
     #[arg(long)]
     pub name: Option<String>,
@@ -148,7 +150,7 @@ impl CreateArgs {
             seccomp_unconfined: false,
             network: match &self.network {
                 Some(n) => NetworkMode::parse(n)?,
-                None => berth_engine::default_network_mode(),
+                None => crate::config::network_default::default_network_mode()?,
             },
             ports: self
                 .publish
@@ -196,25 +198,28 @@ pub struct RunArgs {
     pub create: CreateArgs,
 }
 
-pub fn create(cli: &Cli, a: &CreateArgs) -> anyhow::Result<()> {
-    let engine = cli.engine()?;
+/// What `create` and `run` share: the options checked first (bad input
+/// pulls nothing), then the image pulled per `--pull`, then the container.
+fn create_container(cli: &Cli, a: &CreateArgs) -> anyhow::Result<(Engine, String)> {
     let mut opts = a.options()?;
+    crate::run_pull::ensure_image(cli, &a.pull, &a.image)?;
+    let engine = cli.engine()?;
     a.mounts.apply(&engine, &mut opts)?;
     a.life.before_create(&engine, opts.name.as_deref())?;
     let id = engine.create(&opts)?;
     a.life.after_create(&engine, &id)?;
+    Ok((engine, id))
+}
+
+pub fn create(cli: &Cli, a: &CreateArgs) -> anyhow::Result<()> {
+    let (_, id) = create_container(cli, a)?;
     println!("{id}");
     Ok(())
 }
 
 pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<()> {
     berth_engine::listen_fds::preserve(a.preserve_fds)?;
-    let engine = cli.engine()?;
-    let mut opts = a.create.options()?;
-    a.create.mounts.apply(&engine, &mut opts)?;
-    a.create.life.before_create(&engine, opts.name.as_deref())?;
-    let id = engine.create(&opts)?;
-    a.create.life.after_create(&engine, &id)?;
+    let (engine, id) = create_container(cli, &a.create)?;
     if a.detach {
         if let Err(e) = engine.start_detached(&id) {
             if a.create.rm {

@@ -19,7 +19,7 @@ pub struct PullArgs {
 pub fn pull(cli: &Cli, a: &PullArgs) -> anyhow::Result<()> {
     let ctx = cli.context(&a.registry)?;
     let store = cli.store()?;
-    let progress = crate::progress::for_terminal(a.quiet);
+    let progress = crate::progress::for_pull(a.quiet);
     let (image, _) = berth_image::pull(&ctx, &store, &a.image, progress.as_ref())
         .with_context(|| format!("pulling {}", a.image))?;
     println!("{}", image.id);

@@ -1,5 +1,7 @@
 //! Progress bars per blob on a terminal; nothing with `--quiet` or when
-//! stderr is not a terminal.
+//! stderr is not a terminal. Pulls (`pull`, `run`, `create`) print
+//! podman's plain status lines when stderr is not a terminal, as podman
+//! 4.3 does.
 
 use berth_image::progress::{NoProgress, Progress};
 use berth_image::Descriptor;
@@ -22,7 +24,7 @@ impl Bars {
             .or_insert_with(|| {
                 let b = self.multi.add(ProgressBar::new(desc.size));
                 b.set_style(self.style.clone());
-                b.set_prefix(desc.digest.hex()[..12].to_string());
+                b.set_prefix(format!("Copying blob {}", &desc.digest.hex()[..12]));
                 b
             })
             .clone()
@@ -39,7 +41,7 @@ impl Progress for Bars {
     fn finish(&self, desc: &Descriptor, skipped: bool) {
         let b = self.bar(desc);
         if skipped {
-            b.finish_with_message("already exists");
+            b.finish_with_message("skipped: already exists");
         } else {
             b.finish_with_message("done");
         }
@@ -47,6 +49,33 @@ impl Progress for Bars {
     fn message(&self, msg: &str) {
         let _ = self.multi.println(msg);
     }
+}
+
+/// podman's lines on stderr when it is not a terminal: a line per blob as
+/// it starts (or is found already there), and the status lines.
+pub struct Lines;
+
+impl Progress for Lines {
+    fn start(&self, desc: &Descriptor) {
+        eprintln!("Copying blob {}", desc.digest);
+    }
+    fn finish(&self, desc: &Descriptor, skipped: bool) {
+        if skipped {
+            eprintln!("Copying blob {}", desc.digest);
+        }
+    }
+    fn message(&self, msg: &str) {
+        eprintln!("{msg}");
+    }
+}
+
+/// For a pull: bars on a terminal, podman's lines elsewhere, nothing when
+/// `quiet`.
+pub fn for_pull(quiet: bool) -> Box<dyn Progress> {
+    if !quiet && !std::io::stderr().is_terminal() {
+        return Box::new(Lines);
+    }
+    for_terminal(quiet)
 }
 
 /// Bars on a terminal unless `quiet`.

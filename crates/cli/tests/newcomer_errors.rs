@@ -27,13 +27,12 @@ fn a_typo_in_an_image_name_suggests_the_local_image() {
         line.contains("busybx not found locally: did you mean busybox?"),
         "{line}"
     );
-    // Nothing near: say how to get it.
+    // Nothing near: create pulls it (--pull=missing), and the one line is
+    // that pull's error, naming what it tried (no network here).
     let out = env.berth(&["create", "--network", "none", "nginx"]);
-    let (line, _) = error_line(&out);
-    assert!(
-        line.contains("pull it first with `berth pull nginx`"),
-        "{line}"
-    );
+    let (line, n) = error_line(&out);
+    assert_eq!(n, 1, "{line}");
+    assert!(line.contains("docker.io/library/nginx"), "{line}");
     assert!(env.ps().is_empty(), "a container was made");
 }
 

@@ -80,15 +80,37 @@ pub enum Error {
         source: std::io::Error,
     },
     /// Talking to a registry failed at the connection level (after retries).
-    #[error("registry {registry}: {what}: {source}")]
+    /// The client's error is in the message and not a `source`: ureq's
+    /// errors repeat their own cause, and a chain printed whole would say
+    /// it three times.
+    #[error("registry {registry}: {what}: {cause}")]
     Http {
         /// The registry host.
         registry: String,
-        /// What was asked (`GET manifest busybox:latest`, …).
+        /// What was asked (`reading manifest TAG in HOST/REPO`, …).
         what: String,
         /// The client's error.
-        #[source]
-        source: Box<ureq::Error>,
+        cause: Box<ureq::Error>,
+    },
+    /// HTTPS asked of a registry that speaks plain HTTP.
+    #[error("registry {registry}: server gave HTTP response to HTTPS client (use --tls-verify=false or registries.conf insecure)")]
+    PlainHttp {
+        /// The registry host.
+        registry: String,
+    },
+    /// Nothing accepts connections at the registry's address.
+    #[error("registry {registry}: connection refused (is a registry listening at {registry}?)")]
+    Refused {
+        /// The registry host (and port).
+        registry: String,
+    },
+    /// The registry answered 404 with its own error (`manifest unknown`).
+    #[error("{what}: {message}")]
+    RegistryNotFound {
+        /// What was asked, as podman says it (`reading manifest TAG in REPO`).
+        what: String,
+        /// The registry's message.
+        message: String,
     },
     /// The registry answered with an error status.
     #[error("registry {registry}: {what}: HTTP {status}{}", body_suffix(.body))]
@@ -176,6 +198,13 @@ pub enum Error {
         /// "did you mean …?", or how to get it.
         hint: String,
     },
+    /// No image of that name in local storage and pulling is not allowed
+    /// (`--pull=never`): podman's words.
+    #[error("{0}: image not known")]
+    ImageNotKnown(String),
+    /// A pull policy other than missing, always, never, newer.
+    #[error("unsupported pull policy {0:?}")]
+    PullPolicy(String),
     /// A copy needs something this transport cannot do.
     #[error("{transport}: {reason}")]
     Unsupported {

@@ -145,6 +145,8 @@ pub fn into_storage(
             });
         }
     }
+    // The status lines of containers/image's copy, which podman users read.
+    progress.message("Getting image source signatures");
     let lease = store.lease()?;
     // Layers already stored (same diff on the same parent) are skipped.
     let mut parent: Option<String> = None;
@@ -204,6 +206,7 @@ pub fn into_storage(
         outcome.map(|()| parent)
     });
     let top = result?;
+    progress.message(&format!("Copying config {}", image.manifest.config.digest));
     progress.message("Writing manifest to image destination");
     let created = store.create_image(NewImage {
         top_layer: top,
@@ -211,6 +214,7 @@ pub fn into_storage(
         manifest: image.manifest_bytes.clone(),
         config: image.config.clone(),
     })?;
+    progress.message("Storing signatures");
     drop(lease);
     Ok(created)
 }

@@ -8,6 +8,7 @@
 //! (see `berth_image::config_paths`).
 
 pub mod containers_conf;
+pub mod network_default;
 pub mod storage_conf;
 
 pub use containers_conf::container_defaults;

@@ -6,6 +6,8 @@
 
 mod blob;
 mod challenge;
+mod explain;
+mod pinned_tls;
 mod push;
 
 pub use blob::BlobReader;
@@ -65,25 +67,53 @@ pub(crate) fn backoff(attempt: u32) -> Duration {
 impl Client {
     /// A client for `host` (`registry.example:5000`).
     pub fn new(host: &str, opts: ClientOptions) -> Result<Client> {
+        let mut pinned = None;
         let tls = if opts.insecure {
             ureq::tls::TlsConfig::builder()
                 .disable_verification(true)
                 .build()
         } else {
-            let certs = root_certs(host, opts.certs_dir.as_deref())?;
+            let (certs, configured) = root_certs(host, opts.certs_dir.as_deref())?;
+            if !configured.is_empty() {
+                pinned = Some(pinned_tls::client_config(&certs, &configured).map_err(|e| {
+                    Error::Config {
+                        path: opts
+                            .certs_dir
+                            .clone()
+                            .unwrap_or_else(|| CERTS_DIRS[0].into()),
+                        reason: format!("TLS setup for {host}: {e}"),
+                    }
+                })?);
+            }
             ureq::tls::TlsConfig::builder()
                 .root_certs(ureq::tls::RootCerts::new_with_certs(&certs))
                 .build()
         };
-        let agent = ureq::Agent::config_builder()
+        let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .tls_config(tls)
             .timeout_connect(Some(Duration::from_secs(30)))
             .timeout_recv_response(Some(Duration::from_secs(120)))
             .user_agent("berth/0.1")
             .accept_encoding("identity")
-            .build()
-            .new_agent();
+            .build();
+        // certs.d certificates for this host: our verifier, which also
+        // takes a configured self-signed certificate as it is.
+        let agent = match pinned {
+            Some(tls) => {
+                use ureq::unversioned::transport::Connector as _;
+                use ureq::unversioned::transport::{ConnectProxyConnector, TcpConnector};
+                // ureq's default chain (CONNECT proxies, TCP) with our TLS.
+                ureq::Agent::with_parts(
+                    config,
+                    ().chain(ConnectProxyConnector::default())
+                        .chain(TcpConnector::default())
+                        .chain(pinned_tls::PinnedTlsConnector(tls)),
+                    ureq::unversioned::resolver::DefaultResolver::default(),
+                )
+            }
+            None => config.new_agent(),
+        };
         Ok(Client {
             host: host.to_string(),
             opts,
@@ -187,15 +217,28 @@ impl Client {
                         attempt -= 1;
                         continue;
                     }
+                    if self.scheme() == "https"
+                        && explain::is_tls_failure(&e)
+                        && explain::speaks_plain_http(&self.host)
+                    {
+                        return Err(Error::PlainHttp {
+                            registry: self.host.clone(),
+                        });
+                    }
                     if attempt < ATTEMPTS && retryable(&e) {
                         tracing::debug!(registry = %self.host, error = %e, "retrying {}", what());
                         std::thread::sleep(backoff(attempt));
                         continue;
                     }
+                    if explain::is_refused(&e) {
+                        return Err(Error::Refused {
+                            registry: self.host.clone(),
+                        });
+                    }
                     return Err(Error::Http {
                         registry: self.host.clone(),
                         what: what(),
-                        source: Box::new(e),
+                        cause: Box::new(e),
                     });
                 }
             }
@@ -325,6 +368,14 @@ impl Client {
             });
         }
         if status == 404 {
+            if let Some(message) = explain::api_error_message(&body) {
+                let what = if what.contains(&self.host) {
+                    what.to_string()
+                } else {
+                    format!("{what} on {}", self.host)
+                };
+                return Err(Error::RegistryNotFound { what, message });
+            }
             return Err(Error::NotFound(format!("{what} on {}", self.host)));
         }
         Err(Error::Status {
@@ -337,7 +388,8 @@ impl Client {
 
     /// Fetch a manifest by tag or digest: its bytes and reported media type.
     pub fn manifest(&self, repository: &str, reference: &str) -> Result<(Vec<u8>, Option<String>)> {
-        let what = format!("GET manifest {repository}:{reference}");
+        // podman's words: "reading manifest TAG in HOST/REPO".
+        let what = format!("reading manifest {reference} in {}/{repository}", self.host);
         let resp = self.request(
             Method::GET,
             &format!("{repository}/manifests/{reference}"),
@@ -360,7 +412,7 @@ impl Client {
             .map_err(|e| Error::Http {
                 registry: self.host.clone(),
                 what: what.clone(),
-                source: Box::new(e),
+                cause: Box::new(e),
             })?;
         Ok((bytes, media_type))
     }
@@ -421,12 +473,12 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The system's CA roots plus `*.crt` in the registry's certs directory.
-fn root_certs(
-    host: &str,
-    certs_dir: Option<&Path>,
-) -> Result<Vec<ureq::tls::Certificate<'static>>> {
+/// The system's CA roots plus `*.crt` in the registry's certs directory;
+/// and apart, those of the certs directory.
+type Certs = Vec<ureq::tls::Certificate<'static>>;
+fn root_certs(host: &str, certs_dir: Option<&Path>) -> Result<(Certs, Certs)> {
     let mut out = Vec::new();
+    let mut configured = Vec::new();
     let native = rustls_native_certs::load_native_certs();
     for c in native.certs {
         out.push(ureq::tls::Certificate::from_der(c.as_ref()).to_owned());
@@ -451,7 +503,10 @@ fn root_certs(
             })?;
             for item in ureq::tls::parse_pem(&pem) {
                 match item {
-                    Ok(ureq::tls::PemItem::Certificate(c)) => out.push(c),
+                    Ok(ureq::tls::PemItem::Certificate(c)) => {
+                        configured.push(c.clone());
+                        out.push(c);
+                    }
                     Ok(_) => {}
                     Err(e) => {
                         return Err(Error::Config {
@@ -463,7 +518,7 @@ fn root_certs(
             }
         }
     }
-    Ok(out)
+    Ok((out, configured))
 }
 
 impl Client {
@@ -499,7 +554,7 @@ impl Client {
                 .map_err(|e| Error::Http {
                     registry: self.host.clone(),
                     what: what.clone(),
-                    source: Box::new(e),
+                    cause: Box::new(e),
                 })?;
             let v: serde_json::Value =
                 serde_json::from_slice(&raw).map_err(|e| Error::Malformed {

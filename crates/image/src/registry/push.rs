@@ -150,7 +150,7 @@ impl Client {
         let http_err = |e: ureq::Error| Error::Http {
             registry: self.host.clone(),
             what: what.to_string(),
-            source: Box::new(e),
+            cause: Box::new(e),
         };
         let req = req.body(body).map_err(|e| http_err(e.into()))?;
         self.agent.run(req).map_err(http_err)

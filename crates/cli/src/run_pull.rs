@@ -1,0 +1,36 @@
+//! `run`/`create` pull their image first when `--pull` says so, through
+//! the image crate's one pull path (short names as `berth pull` resolves
+//! them), with pull progress unless `--quiet`.
+
+use crate::{Cli, RegistryArgs};
+use clap::Args;
+
+/// The pull flags of `run` and `create`.
+#[derive(Args, Default)]
+pub struct PullFlags {
+    /// Pull the image: missing (when not in storage), always, never, or
+    /// newer (when the registry's digest differs from the local one).
+    #[arg(long, value_name = "POLICY", default_value = "missing")]
+    pub pull: String,
+    /// Require HTTPS and verify certificates when pulling (false: allow
+    /// plain HTTP and unverified TLS).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub tls_verify: Option<bool>,
+    /// No pull progress.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Make sure the image `name` is in storage as `flags` ask, pulling it
+/// when needed. The container is then created from it by name.
+pub fn ensure_image(cli: &Cli, flags: &PullFlags, name: &str) -> anyhow::Result<()> {
+    let policy: berth_image::PullPolicy = flags.pull.parse()?;
+    let ctx = cli.context(&RegistryArgs {
+        tls_verify: flags.tls_verify,
+        ..RegistryArgs::default()
+    })?;
+    let store = cli.store()?;
+    let progress = crate::progress::for_pull(flags.quiet);
+    berth_image::image_for_container(&ctx, &store, name, policy, progress.as_ref())?;
+    Ok(())
+}
