@@ -47,6 +47,16 @@ pub enum ContainerCommand {
     Mount(ctr_tools::MountArgs),
     /// Unmount a container's root filesystem.
     Umount(ctr_tools::MountArgs),
+    /// Pause containers.
+    Pause(crate::pause_rename::PauseArgs),
+    /// Unpause containers.
+    Unpause(crate::pause_rename::PauseArgs),
+    /// Rename a container.
+    Rename(crate::pause_rename::RenameArgs),
+    /// Show containers' resource use.
+    Stats(crate::stats_cmd::StatsArgs),
+    /// Remove every container that is not running.
+    Prune(crate::container_prune::ContainerPruneArgs),
     /// Exit 0 if the container exists, 1 if not.
     Exists(ExistsArgs),
 }
@@ -119,6 +129,11 @@ impl ContainerCommand {
             ContainerCommand::Port(a) => Command::Port(a),
             ContainerCommand::Mount(a) => Command::Mount(a),
             ContainerCommand::Umount(a) => Command::Umount(a),
+            ContainerCommand::Pause(a) => Command::Pause(a),
+            ContainerCommand::Unpause(a) => Command::Unpause(a),
+            ContainerCommand::Rename(a) => Command::Rename(a),
+            ContainerCommand::Stats(a) => Command::Stats(a),
+            ContainerCommand::Prune(a) => Command::ContainerPrune(a),
             ContainerCommand::Exists(a) => Command::Exists(Exists::Container(a.name)),
         }
     }

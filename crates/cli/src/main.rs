@@ -4,10 +4,13 @@
 mod ago;
 mod config;
 mod container_json;
+mod container_prune;
 mod containers;
 mod ctr_tools;
 mod docs_gen;
 mod each;
+mod events_cmd;
+mod exec_flags;
 mod exit_code;
 mod groups;
 mod image_json;
@@ -18,10 +21,12 @@ mod login;
 mod logs_cmd;
 mod network;
 mod newcomer;
+mod pause_rename;
 mod progress;
 mod ps;
 mod report;
 mod save_load;
+mod stats_cmd;
 mod system;
 mod template;
 mod transfer;
@@ -165,6 +170,16 @@ pub enum Command {
     Restart(ctr_tools::RestartArgs),
     /// Show the processes of a container.
     Top(ctr_tools::TopArgs),
+    /// Pause all the processes of containers.
+    Pause(pause_rename::PauseArgs),
+    /// Unpause the processes of containers.
+    Unpause(pause_rename::PauseArgs),
+    /// Rename a container.
+    Rename(pause_rename::RenameArgs),
+    /// Show containers' CPU, memory, network, block I/O and pids.
+    Stats(stats_cmd::StatsArgs),
+    /// Show lifecycle events of containers and images.
+    Events(events_cmd::EventsArgs),
     /// Manage named volumes.
     Volume(volumes::VolumeArgs),
     /// List a container's published ports.
@@ -181,6 +196,9 @@ pub enum Command {
     /// Image commands as a group: `image ls`, `image rm`, …, and
     /// `image exists`.
     Image(groups::ImageGroup),
+    /// `container prune`, once the group is opened.
+    #[command(skip)]
+    ContainerPrune(container_prune::ContainerPruneArgs),
     /// `container exists` / `image exists`, once the group is opened.
     #[command(skip)]
     Exists(groups::Exists),
@@ -340,12 +358,18 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Exec(a) => containers::exec(cli, a),
         Command::Restart(a) => ctr_tools::restart(cli, a),
         Command::Top(a) => ctr_tools::top(cli, a),
+        Command::Pause(a) => pause_rename::pause(cli, a),
+        Command::Unpause(a) => pause_rename::unpause(cli, a),
+        Command::Rename(a) => pause_rename::rename(cli, a),
+        Command::Stats(a) => stats_cmd::stats(cli, a),
+        Command::Events(a) => events_cmd::events(cli, a),
         Command::Volume(a) => volumes::volume(cli, a),
         Command::Port(a) => network::port(cli, a),
         Command::Info(a) => system::info(cli, a),
         Command::Version(a) => system::version(cli, a),
         Command::System(a) => system::system(cli, a),
         Command::Monitor(a) => containers::monitor(cli, a),
+        Command::ContainerPrune(a) => container_prune::prune(cli, a),
         Command::Exists(what) => groups::exists(cli, what),
         Command::Container(_) | Command::Image(_) => {
             unreachable!("groups are opened into their commands before run")

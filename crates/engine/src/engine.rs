@@ -151,6 +151,7 @@ impl Engine {
             return Err(e);
         }
         volumes.keep();
+        self.event(&c, "create", None);
         Ok(c.id)
     }
 
@@ -231,6 +232,7 @@ impl Engine {
             return Ok(());
         }
         state.status = Status::Exited;
+        state.paused = false;
         state.finished_at = Some(crate::clock::now_rfc3339());
         state.process = None;
         state.monitor = None;
@@ -326,6 +328,7 @@ impl Engine {
             Ok(()) | Err(berth_storage::Error::ContainerNotFound(_)) => {}
             Err(e) => return Err(e.into()),
         }
+        self.event(&c, "remove", None);
         record.remove()
     }
 }
