@@ -16,21 +16,29 @@ impl Engine {
     /// runs; an exec session id (64 hex digits), as podman prints.
     pub fn exec_detached(&self, key: &str, opts: &ExecOptions) -> Result<String> {
         let (c, file) = self.exec_process_file(key, opts)?;
-        let out = self
-            .runtime
-            .exec_detached_command(&c.id, &file)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .output();
+        // The runtime's errors go to a file, not a pipe: the process left
+        // running inherits the runtime's stderr and would hold a pipe open.
+        let errors = file.with_extension("err");
+        let status = std::fs::File::create(&errors)
+            .ctx("create", &errors)
+            .and_then(|err| {
+                self.runtime
+                    .exec_detached_command(&c.id, &file)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(err)
+                    .status()
+                    .ctx("run", &self.runtime.path)
+            });
         let _ = std::fs::remove_file(&file);
-        let out = out.ctx("run", &self.runtime.path)?;
-        if !out.status.success() {
+        let message = std::fs::read_to_string(&errors).unwrap_or_default();
+        let _ = std::fs::remove_file(&errors);
+        if !status?.success() {
             return Err(Error::Runtime {
                 runtime: self.runtime.path.clone(),
                 verb: "exec",
                 id: c.id,
-                message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                message: message.trim().to_string(),
             });
         }
         session_id()
