@@ -151,7 +151,8 @@ impl Engine {
             return Err(e);
         }
         volumes.keep();
-        self.event(&c, "create", None);
+        // Read again: the metadata (the image asked for) came after `c`.
+        self.event_of(&c.id, "create");
         Ok(c.id)
     }
 
