@@ -75,6 +75,7 @@ fn rfc3339_of_epoch(secs: u64, nanos: u32) -> String {
 pub fn status_text(s: &berth_engine::State) -> String {
     match s.status {
         Status::Created => "Created".into(),
+        Status::Running if s.paused => "Paused".into(),
         Status::Running => format!("Up {}", ago::since_rfc3339(s.started_at.as_deref())),
         Status::Exited => format!(
             "Exited ({}) {}",
@@ -170,7 +171,7 @@ pub fn ps_entry(info: &ContainerInfo, image: &ImageFacts) -> PsEntry {
         ports: (!ports.is_empty()).then_some(ports),
         size: None,
         started_at: epoch_of(info.state.started_at.as_deref()),
-        state: info.state.status.to_string(),
+        state: info.state.shown_status(),
         status: status_text(&info.state),
         created: info.created,
     }
@@ -434,12 +435,12 @@ pub fn inspect(
     } else {
         o.command.clone()
     };
-    let running = info.state.status == Status::Running;
+    let running = info.state.status == Status::Running && !info.state.paused;
     let state = InspectState {
         oci_version: spec.map(|s| s.version().clone()).unwrap_or_default(),
-        status: info.state.status.to_string(),
+        status: info.state.shown_status(),
         running,
-        paused: false,
+        paused: info.state.paused,
         restarting: false,
         oom_killed: false,
         dead: false,

@@ -441,6 +441,8 @@ pub struct ExecArgs {
     /// Pass descriptors 3..3+N on to the process.
     #[arg(long, default_value_t = 0)]
     pub preserve_fds: u32,
+    #[command(flatten)]
+    pub more: crate::exec_flags::ExecFlags,
     /// The container.
     pub container: String,
     /// The command and its arguments.
@@ -453,16 +455,17 @@ pub fn exec(cli: &Cli, a: &ExecArgs) -> anyhow::Result<()> {
     let engine = cli.engine()?;
     let opts = berth_engine::ExecOptions {
         command: a.command.clone(),
-        env: a
-            .env
-            .iter()
-            .filter_map(|e| berth_engine::options::expand_env(e))
-            .collect(),
+        env: a.more.env_files(&a.env)?,
         user: a.user.clone(),
         workdir: a.workdir.clone(),
         interactive: a.interactive,
         tty: a.tty,
+        privileged: a.more.privileged,
     };
+    if a.more.detach {
+        println!("{}", engine.exec_detached(&a.container, &opts)?);
+        return Ok(());
+    }
     let code = engine.exec(&a.container, &opts)?;
     Err(crate::exit_code::Reported(code).into())
 }

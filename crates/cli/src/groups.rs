@@ -55,6 +55,16 @@ pub enum ContainerCommand {
     Export(crate::export_import::ExportArgs),
     /// Make an image from a container's changes.
     Commit(crate::commit_cmd::CommitArgs),
+    /// Pause containers.
+    Pause(crate::pause_rename::PauseArgs),
+    /// Unpause containers.
+    Unpause(crate::pause_rename::PauseArgs),
+    /// Rename a container.
+    Rename(crate::pause_rename::RenameArgs),
+    /// Show containers' resource use.
+    Stats(crate::stats_cmd::StatsArgs),
+    /// Remove every container that is not running.
+    Prune(crate::container_prune::ContainerPruneArgs),
     /// Exit 0 if the container exists, 1 if not.
     Exists(ExistsArgs),
 }
@@ -139,6 +149,11 @@ impl ContainerCommand {
             ContainerCommand::Port(a) => Command::Port(a),
             ContainerCommand::Mount(a) => Command::Mount(a),
             ContainerCommand::Umount(a) => Command::Umount(a),
+            ContainerCommand::Pause(a) => Command::Pause(a),
+            ContainerCommand::Unpause(a) => Command::Unpause(a),
+            ContainerCommand::Rename(a) => Command::Rename(a),
+            ContainerCommand::Stats(a) => Command::Stats(a),
+            ContainerCommand::Prune(a) => Command::ContainerPrune(a),
             ContainerCommand::Exists(a) => Command::Exists(Exists::Container(a.name)),
         }
     }

@@ -22,6 +22,7 @@ pub fn pull(cli: &Cli, a: &PullArgs) -> anyhow::Result<()> {
     let progress = crate::progress::for_pull(a.quiet);
     let (image, _) = berth_image::pull(&ctx, &store, &a.image, progress.as_ref())
         .with_context(|| format!("pulling {}", a.image))?;
+    crate::events_cmd::image_event(cli, "pull", &image.id, &a.image);
     println!("{}", image.id);
     Ok(())
 }
@@ -97,7 +98,9 @@ pub struct RmiArgs {
 pub fn rmi(cli: &Cli, a: &RmiArgs) -> anyhow::Result<()> {
     let engine = cli.engine()?;
     crate::each::each(&a.images, a.force || a.ignore, |name| {
-        Ok(match engine.remove_image(name, a.force)? {
+        let removal = engine.remove_image(name, a.force)?;
+        crate::events_cmd::image_removal_event(cli, name, &removal);
+        Ok(match removal {
             berth_engine::ImageRemoval::Untagged(_) => format!("Untagged: {name}"),
             berth_engine::ImageRemoval::Deleted { id, .. } => format!("Deleted: {id}"),
         })
@@ -130,6 +133,7 @@ pub fn untag(cli: &Cli, a: &UntagArgs) -> anyhow::Result<()> {
             anyhow::bail!("image {} has no name {n}", &img.id[..12]);
         }
         store.untag_image(n)?;
+        crate::events_cmd::image_event(cli, "untag", &img.id, n);
     }
     Ok(())
 }
@@ -150,6 +154,7 @@ pub fn tag(cli: &Cli, a: &TagArgs) -> anyhow::Result<()> {
     for n in &a.names {
         let name = berth_image::local_name(n)?;
         store.add_image_name(&img.id, &name)?;
+        crate::events_cmd::image_event(cli, "tag", &img.id, &name);
     }
     Ok(())
 }

@@ -5,6 +5,7 @@ mod ago;
 mod commit_cmd;
 mod config;
 mod container_json;
+mod container_prune;
 mod containers;
 mod cp_cmd;
 mod create_life_flags;
@@ -14,6 +15,8 @@ mod ctr_tools;
 mod diff_cmd;
 mod docs_gen;
 mod each;
+mod events_cmd;
+mod exec_flags;
 mod exit_code;
 mod export_import;
 mod groups;
@@ -28,11 +31,13 @@ mod login;
 mod logs_cmd;
 mod network;
 mod newcomer;
+mod pause_rename;
 mod progress;
 mod ps;
 mod report;
 mod run_pull;
 mod save_load;
+mod stats_cmd;
 mod system;
 mod tar_rewrite;
 mod template;
@@ -194,6 +199,16 @@ pub enum Command {
     /// `image prune`, once the group is opened.
     #[command(skip)]
     ImagePrune(image_prune::ImagePruneArgs),
+    /// Pause all the processes of containers.
+    Pause(pause_rename::PauseArgs),
+    /// Unpause the processes of containers.
+    Unpause(pause_rename::PauseArgs),
+    /// Rename a container.
+    Rename(pause_rename::RenameArgs),
+    /// Show containers' CPU, memory, network, block I/O and pids.
+    Stats(stats_cmd::StatsArgs),
+    /// Show lifecycle events of containers and images.
+    Events(events_cmd::EventsArgs),
     /// Manage named volumes.
     Volume(volumes::VolumeArgs),
     /// List a container's published ports.
@@ -210,6 +225,9 @@ pub enum Command {
     /// Image commands as a group: `image ls`, `image rm`, …, and
     /// `image exists`.
     Image(groups::ImageGroup),
+    /// `container prune`, once the group is opened.
+    #[command(skip)]
+    ContainerPrune(container_prune::ContainerPruneArgs),
     /// `container exists` / `image exists`, once the group is opened.
     #[command(skip)]
     Exists(groups::Exists),
@@ -376,6 +394,11 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Commit(a) => commit_cmd::commit(cli, a),
         Command::History(a) => history_cmd::history(cli, a),
         Command::ImagePrune(a) => image_prune::prune(cli, a),
+        Command::Pause(a) => pause_rename::pause(cli, a),
+        Command::Unpause(a) => pause_rename::unpause(cli, a),
+        Command::Rename(a) => pause_rename::rename(cli, a),
+        Command::Stats(a) => stats_cmd::stats(cli, a),
+        Command::Events(a) => events_cmd::events(cli, a),
         Command::Volume(a) => volumes::volume(cli, a),
         Command::Healthcheck(a) => healthcheck_cmd::healthcheck(cli, a),
         Command::Port(a) => network::port(cli, a),
@@ -383,6 +406,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Version(a) => system::version(cli, a),
         Command::System(a) => system::system(cli, a),
         Command::Monitor(a) => containers::monitor(cli, a),
+        Command::ContainerPrune(a) => container_prune::prune(cli, a),
         Command::Exists(what) => groups::exists(cli, what),
         Command::Container(_) | Command::Image(_) => {
             unreachable!("groups are opened into their commands before run")

@@ -102,7 +102,7 @@ impl Filters {
 fn matches(key: &str, v: &str, i: &ContainerInfo, row: &PsEntry, image_names: &[String]) -> bool {
     match key {
         "status" => {
-            i.state.status.to_string() == v || (v == "stopped" && i.state.status == Status::Exited)
+            i.state.shown_status() == v || (v == "stopped" && i.state.status == Status::Exited)
         }
         "name" => regex::Regex::new(v).is_ok_and(|r| r.is_match(&i.name)),
         "id" => i.id.starts_with(v),
@@ -160,7 +160,7 @@ pub fn ps(cli: &Cli, a: &PsArgs) -> anyhow::Result<()> {
         a.all || a.latest || a.last.is_some() || filters.has("status") || filters.has("exited");
     let mut list: Vec<(ContainerInfo, PsEntry, Vec<String>)> = Vec::new();
     for i in engine.list()? {
-        if !all && i.state.status != Status::Running {
+        if !all && (i.state.status != Status::Running || i.state.paused) {
             continue;
         }
         let facts = ImageFacts::of(&store, &i);

@@ -154,6 +154,8 @@ impl Engine {
             return Err(e);
         }
         volumes.keep();
+        // Read again: the metadata (the image asked for) came after `c`.
+        self.event_of(&c.id, "create");
         Ok(c.id)
     }
 
@@ -237,6 +239,7 @@ impl Engine {
             return Ok(());
         }
         state.status = Status::Exited;
+        state.paused = false;
         state.finished_at = Some(crate::clock::now_rfc3339());
         state.process = None;
         state.monitor = None;
@@ -332,6 +335,7 @@ impl Engine {
             Ok(()) | Err(berth_storage::Error::ContainerNotFound(_)) => {}
             Err(e) => return Err(e.into()),
         }
+        self.event(&c, "remove", None);
         record.remove()
     }
 }

@@ -32,36 +32,8 @@ impl Engine {
         stdout: Stdio,
         stderr: Stdio,
     ) -> Result<i32> {
-        let (c, _) = self.in_state(key, true, "exec needs a running container")?;
-        let Some(first) = opts.command.first() else {
-            return Err(Error::InvalidOption {
-                option: "exec",
-                value: String::new(),
-                reason: "a command is needed".into(),
-            });
-        };
+        let (c, file) = self.exec_process_file(key, opts)?;
         let record = self.record(&c.id);
-        let config_path = record.path().join("config.json");
-        let config = read_config(&config_path)?;
-        let (process, rootfs) = container_process(&config, &config_path)?;
-        let env = merged_env(process.env().as_deref().unwrap_or_default(), &opts.env);
-        // The running container's files, read only inside its root.
-        let rootfs = RootfsReader::open(&rootfs)?;
-        check_command(&rootfs, first, &env)?;
-        let user = match &opts.user {
-            Some(u) => Some(resolve_user(&rootfs, u)?),
-            None => None,
-        };
-        let window = if opts.tty { window()? } else { None };
-        let process = exec_process(process, opts, env, user.as_ref(), window)?;
-        let file = record
-            .path()
-            .join(format!("exec-{}.json", std::process::id()));
-        let bytes = serde_json::to_vec(&process).map_err(|source| Error::Record {
-            path: file.clone(),
-            source,
-        })?;
-        std::fs::write(&file, bytes).ctx("write", &file)?;
         let stdin = if opts.interactive && !opts.tty {
             Stdio::inherit()
         } else {
@@ -102,5 +74,52 @@ impl Engine {
         Ok(status
             .code()
             .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
+    }
+
+    /// Check the exec asked of running container `key` and write its
+    /// process object into the record; the container and the file.
+    pub(crate) fn exec_process_file(
+        &self,
+        key: &str,
+        opts: &ExecOptions,
+    ) -> Result<(berth_storage::Container, std::path::PathBuf)> {
+        let (c, state) = self.in_state(key, true, "exec needs a running container")?;
+        if state.paused {
+            return Err(Error::State {
+                name: c.name,
+                state: state.shown_status(),
+                what: "exec needs a running container".into(),
+            });
+        }
+        let Some(first) = opts.command.first() else {
+            return Err(Error::InvalidOption {
+                option: "exec",
+                value: String::new(),
+                reason: "a command is needed".into(),
+            });
+        };
+        let record = self.record(&c.id);
+        let config_path = record.path().join("config.json");
+        let config = read_config(&config_path)?;
+        let (process, rootfs) = container_process(&config, &config_path)?;
+        let env = merged_env(process.env().as_deref().unwrap_or_default(), &opts.env);
+        // The running container's files, read only inside its root.
+        let rootfs = RootfsReader::open(&rootfs)?;
+        check_command(&rootfs, first, &env)?;
+        let user = match &opts.user {
+            Some(u) => Some(resolve_user(&rootfs, u)?),
+            None => None,
+        };
+        let window = if opts.tty { window()? } else { None };
+        let process = exec_process(process, opts, env, user.as_ref(), window)?;
+        let file = record
+            .path()
+            .join(format!("exec-{}.json", std::process::id()));
+        let bytes = serde_json::to_vec(&process).map_err(|source| Error::Record {
+            path: file.clone(),
+            source,
+        })?;
+        std::fs::write(&file, bytes).ctx("write", &file)?;
+        Ok((c, file))
     }
 }

@@ -22,6 +22,8 @@ pub struct ExecOptions {
     pub interactive: bool,
     /// `-t`: a terminal (a pty relayed to ours).
     pub tty: bool,
+    /// `--privileged`: every capability, whatever the container has.
+    pub privileged: bool,
 }
 
 /// A container's config.json, read and parsed; malformed is an error
@@ -86,6 +88,9 @@ pub(crate) fn exec_process(
     process.set_env(Some(env));
     if opts.tty {
         terminal_process(&mut process, window);
+    }
+    if opts.privileged {
+        process.set_capabilities(Some(crate::exec_detached::all_capabilities()?));
     }
     Ok(process)
 }

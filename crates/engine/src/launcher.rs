@@ -190,9 +190,11 @@ impl Run<'_> {
         self.engine_save()?;
         self.phase = Phase::Recorded;
         engine.remember_run(self.c, &self.state)?;
+        engine.event(self.c, "init", None);
 
         engine.runtime.start(id)?;
         self.phase = Phase::Started;
+        engine.event(self.c, "start", None);
         Ok(Launched { pid, output })
     }
 

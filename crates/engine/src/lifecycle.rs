@@ -47,6 +47,7 @@ impl Engine {
             let mut state = record.load()?;
             restarting = std::mem::take(&mut state.restarting);
             state.status = Status::Exited;
+            state.paused = false;
             state.exit_code = code;
             state.finished_at = Some(now_rfc3339());
             state.process = None;
@@ -56,6 +57,7 @@ impl Engine {
             released?;
             self.remember_run(&c, &state)?;
         }
+        self.event(&c, "died", code);
         if Meta::of(&c)?.options.remove && !restarting {
             if let Some(code) = code {
                 ExitCodes::new(&self.opts.runroot).keep(&c.id, code);
@@ -196,7 +198,9 @@ impl Engine {
         let (c, state) = self.in_state(key, true, "only a running container can be signalled")?;
         self.mark_stopped_by_user(&c.id)?;
         self.runtime.kill(&c.id, signal, false)?;
+        self.event(&c, "kill", None);
         if is_sigkill(signal) {
+            self.thaw_for_signal(&c.id)?;
             let alive = || state.process.is_some_and(|p| p.maybe_alive());
             wait_until(Duration::from_secs(10), || !alive());
             self.await_recorded(&c.id, &state)?;
@@ -214,6 +218,8 @@ impl Engine {
             return Ok(());
         }
         self.mark_stopped_by_user(&c.id)?;
+        // Thawed first, so the stop signal is acted on (podman 4.3 refuses).
+        self.thaw_for_signal(&c.id)?;
         let alive = || state.process.is_some_and(|p| p.maybe_alive());
         if timeout > 0 {
             let sig = Meta::of(&c)?.stop_signal;
@@ -229,7 +235,9 @@ impl Engine {
             let _ = self.runtime.kill(&c.id, "SIGKILL", true);
             wait_until(Duration::from_secs(10), || !alive());
         }
-        self.await_recorded(&c.id, &state)
+        self.await_recorded(&c.id, &state)?;
+        self.event_of(&c.id, "stop");
+        Ok(())
     }
 
     /// After the container's process ended: give its waiter the chance to

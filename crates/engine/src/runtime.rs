@@ -96,6 +96,28 @@ impl Runtime {
         self.quiet("start", id, &[])
     }
 
+    /// `pause` (`true`) or `resume`: the cgroup freezer.
+    pub fn freeze(&self, id: &str, frozen: bool) -> Result<()> {
+        let verb = if frozen { "pause" } else { "resume" };
+        self.quiet(verb, id, &[])
+    }
+
+    /// `events --stats ID`: one sample of the cgroup's statistics as runc
+    /// prints it (a JSON line whose `data` is runc's `types.Stats`).
+    pub fn stats(&self, id: &str) -> Result<Vec<u8>> {
+        let out = self
+            .command()
+            .args(["events", "--stats", id])
+            .stdin(Stdio::null())
+            .output()
+            .ctx("run", &self.path)?;
+        if out.status.success() {
+            return Ok(out.stdout);
+        }
+        let msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        Err(self.fail("events", id, msg))
+    }
+
     /// `kill [--all] ID SIGNAL`.
     pub fn kill(&self, id: &str, signal: &str, all: bool) -> Result<()> {
         let out = self
@@ -125,6 +147,18 @@ impl Runtime {
             .arg(process)
             .args(console_args(console))
             .args(pass)
+            .arg(id);
+        c
+    }
+
+    /// The `exec --detach --process FILE ID` command: returns once the
+    /// process runs.
+    pub fn exec_detached_command(&self, id: &str, process: &Path) -> Command {
+        let mut c = self.command();
+        c.arg("exec")
+            .arg("--detach")
+            .arg("--process")
+            .arg(process)
             .arg(id);
         c
     }

@@ -26,6 +26,16 @@ impl std::fmt::Display for Status {
     }
 }
 
+impl State {
+    /// The state as podman names it: `paused` for a frozen running one.
+    pub fn shown_status(&self) -> String {
+        if self.paused && self.status == Status::Running {
+            return "paused".into();
+        }
+        self.status.to_string()
+    }
+}
+
 /// `state.json`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -50,6 +60,9 @@ pub struct State {
     pub user_mounts: u32,
     /// Its place on the bridge while it runs there.
     pub network: Option<crate::network::Attachment>,
+    /// Frozen by `pause` (the status stays running): `ps` and `inspect`
+    /// show it as paused; cleared by `unpause` and by the exit.
+    pub paused: bool,
     /// Set by `restart` so the exit it causes does not remove a `--rm`
     /// container; the next exit clears it.
     pub restarting: bool,

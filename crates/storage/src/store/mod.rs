@@ -17,6 +17,7 @@
 //! - `overlay/` or `vfs/`: the driver's layer contents.
 
 mod apply_many;
+mod container_rename;
 mod containers;
 mod images;
 mod layer_changes;
