@@ -21,9 +21,11 @@ pub struct CommitArgs {
     /// The history entry's comment.
     #[arg(short, long)]
     pub message: Option<String>,
-    /// Pause the container during the commit (accepted; berth reads the
-    /// layer without pausing).
-    #[arg(short, long, action = ArgAction::Set, num_args = 0..=1,
+    /// Freeze a running container while its layer is read, so the commit
+    /// sees one moment of its files; thawed afterwards, even on failure.
+    /// `--pause` alone or `--pause=BOOL`, as Go's flags: a bare word after
+    /// it is the container.
+    #[arg(short, long, action = ArgAction::Set, num_args = 0..=1, require_equals = true,
           default_value_t = false, default_missing_value = "true")]
     pub pause: bool,
     /// Print nothing but the id.
@@ -58,7 +60,16 @@ pub fn commit(cli: &Cli, a: &CommitArgs) -> anyhow::Result<()> {
         changes: a.change.clone(),
         format,
     };
-    let id = engine.commit(&info.id, &opts)?;
+    let freeze =
+        a.pause && info.state.status == berth_engine::Status::Running && !info.state.paused;
+    if freeze {
+        engine.pause(&info.id)?;
+    }
+    let committed = engine.commit(&info.id, &opts);
+    if freeze {
+        engine.unpause(&info.id)?;
+    }
+    let id = committed?;
     if let Some(path) = &a.iidfile {
         std::fs::write(path, format!("sha256:{id}"))?;
     }

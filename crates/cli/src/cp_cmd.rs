@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 pub struct CpArgs {
     /// Chown files copied into a container to its user's uid and gid
     /// (false keeps the source's owners).
-    #[arg(short, long, action = ArgAction::Set, num_args = 0..=1,
+    #[arg(short, long, action = ArgAction::Set, num_args = 0..=1, require_equals = true,
           default_value_t = true, default_missing_value = "true")]
     pub archive: bool,
     /// What to copy: CONTAINER:PATH, a host path, or - for a tar on stdin.

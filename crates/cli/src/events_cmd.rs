@@ -27,7 +27,7 @@ pub struct EventsArgs {
     #[arg(long)]
     pub until: Option<String>,
     /// Follow the journal for new events (false: print the past and exit).
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub stream: bool,
     /// Accepted for podman's sake: ids are never truncated.
     #[arg(long, hide = true)]

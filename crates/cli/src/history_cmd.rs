@@ -14,7 +14,7 @@ pub struct HistoryArgs {
     #[arg(long)]
     pub format: Option<String>,
     /// Sizes and dates for humans (the default); false prints bytes and times.
-    #[arg(short = 'H', long, action = ArgAction::Set, num_args = 0..=1,
+    #[arg(short = 'H', long, action = ArgAction::Set, num_args = 0..=1, require_equals = true,
           default_value_t = true, default_missing_value = "true")]
     pub human: bool,
     /// Full ids and commands.

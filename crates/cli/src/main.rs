@@ -114,7 +114,7 @@ pub struct Cli {
 pub struct RegistryArgs {
     /// Require HTTPS and verify certificates (false: allow plain HTTP and
     /// unverified TLS).
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub tls_verify: Option<bool>,
     /// A directory of HOST/*.crt CA certificates.
     #[arg(long)]

@@ -14,7 +14,7 @@ pub struct PullFlags {
     pub pull: String,
     /// Require HTTPS and verify certificates when pulling (false: allow
     /// plain HTTP and unverified TLS).
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub tls_verify: Option<bool>,
     /// No pull progress.
     #[arg(short, long)]

@@ -275,3 +275,30 @@ fn logs_flags_and_wait_conditions() {
     env.ok(&["rm", "-a", "-f"]);
     assert!(env.ps().is_empty());
 }
+
+/// A boolean flag takes a value only after `=`, as Go's flags: the word
+/// after a bare `--tls-verify` or `-H` is the image, not the flag's value.
+#[test]
+fn bare_boolean_flags_leave_the_next_word_alone() {
+    require!(is_root(), "containers need root");
+    let env = Env::new();
+    let none = ["--network", "none"];
+    let out = env.ok(&[
+        &["run", "--rm", "--tls-verify"][..],
+        &none,
+        &["busybox", "echo", "ran"],
+    ]
+    .concat());
+    assert_eq!(out, "ran\n");
+    let out = env.ok(&[
+        &["run", "--rm", "--tls-verify=false"][..],
+        &none,
+        &["busybox", "echo", "ran"],
+    ]
+    .concat());
+    assert_eq!(out, "ran\n");
+    let human = env.ok(&["history", "-H", "busybox"]);
+    let exact = env.ok(&["history", "-H=false", "busybox"]);
+    assert!(human.contains("ago"), "{human}");
+    assert!(!exact.contains("ago"), "{exact}");
+}

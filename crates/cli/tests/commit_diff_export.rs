@@ -347,6 +347,24 @@ fn commit_makes_an_image_that_runs_with_the_change_and_skopeo_reads() {
         ]),
         "live\n"
     );
+    // --pause freezes it for the commit and thaws it after (the journal
+    // says so), and it runs on.
+    env.ok(&["commit", "-q", "--pause", "r", "paused-commit"]);
+    let events = env.ok(&[
+        "events",
+        "--stream=false",
+        "--filter",
+        "container=r",
+        "--format",
+        "{{.Status}}",
+    ]);
+    let order: Vec<&str> = events
+        .lines()
+        .filter(|l| *l == "pause" || *l == "unpause")
+        .collect();
+    assert_eq!(order, ["pause", "unpause"], "{events}");
+    let state = env.ok(&["inspect", "-f", "{{.State.Status}} {{.State.Paused}}", "r"]);
+    assert_eq!(state.trim(), "running false");
     env.ok(&["rm", "-f", "r"]);
     let e = fail(&env, &["commit", "nosuch", "x"]);
     assert!(
