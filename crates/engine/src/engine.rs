@@ -153,9 +153,9 @@ impl Engine {
             let _ = self.store.remove_container(&c.id, true);
             return Err(e);
         }
+        let image = opts.image.clone();
         volumes.keep();
-        // Read again: the metadata (the image asked for) came after `c`.
-        self.event_of(&c.id, "create");
+        self.event_with_image(&c, image, "create", None);
         Ok(c.id)
     }
 

@@ -110,6 +110,17 @@ impl Engine {
         let image = crate::meta::Meta::of(c)
             .map(|m| m.options.image)
             .unwrap_or_default();
+        self.event_with_image(c, image, status, code);
+    }
+
+    /// [`Engine::event`] when the image asked for is at hand.
+    pub(crate) fn event_with_image(
+        &self,
+        c: &berth_storage::Container,
+        image: String,
+        status: &str,
+        code: Option<i32>,
+    ) {
         let _ = self.journal().append(&Event {
             exit_code: code,
             id: c.id.clone(),
@@ -120,14 +131,6 @@ impl Engine {
             kind: "container".into(),
             attributes: Some(BTreeMap::new()),
         });
-    }
-
-    /// [`Engine::event`] for a container known by key; nothing when it is
-    /// gone.
-    pub(crate) fn event_of(&self, key: &str, status: &str) {
-        if let Ok(c) = self.container(key) {
-            self.event(&c, status, None);
-        }
     }
 }
 

@@ -196,11 +196,10 @@ impl Engine {
     /// the container still running.
     pub fn kill(&self, key: &str, signal: &str) -> Result<()> {
         let (c, state) = self.in_state(key, true, "only a running container can be signalled")?;
-        self.mark_stopped_by_user(&c.id)?;
+        self.user_ends(&c.id, is_sigkill(signal))?;
         self.runtime.kill(&c.id, signal, false)?;
         self.event(&c, "kill", None);
         if is_sigkill(signal) {
-            self.thaw_for_signal(&c.id)?;
             let alive = || state.process.is_some_and(|p| p.maybe_alive());
             wait_until(Duration::from_secs(10), || !alive());
             self.await_recorded(&c.id, &state)?;
@@ -217,9 +216,8 @@ impl Engine {
         if state.status != Status::Running {
             return Ok(());
         }
-        self.mark_stopped_by_user(&c.id)?;
         // Thawed first, so the stop signal is acted on (podman 4.3 refuses).
-        self.thaw_for_signal(&c.id)?;
+        self.user_ends(&c.id, true)?;
         let alive = || state.process.is_some_and(|p| p.maybe_alive());
         if timeout > 0 {
             let sig = Meta::of(&c)?.stop_signal;
@@ -236,7 +234,7 @@ impl Engine {
             wait_until(Duration::from_secs(10), || !alive());
         }
         self.await_recorded(&c.id, &state)?;
-        self.event_of(&c.id, "stop");
+        self.event(&c, "stop", None);
         Ok(())
     }
 

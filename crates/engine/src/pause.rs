@@ -53,21 +53,4 @@ impl Engine {
         self.event(&c, if paused { "pause" } else { "unpause" }, None);
         Ok(c.id)
     }
-
-    /// Thaw a paused container so a signal sent to it takes effect (a
-    /// frozen task acts on no signal, SIGKILL included, on cgroup v1).
-    /// Nothing to do when it is not paused.
-    pub(crate) fn thaw_for_signal(&self, id: &str) -> Result<()> {
-        let record = self.record(id);
-        let lock = record.lock()?;
-        let mut state = record.load()?;
-        if !state.paused {
-            return Ok(());
-        }
-        if state.status == Status::Running {
-            self.runtime.freeze(id, false)?;
-        }
-        state.paused = false;
-        record.save(&lock, &state)
-    }
 }

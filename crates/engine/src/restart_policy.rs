@@ -49,13 +49,21 @@ impl Engine {
         }
     }
 
-    /// Note that the user is stopping the container (`stop`, `kill`):
-    /// the exit that follows is not restarted.
-    pub(crate) fn mark_stopped_by_user(&self, id: &str) -> Result<()> {
+    /// The user is ending the container (`stop`, `kill`): note it, so the
+    /// exit that follows is not restarted, and with `thaw` unfreeze a
+    /// paused one so the signal takes effect (a frozen task acts on no
+    /// signal, SIGKILL included, on cgroup v1). One record update for both.
+    pub(crate) fn user_ends(&self, id: &str, thaw: bool) -> Result<()> {
         let record = self.record(id);
         let lock = record.lock()?;
         let mut state = record.load()?;
         state.stopped_by_user = true;
+        if thaw && state.paused {
+            if state.status == Status::Running {
+                self.runtime.freeze(id, false)?;
+            }
+            state.paused = false;
+        }
         record.save(&lock, &state)
     }
 }
