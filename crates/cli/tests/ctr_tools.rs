@@ -7,11 +7,6 @@ use berth_testkit::{is_root, require};
 use engine_env::{eventually, Env};
 use std::path::{Path, PathBuf};
 
-fn inspect(env: &Env, name: &str) -> serde_json::Value {
-    let v: serde_json::Value = serde_json::from_str(&env.ok(&["inspect", name])).unwrap();
-    v[0].clone()
-}
-
 #[test]
 fn restart_running_and_exited_containers() {
     require!(is_root(), "containers need root");
@@ -26,10 +21,10 @@ fn restart_running_and_exited_containers() {
         "-c",
         "echo up; trap 'exit 0' TERM; while true; do sleep 0.1; done",
     ]);
-    let before = inspect(&env, "r")["State"]["Pid"].as_i64().unwrap();
+    let before = env.inspect("r")["State"]["Pid"].as_i64().unwrap();
     let id = env.ok(&["restart", "-t", "5", "r"]);
     assert_eq!(id.trim().len(), 64);
-    let after = inspect(&env, "r");
+    let after = env.inspect("r");
     assert_eq!(after["State"]["Status"], "running");
     assert_ne!(after["State"]["Pid"].as_i64().unwrap(), before);
     eventually("the second run's output", || {
@@ -53,9 +48,9 @@ fn restart_keeps_a_rm_container_which_its_next_exit_removes() {
     env.ok(&[
         "run", "-d", "--rm", "--name", "rr", "busybox", "sh", "-c", script,
     ]);
-    let before = inspect(&env, "rr")["State"]["Pid"].as_i64().unwrap();
+    let before = env.inspect("rr")["State"]["Pid"].as_i64().unwrap();
     env.ok(&["restart", "-t", "5", "rr"]);
-    let after = inspect(&env, "rr");
+    let after = env.inspect("rr");
     assert_eq!(after["State"]["Status"], "running");
     assert_ne!(after["State"]["Pid"].as_i64().unwrap(), before);
     // The restart's mark is spent: the next stop removes it, as --rm says.
@@ -103,7 +98,7 @@ fn top_shows_the_containers_processes() {
     // Descriptors, words or a comma list.
     let out = env.ok(&["top", "t", "pid,comm", "hpid", "user"]);
     let first: Vec<&str> = out.lines().nth(1).unwrap().split_whitespace().collect();
-    let host_pid = inspect(&env, "t")["State"]["Pid"]
+    let host_pid = env.inspect("t")["State"]["Pid"]
         .as_i64()
         .unwrap()
         .to_string();

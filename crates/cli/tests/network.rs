@@ -13,7 +13,6 @@ mod engine_env;
 
 use berth_testkit::{is_root, require};
 use engine_env::{eventually, Env};
-use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -32,11 +31,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-fn inspect(env: &Env, name: &str) -> Value {
-    let v: Value = serde_json::from_str(&env.ok(&["inspect", name])).unwrap();
-    v[0].clone()
 }
 
 /// `GET path` from `addr` over plain TCP; the body.
@@ -93,7 +87,7 @@ fn two_containers_on_the_bridge_reach_each_other_by_address() {
     );
     let env = Env::new();
     let id = httpd(&env, &["--name", "web"]);
-    let info = inspect(&env, "web");
+    let info = env.inspect("web");
     let ns = &info["NetworkSettings"];
     assert_eq!(ns["Mode"], "bridge");
     let ip = ns["IPAddress"].as_str().unwrap().to_string();
@@ -157,7 +151,7 @@ fn published_port_reaches_httpd_from_the_host() {
     let out = env.berth(&["port", "web", "81"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("failed to find published port"));
-    let ports = &inspect(&env, "web")["NetworkSettings"]["Ports"];
+    let ports = &env.inspect("web")["NetworkSettings"]["Ports"];
     assert_eq!(ports["80/tcp"][0]["HostIp"], "127.0.0.1");
     assert_eq!(ports["80/tcp"][0]["HostPort"], port.to_string());
     // berth holds the host port: nobody else can bind it meanwhile.
@@ -192,7 +186,7 @@ fn random_ports_and_publish_all_of_exposed_ports() {
     env.ok(&[
         "run", "-d", "--name", "all", "-P", "exposing", "sleep", "100",
     ]);
-    let info = inspect(&env, "all");
+    let info = env.inspect("all");
     assert_eq!(
         info["Config"]["ExposedPorts"],
         serde_json::json!({"80/tcp": {}, "53/udp": {}})
@@ -224,7 +218,7 @@ fn random_ports_and_publish_all_of_exposed_ports() {
         "sleep",
         "100",
     ]);
-    let ports = &inspect(&env, "one")["NetworkSettings"]["Ports"];
+    let ports = &env.inspect("one")["NetworkSettings"]["Ports"];
     assert!(ports["80/tcp"].is_null(), "{ports}");
     let host: u16 = ports["8080/tcp"][0]["HostPort"]
         .as_str()

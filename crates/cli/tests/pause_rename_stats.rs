@@ -7,11 +7,6 @@ use berth_testkit::{is_root, require};
 use engine_env::{eventually, Env};
 use std::time::Duration;
 
-fn inspect(env: &Env, name: &str) -> serde_json::Value {
-    let v: serde_json::Value = serde_json::from_str(&env.ok(&["inspect", name])).unwrap();
-    v[0].clone()
-}
-
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -44,7 +39,7 @@ fn pause_freezes_and_unpause_thaws_as_ps_and_inspect_show() {
         log_is_still(&env, "p"),
         "a paused container went on printing"
     );
-    let i = inspect(&env, "p");
+    let i = env.inspect("p");
     assert_eq!(i["State"]["Status"], "paused");
     assert_eq!(i["State"]["Running"], false);
     assert_eq!(i["State"]["Paused"], true);
@@ -71,14 +66,14 @@ fn pause_freezes_and_unpause_thaws_as_ps_and_inspect_show() {
         "{}",
         stderr(&again)
     );
-    assert_eq!(inspect(&env, "p")["State"]["Status"], "paused");
+    assert_eq!(env.inspect("p")["State"]["Status"], "paused");
 
     assert_eq!(env.ok(&["unpause", "p"]), "p\n");
     assert!(
         !log_is_still(&env, "p"),
         "an unpaused container stayed still"
     );
-    let i = inspect(&env, "p");
+    let i = env.inspect("p");
     assert_eq!(i["State"]["Status"], "running");
     assert_eq!(i["State"]["Running"], true);
     assert_eq!(i["State"]["Paused"], false);
@@ -101,20 +96,20 @@ fn pause_of_a_missing_or_stopped_container_changes_nothing() {
         "{}",
         stderr(&out)
     );
-    assert_eq!(inspect(&env, "live")["State"]["Status"], "running");
+    assert_eq!(env.inspect("live")["State"]["Status"], "running");
     env.ok(&["create", "--name", "made", "busybox", "true"]);
     let out = env.berth(&["pause", "made"]);
     assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
     assert!(stderr(&out).contains("can't pause"), "{}", stderr(&out));
-    assert_eq!(inspect(&env, "made")["State"]["Status"], "created");
+    assert_eq!(env.inspect("made")["State"]["Status"], "created");
     // `container pause -a` pauses what runs, and prints its id.
-    let id = inspect(&env, "live")["Id"].as_str().unwrap().to_string();
+    let id = env.inspect("live")["Id"].as_str().unwrap().to_string();
     assert_eq!(env.ok(&["container", "pause", "-a"]), format!("{id}\n"));
     assert_eq!(
         env.ok(&["container", "unpause", "--all"]),
         format!("{id}\n")
     );
-    assert_eq!(inspect(&env, "live")["State"]["Status"], "running");
+    assert_eq!(env.inspect("live")["State"]["Status"], "running");
 }
 
 #[test]
@@ -126,7 +121,7 @@ fn a_paused_container_can_be_killed_stopped_and_removed() {
     env.ok(&["pause", "k"]);
     assert_eq!(env.ok(&["kill", "k"]), "k\n");
     assert_eq!(env.ok(&["wait", "k"]), "137\n");
-    let i = inspect(&env, "k");
+    let i = env.inspect("k");
     assert_eq!(i["State"]["Status"], "exited");
     assert_eq!(i["State"]["Paused"], false);
     // A signal it handles waits for the thaw, as podman's.
@@ -135,7 +130,7 @@ fn a_paused_container_can_be_killed_stopped_and_removed() {
     env.ok(&["pause", "t"]);
     env.ok(&["kill", "-s", "TERM", "t"]);
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(inspect(&env, "t")["State"]["Status"], "paused");
+    assert_eq!(env.inspect("t")["State"]["Status"], "paused");
     env.ok(&["unpause", "t"]);
     assert_eq!(env.ok(&["wait", "t"]), "3\n");
     // stop thaws it so its stop signal is acted on.
@@ -143,7 +138,7 @@ fn a_paused_container_can_be_killed_stopped_and_removed() {
     env.ok(&["run", "-d", "--name", "t", "busybox", "sh", "-c", trap]);
     env.ok(&["pause", "t"]);
     env.ok(&["stop", "-t", "5", "t"]);
-    assert_eq!(inspect(&env, "t")["State"]["ExitCode"], 3);
+    assert_eq!(env.inspect("t")["State"]["ExitCode"], 3);
     // rm -f of a paused one leaves nothing behind.
     ticker(&env, "r");
     env.ok(&["pause", "r"]);
@@ -161,10 +156,10 @@ fn rename_changes_the_name_everywhere_and_keeps_names_unique() {
     let env = Env::new();
     env.ok(&["create", "--name", "a", "busybox", "true"]);
     env.ok(&["create", "--name", "b", "busybox", "true"]);
-    let id = inspect(&env, "a")["Id"].as_str().unwrap().to_string();
+    let id = env.inspect("a")["Id"].as_str().unwrap().to_string();
     assert_eq!(env.ok(&["rename", "a", "c"]), "");
-    assert_eq!(inspect(&env, "c")["Id"], id.as_str());
-    assert_eq!(inspect(&env, "c")["Name"], "c");
+    assert_eq!(env.inspect("c")["Id"], id.as_str());
+    assert_eq!(env.inspect("c")["Name"], "c");
     assert_eq!(env.berth(&["inspect", "a"]).status.code(), Some(125));
     // Taken, malformed, missing: 125, nothing changes.
     let taken = env.berth(&["rename", "c", "b"]);
@@ -194,7 +189,7 @@ fn rename_changes_the_name_everywhere_and_keeps_names_unique() {
     env.ok(&["container", "rename", "run1", "run2"]);
     assert_eq!(env.ok(&["ps", "--format", "{{.Names}}"]), "run2\n");
     env.ok(&["stop", "-t", "1", "run2"]);
-    assert_eq!(inspect(&env, "run2")["State"]["Status"], "exited");
+    assert_eq!(env.inspect("run2")["State"]["Status"], "exited");
     // The old name is free again.
     env.ok(&["create", "--name", "run1", "busybox", "true"]);
 }
@@ -223,7 +218,7 @@ fn stats_reads_the_cgroup_and_the_netns() {
         stats_json(&env, &["s"])[0]["pids"] == "1"
             && stats_json(&env, &["s"])[0]["net_io"] != "0B / 0B"
     });
-    let id = inspect(&env, "s")["Id"].as_str().unwrap().to_string();
+    let id = env.inspect("s")["Id"].as_str().unwrap().to_string();
     let row = &stats_json(&env, &["s"])[0];
     // podman's keys in podman's order, read from the text itself.
     let text = env.ok(&["stats", "--no-stream", "--format", "json", "s"]);

@@ -7,12 +7,7 @@ mod engine_env;
 
 use berth_testkit::{is_root, require};
 use engine_env::Env;
-use serde_json::{json, Value};
-
-fn inspect(env: &Env, name: &str) -> Value {
-    let v: Value = serde_json::from_str(&env.ok(&["inspect", name])).unwrap();
-    v[0].clone()
-}
+use serde_json::json;
 
 #[test]
 fn healthcheck_run_records_the_results() {
@@ -31,7 +26,7 @@ fn healthcheck_run_records_the_results() {
         "sleep",
         "100",
     ]);
-    let v = inspect(&env, "hc");
+    let v = env.inspect("hc");
     assert_eq!(
         v["Config"]["Healthcheck"],
         json!({"Test": ["CMD-SHELL", "test -e /tmp/ok && echo fine"],
@@ -46,17 +41,14 @@ fn healthcheck_run_records_the_results() {
         assert_eq!(out.status.code(), Some(1));
         assert_eq!(String::from_utf8_lossy(&out.stdout), "unhealthy\n");
         assert_eq!(
-            inspect(&env, "hc")["State"]["Health"]["FailingStreak"],
+            env.inspect("hc")["State"]["Health"]["FailingStreak"],
             streak
         );
     }
-    assert_eq!(
-        inspect(&env, "hc")["State"]["Health"]["Status"],
-        "unhealthy"
-    );
+    assert_eq!(env.inspect("hc")["State"]["Health"]["Status"], "unhealthy");
     env.ok(&["exec", "hc", "touch", "/tmp/ok"]);
     assert_eq!(env.ok(&["healthcheck", "run", "hc"]), "");
-    let health = &inspect(&env, "hc")["State"]["Health"];
+    let health = &env.inspect("hc")["State"]["Health"];
     assert_eq!(health["Status"], "healthy");
     assert_eq!(health["FailingStreak"], 0);
     let log = health["Log"].as_array().unwrap();
@@ -88,7 +80,7 @@ fn exec_form_and_no_healthcheck() {
         "true",
     ]);
     assert_eq!(
-        inspect(&env, "ex")["Config"]["Healthcheck"],
+        env.inspect("ex")["Config"]["Healthcheck"],
         json!({"Test": ["CMD", "test", "-e", "/x"], "Timeout": 30000000000u64, "Retries": 3})
     );
     env.ok(&[
@@ -99,7 +91,7 @@ fn exec_form_and_no_healthcheck() {
         "busybox",
         "true",
     ]);
-    let v = inspect(&env, "none");
+    let v = env.inspect("none");
     assert_eq!(v["Config"]["Healthcheck"], json!({"Test": ["NONE"]}));
     assert!(v["State"].get("Health").is_none(), "{}", v["State"]);
     let out = env.berth(&["healthcheck", "run", "none"]);
@@ -110,9 +102,7 @@ fn exec_form_and_no_healthcheck() {
     );
     // Without health flags there is no Healthcheck key at all.
     env.ok(&["create", "--name", "plain", "busybox", "true"]);
-    assert!(inspect(&env, "plain")["Config"]
-        .get("Healthcheck")
-        .is_none());
+    assert!(env.inspect("plain")["Config"].get("Healthcheck").is_none());
 }
 
 #[test]

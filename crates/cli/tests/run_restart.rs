@@ -8,16 +8,10 @@ mod engine_env;
 
 use berth_testkit::{is_root, require};
 use engine_env::{eventually, Env};
-use serde_json::Value;
 use std::time::Duration;
 
-fn inspect(env: &Env, name: &str) -> Value {
-    let v: Value = serde_json::from_str(&env.ok(&["inspect", name])).unwrap();
-    v[0].clone()
-}
-
 fn status(env: &Env, name: &str) -> (String, u64) {
-    let v = inspect(env, name);
+    let v = env.inspect(name);
     (
         v["State"]["Status"].as_str().unwrap_or("").to_string(),
         v["RestartCount"].as_u64().unwrap(),
@@ -45,7 +39,7 @@ fn on_failure_restarts_up_to_its_retries() {
     });
     // No third restart comes.
     std::thread::sleep(Duration::from_millis(800));
-    let v = inspect(&env, "flaky");
+    let v = env.inspect("flaky");
     assert_eq!(v["RestartCount"], 2);
     assert_eq!(v["State"]["Status"], "exited");
     assert_eq!(v["State"]["ExitCode"], 3);
@@ -95,7 +89,7 @@ fn always_restarts_until_the_user_stops_or_kills_it() {
         "sleep 0.2",
     ]);
     eventually("restarts after clean exits", || status(&env, "loop").1 >= 2);
-    let policy = &inspect(&env, "loop")["HostConfig"]["RestartPolicy"];
+    let policy = &env.inspect("loop")["HostConfig"]["RestartPolicy"];
     assert_eq!(policy["Name"], "always");
     // Between runs a stop finds it exited; wait for a run to stop.
     eventually("a running moment", || status(&env, "loop").0 == "running");

@@ -137,6 +137,12 @@ impl Env {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// `inspect NAME`'s one object.
+    pub fn inspect(&self, name: &str) -> Value {
+        let v: Value = serde_json::from_str(&self.ok(&["inspect", name])).unwrap();
+        v[0].clone()
+    }
+
     pub fn ps(&self) -> Vec<Value> {
         serde_json::from_str(&self.ok(&["ps", "-a", "--format", "json"])).unwrap()
     }
