@@ -18,9 +18,11 @@ pub(crate) fn missing(parent: &str) -> Vec<PathBuf> {
     if let Ok(d) = std::fs::read_dir(root) {
         // v1: one directory per controller (symlinks to combined ones
         // such as cpu -> cpu,cpuacct name the same place).
-        hierarchies.extend(d.flatten().map(|e| e.path()).filter(|p| {
-            p.is_dir() && !p.is_symlink() && p.join("cgroup.procs").exists()
-        }));
+        hierarchies.extend(
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir() && !p.is_symlink() && p.join("cgroup.procs").exists()),
+        );
     }
     if !root.join("cgroup.controllers").exists() {
         hierarchies.retain(|h| h != root);

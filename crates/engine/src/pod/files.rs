@@ -12,9 +12,8 @@ pub(crate) fn write(dir: &Path, opts: &PodOptions, hostname: &str, ip: Option<&s
     let hosts = if opts.host_network {
         std::fs::read_to_string("/etc/hosts").unwrap_or_default()
     } else {
-        let mut h = String::from(
-            "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n",
-        );
+        let mut h =
+            String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
         h.push_str(&format!("{}\t{hostname}\n", ip.unwrap_or("127.0.1.1")));
         h
     };

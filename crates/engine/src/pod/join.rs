@@ -38,7 +38,9 @@ impl Engine {
         let dirs = self.pod_dirs();
         let id = dirs.resolve(key)?;
         let lock = dirs.lock(&id)?;
-        let rec = dirs.load(&id)?.ok_or_else(|| PodError::NotFound(key.clone()))?;
+        let rec = dirs
+            .load(&id)?
+            .ok_or_else(|| PodError::NotFound(key.clone()))?;
         if rec.state != PodState::Ready {
             return Err(PodError::NotReady {
                 id,
@@ -49,7 +51,10 @@ impl Engine {
         if !opts.ports.is_empty() || opts.publish_all {
             return Err(Error::InvalidOption {
                 option: "--publish",
-                value: opts.ports.first().map_or("-P".into(), |p| p.container_port.to_string()),
+                value: opts
+                    .ports
+                    .first()
+                    .map_or("-P".into(), |p| p.container_port.to_string()),
                 reason: "a container in a pod publishes no ports: the pod does".into(),
             });
         }
@@ -80,7 +85,9 @@ impl Engine {
             return Ok(None);
         };
         let dirs = self.pod_dirs();
-        let rec = dirs.load(id)?.ok_or_else(|| PodError::NotFound(id.clone()))?;
+        let rec = dirs
+            .load(id)?
+            .ok_or_else(|| PodError::NotFound(id.clone()))?;
         let mut namespaces = Vec::new();
         if !rec.options.host_network {
             namespaces.push((LinuxNamespaceType::Network, self.networks.netns_path(id)));
@@ -112,8 +119,7 @@ pub(crate) fn apply(spec: &mut Spec, j: &PodJoin) {
         }
         linux.set_namespaces(Some(list));
     }
-    if j
-        .namespaces
+    if j.namespaces
         .iter()
         .any(|(t, _)| *t == LinuxNamespaceType::Uts)
     {

@@ -91,7 +91,11 @@ impl PodOptions {
         }
         for field in [&self.name, &self.namespace, &self.uid] {
             if field.contains('/') || field.contains('\0') {
-                return Err(invalid("pod metadata", field.as_str(), "no '/' or NUL allowed"));
+                return Err(invalid(
+                    "pod metadata",
+                    field.as_str(),
+                    "no '/' or NUL allowed",
+                ));
             }
         }
         if let Some(h) = &self.hostname {
@@ -139,7 +143,11 @@ impl PodOptions {
         }
         if let Some(c) = &self.cgroup_parent {
             if !c.starts_with('/') || c.split('/').any(|p| p == "..") {
-                return Err(invalid("cgroup parent", c.as_str(), "must be an absolute cgroupfs path"));
+                return Err(invalid(
+                    "cgroup parent",
+                    c.as_str(),
+                    "must be an absolute cgroupfs path",
+                ));
             }
         }
         Ok(())
@@ -174,16 +182,24 @@ mod tests {
     #[test]
     fn sysctls_of_the_pods_namespaces_only() {
         let mut o = named();
-        o.sysctls.insert("net.ipv4.ip_unprivileged_port_start".into(), "0".into());
+        o.sysctls
+            .insert("net.ipv4.ip_unprivileged_port_start".into(), "0".into());
         o.sysctls.insert("kernel.shmmax".into(), "1000".into());
         o.check().unwrap();
         o.sysctls.insert("vm.swappiness".into(), "1".into());
         let e = o.check().unwrap_err().to_string();
-        assert!(e.contains("vm.swappiness") && e.contains("namespaced"), "{e}");
+        assert!(
+            e.contains("vm.swappiness") && e.contains("namespaced"),
+            "{e}"
+        );
         let mut o = named();
         o.host_network = true;
         o.sysctls.insert("net.ipv4.ip_forward".into(), "1".into());
-        assert!(o.check().unwrap_err().to_string().contains("host's network"));
+        assert!(o
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("host's network"));
     }
 
     #[test]
@@ -194,6 +210,10 @@ mod tests {
         assert!(o.check().is_err());
         let mut o = named();
         o.pause_image = Some("k8s.gcr.io/pause".into());
-        assert!(o.check().unwrap_err().to_string().contains("not implemented"));
+        assert!(o
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("not implemented"));
     }
 }

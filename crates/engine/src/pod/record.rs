@@ -184,11 +184,23 @@ mod tests {
         }
         assert_eq!(dirs.resolve("d").unwrap(), "def");
         assert_eq!(dirs.resolve("abc1").unwrap(), "abc1");
-        assert!(dirs.resolve("abc").unwrap_err().to_string().contains("more than one"));
-        assert!(dirs.resolve("x").unwrap_err().to_string().contains("no pod"));
+        assert!(dirs
+            .resolve("abc")
+            .unwrap_err()
+            .to_string()
+            .contains("more than one"));
+        assert!(dirs
+            .resolve("x")
+            .unwrap_err()
+            .to_string()
+            .contains("no pod"));
         assert_eq!(dirs.load("def").unwrap().unwrap().state, PodState::Ready);
         std::fs::write(dirs.dir("def").join("pod.json"), "{").unwrap();
-        assert!(dirs.load("def").unwrap_err().to_string().contains("pod.json"));
+        assert!(dirs
+            .load("def")
+            .unwrap_err()
+            .to_string()
+            .contains("pod.json"));
         dirs.remove("def").unwrap();
         assert!(dirs.load("def").unwrap().is_none());
         assert_eq!(new_id().unwrap().len(), 64);
