@@ -107,3 +107,40 @@ fn bad_containers_in_pods_leave_nothing() {
     e.remove_pod(&pod).unwrap();
     nothing_left(&env);
 }
+
+#[test]
+fn racing_creators_and_removers() {
+    require!(can_run_pods(), "root, CNI plugins and iptables");
+    let env = Env::new();
+    let o = pod_options("race");
+    // Six engines (as six servers or CLIs) make the same pod at once.
+    let results: Vec<_> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..6)
+            .map(|_| s.spawn(|| env.engine().create_pod(&o)))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let made: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(made.len(), 1, "{results:?}");
+    for r in &results {
+        if let Err(e) = r {
+            assert!(matches!(e, Error::Pod(PodError::Exists { .. })), "{e}");
+        }
+    }
+    let pod = made[0].clone();
+    let e = env.engine();
+    run(&e, &in_pod(&pod, "sleep 1000"));
+    // Three remove it at once: all succeed, nothing is left.
+    let removed: Vec<_> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..3)
+            .map(|_| s.spawn(|| env.engine().remove_pod(&pod)))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(removed.iter().all(|r| r.is_ok()), "{removed:?}");
+    assert!(e.list().unwrap().is_empty());
+    assert!(e.pods().unwrap().is_empty());
+    let left = leftovers(&env, &pod, None);
+    assert!(left.is_empty(), "{left:#?}");
+    nothing_left(&env);
+}

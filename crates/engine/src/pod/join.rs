@@ -37,9 +37,8 @@ impl Engine {
         };
         let dirs = self.pod_dirs();
         let id = dirs.resolve(key)?;
-        let lock = dirs.lock(&id)?;
-        let rec = dirs
-            .load(&id)?
+        let (lock, rec) = dirs
+            .lock_existing(&id)?
             .ok_or_else(|| PodError::NotFound(key.clone()))?;
         if rec.state != PodState::Ready {
             return Err(PodError::NotReady {

@@ -203,8 +203,7 @@ impl Engine {
             Err(Error::Pod(PodError::NotFound(_))) => return Ok(()),
             Err(e) => return Err(e),
         };
-        let lock = dirs.lock(&id)?;
-        let Some(mut rec) = dirs.load(&id)? else {
+        let Some((lock, mut rec)) = dirs.lock_existing(&id)? else {
             return Ok(());
         };
         self.stop_locked(&dirs, &lock, &mut rec)
@@ -223,14 +222,12 @@ impl Engine {
     /// removed. An unknown pod is fine (idempotent).
     pub fn remove_pod(&self, key: &str) -> Result<()> {
         let dirs = self.pod_dirs();
-        let _all = dirs.lock_all()?;
         let id = match dirs.resolve(key) {
             Ok(id) => id,
             Err(Error::Pod(PodError::NotFound(_))) => return Ok(()),
             Err(e) => return Err(e),
         };
-        let lock = dirs.lock(&id)?;
-        let Some(mut rec) = dirs.load(&id)? else {
+        let Some((lock, mut rec)) = dirs.lock_existing(&id)? else {
             return Ok(());
         };
         if rec.state == PodState::Ready {
