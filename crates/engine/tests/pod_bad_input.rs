@@ -1,7 +1,7 @@
 //! Bad pod input: each is one error and leaves nothing — a duplicate pod
 //! (name, namespace, uid, attempt), a container in an unknown pod, a
 //! sysctl of no namespace (or of the host's), a hostPort someone holds,
-//! ports on a container of a pod, the pause mode not built yet.
+//! ports on a container of a pod, a pause image that is not there.
 
 mod pod_env;
 
@@ -81,12 +81,11 @@ fn bad_pods_leave_nothing() {
     let err = e.create_pod(&bad).unwrap_err();
     assert!(err.to_string().contains("in use"), "{err}");
 
+    // A pause image that is not there: no infra container is left.
     let mut bad = pod_options("pause");
-    bad.pause_image = Some("registry.k8s.io/pause:3.9".into());
-    assert!(matches!(
-        e.create_pod(&bad).unwrap_err(),
-        Error::NotImplemented(_)
-    ));
+    bad.pause_image = Some("no-such-pause-image".into());
+    assert!(e.create_pod(&bad).is_err());
+    assert!(e.list().unwrap().is_empty(), "an infra container was left");
     assert!(e.pods().unwrap().is_empty());
     nothing_left(&env);
 }

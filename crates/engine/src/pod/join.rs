@@ -87,6 +87,13 @@ impl Engine {
         let rec = dirs
             .load(id)?
             .ok_or_else(|| PodError::NotFound(id.clone()))?;
+        if let Some(infra) = &rec.infra {
+            return Ok(Some(PodJoin {
+                namespaces: self.infra_namespaces(&rec, infra)?,
+                cgroup_parent: rec.options.cgroup_parent,
+                files: dirs.dir(id),
+            }));
+        }
         let mut namespaces = Vec::new();
         if !rec.options.host_network {
             namespaces.push((LinuxNamespaceType::Network, self.networks.netns_path(id)));

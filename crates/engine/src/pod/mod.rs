@@ -4,18 +4,20 @@
 //! layer (bridge, host-local, portmap with the pod's hostPorts), with one
 //! `hosts`/`hostname`/`resolv.conf` for all of them and their cgroups
 //! under the pod's cgroup parent. State lives under the runroot with
-//! flocks ([`record`]), so the CLI and a CRI server share it and a
+//! flocks (the `record` module), so the CLI and a CRI server share it and a
 //! restarted server finds every pod.
 //!
 //! Life: [`Engine::create_pod`] (Ready) → containers made with
 //! `CreateOptions::pod` → [`Engine::stop_pod`] (containers stopped,
 //! network down, NotReady; idempotent) → [`Engine::remove_pod`]
 //! (containers removed, namespaces unpinned, record gone; a Ready pod is
-//! stopped first, as CRI-O does; idempotent).
+//! stopped first, as CRI-O does; idempotent). With `pause_image` an
+//! infra container owns the namespaces instead (the `infra` module).
 
 mod cgroup;
 mod error;
 mod files;
+mod infra;
 pub(crate) mod join;
 mod namespaces;
 mod options;
@@ -122,6 +124,12 @@ impl Engine {
         } else {
             opts.own_hostname()
         };
+        if let Some(image) = &opts.pause_image {
+            self.start_infra(rec, image)?;
+            let ip = rec.network.as_ref().map(|a| a.ip.as_str());
+            files::write(&dir, &opts, &hostname, ip)?;
+            return dirs.save(lock, rec);
+        }
         let (ipc, uts) = namespaces::pin(&Pins {
             dir: &dir.join("ns"),
             ipc: !opts.host_ipc,
@@ -142,6 +150,11 @@ impl Engine {
     /// Take the pod's network down (its namespace unpinned, CNI DEL, host
     /// ports freed); what is undone already is skipped.
     fn pod_network_down(&self, rec: &mut PodRecord) -> Result<()> {
+        if let Some(infra) = &rec.infra {
+            self.stop_infra(infra)?;
+            rec.network = None;
+            return Ok(());
+        }
         if rec.network.is_some() || self.networks.is_attached(&rec.id) {
             self.networks.detach(&rec.id)?;
         }
@@ -153,6 +166,9 @@ impl Engine {
     /// network, pinned namespaces, the cgroup directories it made.
     fn unmake_pod(&self, rec: &mut PodRecord) -> Result<()> {
         self.pod_network_down(rec)?;
+        if let Some(infra) = rec.infra.take() {
+            self.remove_infra(&infra)?;
+        }
         for pin in [rec.ipc.take(), rec.uts.take()].into_iter().flatten() {
             namespaces::unpin(&pin)?;
         }
@@ -269,10 +285,10 @@ impl Engine {
     }
 
     fn pod_info(&self, rec: PodRecord) -> PodInfo {
-        let netns_path = rec
-            .network
-            .as_ref()
-            .map(|_| self.networks.netns_path(&rec.id));
+        let netns_path = rec.network.as_ref().map(|a| match rec.infra {
+            Some(_) => a.netns.clone(),
+            None => self.networks.netns_path(&rec.id),
+        });
         PodInfo {
             ip: rec.network.as_ref().and_then(|a| a.ip.parse().ok()),
             netns_path,

@@ -48,6 +48,8 @@ pub(crate) struct PodRecord {
     /// The cgroup parent's directories that did not exist when the pod
     /// was made: removed with the pod once empty.
     pub cgroups_made: Vec<PathBuf>,
+    /// The infra container in the pause-image mode.
+    pub infra: Option<String>,
 }
 
 /// An exclusive hold on a pod's record or on the pods' directory.
