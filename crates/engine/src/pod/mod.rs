@@ -257,8 +257,10 @@ impl Engine {
         }
         self.unmake_pod(&mut rec)?;
         dirs.save(&lock, &rec)?;
+        // Under the lock: a remover waiting on it then finds no record.
+        dirs.remove(&id)?;
         drop(lock);
-        dirs.remove(&id)
+        Ok(())
     }
 
     /// Pod `key`: an id or a unique id prefix.
