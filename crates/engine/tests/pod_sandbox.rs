@@ -60,7 +60,10 @@ fn containers_of_a_pod_share_its_namespaces_and_files() {
 
     let server = run(
         &e,
-        &in_pod(&pod, "echo -n pod-local | nc -l -p 7777; sleep 1000"),
+        &in_pod(
+            &pod,
+            "echo pod-shm > /dev/shm/token; echo -n pod-local | nc -l -p 7777; sleep 1000",
+        ),
     );
     let client = run(
         &e,
@@ -70,7 +73,7 @@ fn containers_of_a_pod_share_its_namespaces_and_files() {
              hostname; cat /etc/resolv.conf; \
              cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/kernel/shmmni; \
              stat -L -c %i /proc/self/ns/ipc /proc/self/ns/uts /proc/self/ns/net; \
-             cat /proc/self/cgroup",
+             cat /dev/shm/token; cat /proc/self/cgroup",
         ),
     );
     let (code, out) = finish(&e, &client);
@@ -78,6 +81,7 @@ fn containers_of_a_pod_share_its_namespaces_and_files() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "pod-local", "localhost not shared: {out}");
     assert_eq!(lines[1], "pod-host", "{out}");
+    assert!(lines.contains(&"pod-shm"), "/dev/shm not shared: {out}");
     assert!(out.contains("nameserver 10.9.8.7"), "{out}");
     assert!(out.contains("search pods.example"), "{out}");
     assert!(out.contains("options ndots:3"), "{out}");

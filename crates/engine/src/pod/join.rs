@@ -1,8 +1,8 @@
 //! A container in a pod: at create its options are made the pod's (its
 //! network, PID, IPC and UTS modes, its hostname; no ports of its own),
 //! and whenever its bundle is written the config.json joins the pod's
-//! pinned namespaces by path, binds the pod's `hosts`, `hostname` and
-//! `resolv.conf`, and puts its cgroup under the pod's cgroup parent.
+//! pinned namespaces by path, binds the pod's `hosts`, `hostname`,
+//! `resolv.conf` and `/dev/shm`, and puts its cgroup under the pod's cgroup parent.
 
 use super::error::PodError;
 use super::record::{PodLock, PodState};
@@ -21,6 +21,8 @@ pub(crate) struct PodJoin {
     pub namespaces: Vec<(LinuxNamespaceType, PathBuf)>,
     /// The pod's directory, holding its `hosts`, `hostname`, `resolv.conf`.
     pub files: PathBuf,
+    /// The pod's `/dev/shm` tmpfs, bound over the container's.
+    pub shm: Option<PathBuf>,
 }
 
 impl Engine {
@@ -92,6 +94,7 @@ impl Engine {
                 namespaces: self.infra_namespaces(&rec, infra)?,
                 cgroup_parent: rec.options.cgroup_parent,
                 files: dirs.dir(id),
+                shm: rec.shm,
             }));
         }
         let mut namespaces = Vec::new();
@@ -108,6 +111,7 @@ impl Engine {
             cgroup_parent: rec.options.cgroup_parent,
             namespaces,
             files: dirs.dir(id),
+            shm: rec.shm,
         }))
     }
 }
@@ -139,6 +143,15 @@ pub(crate) fn apply(spec: &mut Spec, j: &PodJoin) {
                 Some("/etc/hosts") => "hosts",
                 Some("/etc/hostname") => "hostname",
                 Some("/etc/resolv.conf") => "resolv.conf",
+                Some("/dev/shm") => {
+                    if let Some(shm) = &j.shm {
+                        m.set_typ(Some("bind".into()));
+                        m.set_source(Some(shm.clone()));
+                        let o = ["rbind", "rprivate", "nosuid", "noexec", "nodev"];
+                        m.set_options(Some(o.iter().map(|s| s.to_string()).collect()));
+                    }
+                    continue;
+                }
                 _ => continue,
             };
             m.set_source(Some(j.files.join(file)));

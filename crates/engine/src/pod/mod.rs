@@ -22,6 +22,7 @@ pub(crate) mod join;
 mod namespaces;
 mod options;
 mod record;
+mod shm;
 
 pub use error::PodError;
 pub use options::{PodDns, PodOptions};
@@ -124,6 +125,9 @@ impl Engine {
         } else {
             opts.own_hostname()
         };
+        if !opts.host_ipc {
+            rec.shm = Some(shm::mount_shm(&dir)?);
+        }
         if let Some(image) = &opts.pause_image {
             self.start_infra(rec, image)?;
             let ip = rec.network.as_ref().map(|a| a.ip.as_str());
@@ -171,6 +175,9 @@ impl Engine {
         }
         for pin in [rec.ipc.take(), rec.uts.take()].into_iter().flatten() {
             namespaces::unpin(&pin)?;
+        }
+        if let Some(at) = rec.shm.take() {
+            shm::unmount_shm(&at)?;
         }
         cgroup::remove(&rec.cgroups_made);
         Ok(())

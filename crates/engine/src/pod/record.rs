@@ -50,6 +50,8 @@ pub(crate) struct PodRecord {
     pub cgroups_made: Vec<PathBuf>,
     /// The infra container in the pause-image mode.
     pub infra: Option<String>,
+    /// The pod's `/dev/shm` tmpfs (None on the host's IPC).
+    pub shm: Option<PathBuf>,
 }
 
 /// An exclusive hold on a pod's record or on the pods' directory.
