@@ -265,3 +265,49 @@ fn host_namespaces() {
     e.remove_pod(&pod).unwrap();
     assert!(leftovers(&env, &pod, None).is_empty());
 }
+
+#[test]
+fn a_cgroup_parent_made_by_someone_else_stays() {
+    require!(can_run_pods(), "root, CNI plugins and iptables");
+    let env = Env::new();
+    let e = env.engine();
+    // As the kubelet makes /kubepods/.../pod<uid> before RunPodSandbox.
+    let parent = env.pod_cgroup("kubepods/pod-uid");
+    let rel = parent.trim_start_matches('/');
+    let mut made = Vec::new();
+    for h in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        let h = h.path();
+        if h.is_symlink() || !h.join("cgroup.procs").exists() {
+            continue;
+        }
+        // Level by level: v1's cpuset starts a new cgroup with no cpus or
+        // mems, which its maker copies from the parent (as the kubelet).
+        let mut d = h.clone();
+        for part in rel.split('/') {
+            let parent_dir = d.clone();
+            d = d.join(part);
+            if std::fs::create_dir(&d).is_ok() && d.join("cpuset.cpus").exists() {
+                for f in ["cpuset.cpus", "cpuset.mems"] {
+                    let v = std::fs::read_to_string(parent_dir.join(f)).unwrap();
+                    std::fs::write(d.join(f), v.trim()).unwrap();
+                }
+            }
+        }
+        made.push(d);
+    }
+    let mut o = pod_options("kubelet-cgroup");
+    o.cgroup_parent = Some(parent.clone());
+    let pod = e.create_pod(&o).unwrap();
+    let c = run(&e, &in_pod(&pod, "cat /proc/self/cgroup"));
+    let (code, out) = finish(&e, &c);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains(&format!("{parent}/berth-{c}")), "{out}");
+    e.remove_pod(&pod).unwrap();
+    for d in &made {
+        assert!(d.is_dir(), "{} was removed", d.display());
+        assert!(
+            !d.join(format!("berth-{c}")).exists(),
+            "container cgroup left"
+        );
+    }
+}
