@@ -129,8 +129,17 @@ fn containers_of_a_pod_share_its_namespaces_and_files() {
     assert!(rules_with(&pod).is_empty(), "{:?}", rules_with(&pod));
     let s = e.inspect(&server).unwrap().state;
     assert_eq!(s.status, berth_engine::Status::Exited);
-    // Idempotent; and a stopped pod takes no new container.
+    // Idempotent; and a stopped pod takes no new container, and starts
+    // none of its own again.
     e.stop_pod(&pod).unwrap();
+    let err = e.start_detached(&server).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            berth_engine::Error::Pod(berth_engine::PodError::NotReady { .. })
+        ),
+        "{err}"
+    );
     let err = e.create(&in_pod(&pod, "true")).unwrap_err();
     assert!(
         matches!(

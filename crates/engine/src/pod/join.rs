@@ -79,6 +79,26 @@ impl Engine {
         Ok((out, Some(lock)))
     }
 
+    /// Refuse to start a container of a stopped or removed pod (its
+    /// namespaces are gone) with the pod's reason, not the runtime's.
+    pub(crate) fn pod_ready_to_start(&self, c: &berth_storage::Container) -> Result<()> {
+        let Some(id) = crate::meta::Meta::of(c)?.options.pod else {
+            return Ok(());
+        };
+        let rec = self
+            .pod_dirs()
+            .load(&id)?
+            .ok_or_else(|| PodError::NotFound(id.clone()))?;
+        if rec.state != PodState::Ready {
+            return Err(PodError::NotReady {
+                id,
+                what: format!("container {} can't start in a stopped pod", c.name),
+            }
+            .into());
+        }
+        Ok(())
+    }
+
     /// What the bundle of a container with `opts` takes from its pod;
     /// None outside a pod.
     pub(crate) fn pod_join(&self, opts: &CreateOptions) -> Result<Option<PodJoin>> {
