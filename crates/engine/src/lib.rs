@@ -17,6 +17,7 @@ mod bundle;
 mod clock;
 mod command_lookup;
 mod commit;
+mod commit_config;
 pub mod config_changes;
 pub mod confinement;
 mod console_socket;
