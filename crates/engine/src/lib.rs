@@ -18,6 +18,7 @@ mod clock;
 mod command_lookup;
 mod commit;
 mod commit_config;
+mod diff_between;
 pub mod config_changes;
 pub mod confinement;
 mod console_socket;
