@@ -32,5 +32,8 @@ pub fn ensure_image(cli: &Cli, flags: &PullFlags, name: &str) -> anyhow::Result<
     let store = cli.store()?;
     let progress = crate::progress::for_pull(flags.quiet);
     berth_image::image_for_container(&ctx, &store, name, policy, progress.as_ref())?;
+    // podman writes a pull event for every run and create, with the name
+    // as given and no id, whether or not anything was fetched.
+    crate::events_cmd::image_event(cli, "pull", "", name);
     Ok(())
 }
