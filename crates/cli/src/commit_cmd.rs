@@ -31,6 +31,14 @@ pub struct CommitArgs {
     /// Print nothing but the id.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Make the image's filesystem one layer (the base's layers and the
+    /// container's changes together).
+    #[arg(short, long)]
+    pub squash: bool,
+    /// Keep every volume and bind destination in the image's Volumes (by
+    /// default only the anonymous volumes `-v /path` made).
+    #[arg(long)]
+    pub include_volumes: bool,
     /// The container.
     pub container: String,
     /// A name for the new image.
@@ -59,6 +67,8 @@ pub fn commit(cli: &Cli, a: &CommitArgs) -> anyhow::Result<()> {
         author: a.author.clone(),
         changes: a.change.clone(),
         format,
+        squash: a.squash,
+        include_volumes: a.include_volumes,
     };
     let freeze =
         a.pause && info.state.status == berth_engine::Status::Running && !info.state.paused;

@@ -76,6 +76,12 @@ pub struct CreateArgs {
     /// Publish the image's exposed ports on random host ports.
     #[arg(short = 'P', long)]
     pub publish_all: bool,
+    /// The container's IPv4 address on the bridge network.
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// Another name of the container on the bridge network.
+    #[arg(long)]
+    pub network_alias: Vec<String>,
     /// Keep stdin open.
     #[arg(short, long)]
     pub interactive: bool,
@@ -158,6 +164,8 @@ impl CreateArgs {
                 .map(|p| berth_engine::PortMapping::parse(p))
                 .collect::<Result<_, _>>()?,
             publish_all: self.publish_all,
+            ip: self.ip.clone(),
+            network_aliases: self.network_alias.clone(),
             interactive: self.interactive,
             tty: self.tty,
             remove: self.rm,

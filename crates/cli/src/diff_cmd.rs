@@ -1,6 +1,7 @@
-//! `berth diff CTR|IMAGE`: what a container's layer (or an image's top
-//! layer) added, changed and deleted, as podman's `A`/`C`/`D` lines or
-//! `--format json`.
+//! `berth diff CTR|IMAGE [CTR|IMAGE]`: what a container's layer (or an
+//! image's top layer) added, changed and deleted — or, given two, what
+//! changed from the second's filesystem to the first's — as podman's
+//! `A`/`C`/`D` lines or `--format json`.
 
 use crate::Cli;
 use berth_engine::PathChange;
@@ -14,6 +15,9 @@ pub struct DiffArgs {
     pub format: Option<String>,
     /// A container, else an image.
     pub name: String,
+    /// Compare with this container or image instead of NAME's parent
+    /// layer: the changes from OTHER's filesystem to NAME's.
+    pub other: Option<String>,
 }
 
 /// podman's JSON: the lists that have entries, in this order.
@@ -34,19 +38,17 @@ pub fn diff(cli: &Cli, a: &DiffArgs) -> anyhow::Result<()> {
         Some(f) => anyhow::bail!("unknown format {f:?}: diff knows only json"),
     };
     let engine = cli.engine()?;
-    let changes = match engine.container_changes(&a.name) {
-        Ok(c) => c,
-        Err(berth_engine::Error::NotFound(_)) => match engine.image_changes(&a.name) {
+    let changes = match &a.other {
+        Some(other) => engine
+            .changes_between(&a.name, other)
+            .map_err(|e| missing(e, &[&a.name, other]))?,
+        None => match engine.container_changes(&a.name) {
             Ok(c) => c,
-            Err(e) => {
-                let e = anyhow::Error::from(e);
-                if crate::exit_code::is_missing(&e) {
-                    anyhow::bail!("{} not found: no such container or image", a.name);
-                }
-                return Err(e);
-            }
+            Err(berth_engine::Error::NotFound(_)) => engine
+                .image_changes(&a.name)
+                .map_err(|e| missing(e, &[&a.name]))?,
+            Err(e) => return Err(e.into()),
         },
-        Err(e) => return Err(e.into()),
     };
     if !json {
         let mut out = String::new();
@@ -77,4 +79,19 @@ pub fn diff(cli: &Cli, a: &DiffArgs) -> anyhow::Result<()> {
     c.serialize(&mut ser)?;
     println!("{}", String::from_utf8_lossy(&buf));
     Ok(())
+}
+
+/// A name that is neither container nor image, said as podman says it
+/// (the first of `names` that is missing; anything else as it is).
+fn missing(e: berth_engine::Error, names: &[&String]) -> anyhow::Error {
+    let e = anyhow::Error::from(e);
+    if !crate::exit_code::is_missing(&e) {
+        return e;
+    }
+    let text = e.to_string();
+    let name = names
+        .iter()
+        .find(|n| text.contains(n.as_str()))
+        .unwrap_or(&names[0]);
+    anyhow::anyhow!("{name} not found: no such container or image")
 }

@@ -13,7 +13,8 @@ use std::time::{Duration, SystemTime};
 #[derive(Args)]
 pub struct EventsArgs {
     /// Keep only events that match KEY=VALUE: container, event, image,
-    /// type (several values of one key: any of them).
+    /// label (label=NAME or label=NAME=VALUE), type (several values of one
+    /// key: any of them).
     #[arg(short, long)]
     pub filter: Vec<String>,
     /// `json` (one object a line), or a Go template.
@@ -45,9 +46,9 @@ impl Filters {
                 .split_once('=')
                 .ok_or_else(|| anyhow::anyhow!("invalid filter {f:?}: it must be KEY=VALUE"))?;
             let k = match k {
-                "container" | "image" | "type" => k,
+                "container" | "image" | "type" | "label" => k,
                 "event" | "status" => "event",
-                _ => anyhow::bail!("invalid filter {k:?} (container, event, image, type)"),
+                _ => anyhow::bail!("invalid filter {k:?} (container, event, image, label, type)"),
             };
             match out.iter_mut().find(|(key, _)| key == k) {
                 Some((_, vs)) => vs.push(v.to_string()),
@@ -66,9 +67,22 @@ impl Filters {
                 }
                 "image" => e.image == *v || (e.kind == "image" && (e.name == *v || e.id == *v)),
                 "type" => e.kind == *v,
+                "label" => has_label(e, v),
                 _ => e.status == *v,
             })
         })
+    }
+}
+
+/// Whether `e` carries label `filter`: `NAME=VALUE` exactly, or `NAME`
+/// with any value (podman 4.3 matches only the first form).
+fn has_label(e: &Event, filter: &str) -> bool {
+    let Some(attributes) = &e.attributes else {
+        return false;
+    };
+    match filter.split_once('=') {
+        Some((k, v)) => attributes.get(k).is_some_and(|have| have == v),
+        None => attributes.contains_key(filter),
     }
 }
 

@@ -113,6 +113,9 @@ pub fn settings(info: &ContainerInfo) -> Value {
     let a = info.state.network.clone().unwrap_or_default();
     let mode = info.meta.options.network;
     let mut networks = Map::new();
+    // podman's order: the --network-alias names, then the short id.
+    let mut aliases = info.meta.options.network_aliases.clone();
+    aliases.push(info.id[..12].to_string());
     if mode == berth_engine::NetworkMode::Bridge {
         networks.insert(
             berth_engine::network::config::NAME.into(),
@@ -129,7 +132,7 @@ pub fn settings(info: &ContainerInfo) -> Value {
                 "DriverOpts": null,
                 "IPAMConfig": null,
                 "Links": null,
-                "Aliases": [&info.id[..12]],
+                "Aliases": aliases,
             }),
         );
     }

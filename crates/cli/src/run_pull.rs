@@ -1,6 +1,7 @@
 //! `run`/`create` pull their image first when `--pull` says so, through
 //! the image crate's one pull path (short names as `berth pull` resolves
-//! them), with pull progress unless `--quiet`.
+//! them), with pull progress unless `--quiet`; without `--pull`, as
+//! containers.conf's `pull_policy` says.
 
 use crate::{Cli, RegistryArgs};
 use clap::Args;
@@ -10,8 +11,9 @@ use clap::Args;
 pub struct PullFlags {
     /// Pull the image: missing (when not in storage), always, never, or
     /// newer (when the registry's digest differs from the local one).
-    #[arg(long, value_name = "POLICY", default_value = "missing")]
-    pub pull: String,
+    /// Default: containers.conf's `[engine] pull_policy`, else missing.
+    #[arg(long, value_name = "POLICY")]
+    pub pull: Option<String>,
     /// Require HTTPS and verify certificates when pulling (false: allow
     /// plain HTTP and unverified TLS).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
@@ -24,7 +26,10 @@ pub struct PullFlags {
 /// Make sure the image `name` is in storage as `flags` ask, pulling it
 /// when needed. The container is then created from it by name.
 pub fn ensure_image(cli: &Cli, flags: &PullFlags, name: &str) -> anyhow::Result<()> {
-    let policy: berth_image::PullPolicy = flags.pull.parse()?;
+    let policy: berth_image::PullPolicy = match &flags.pull {
+        Some(p) => p.parse()?,
+        None => crate::config::pull_policy_default::default_pull_policy()?,
+    };
     let ctx = cli.context(&RegistryArgs {
         tls_verify: flags.tls_verify,
         ..RegistryArgs::default()
@@ -32,5 +37,8 @@ pub fn ensure_image(cli: &Cli, flags: &PullFlags, name: &str) -> anyhow::Result<
     let store = cli.store()?;
     let progress = crate::progress::for_pull(flags.quiet);
     berth_image::image_for_container(&ctx, &store, name, policy, progress.as_ref())?;
+    // podman writes a pull event for every run and create, with the name
+    // as given and no id, whether or not anything was fetched.
+    crate::events_cmd::image_event(cli, "pull", "", name);
     Ok(())
 }

@@ -123,9 +123,14 @@ fn a_container_s_life_is_in_the_journal_in_order() {
         .iter()
         .map(|e| (e["Status"].as_str().unwrap(), e["Name"].as_str().unwrap()))
         .collect();
+    // run's own pull first (podman writes one even for a local image).
     assert_eq!(
         seen,
-        [("tag", "localhost/other:1"), ("untag", "localhost/other:1")]
+        [
+            ("pull", "busybox"),
+            ("tag", "localhost/other:1"),
+            ("untag", "localhost/other:1")
+        ]
     );
     assert_eq!(images[0]["Type"], "image");
 }

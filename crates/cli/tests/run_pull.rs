@@ -72,6 +72,8 @@ fn run_pulls_a_missing_short_name_with_podmans_lines() {
     let (out, err) = ok(&env, &conf, &["run", "--rm", "lib/box:1.0", "echo", "hi"]);
     assert_eq!(out, "hi\n");
     let want = [
+        format!("Resolving \"lib/box:1.0\" using unqualified-search registries ({conf})"),
+        format!("Trying to pull {}/lib/box:1.0...", reg.addr),
         "Getting image source signatures".to_string(),
         format!("Copying blob {}", layout.layer_digest),
         format!("Copying config {}", layout.config_digest),
@@ -240,7 +242,11 @@ fn tls_verify_on_run_reaches_a_plain_http_registry() {
         err.contains("server gave HTTP response to HTTPS client (use --tls-verify=false or registries.conf insecure)"),
         "{err}"
     );
-    assert_eq!(err.lines().count(), 1, "{err}");
+    // podman's Resolving and Trying lines, then one error line.
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 3, "{err}");
+    assert!(lines[1].starts_with("Trying to pull "), "{err}");
+    assert!(lines[2].starts_with("Error: "), "{err}");
     assert_eq!(env.ps().len(), 0);
     let (out, err) = ok(
         &env,

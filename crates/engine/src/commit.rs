@@ -34,6 +34,11 @@ pub struct NewImageOptions {
     pub changes: Vec<String>,
     /// Manifest format.
     pub format: ImageFormat,
+    /// `commit --squash`: the whole filesystem as the image's one layer.
+    pub squash: bool,
+    /// `commit --include-volumes`: every volume and bind destination in
+    /// the config's Volumes (else only the anonymous ones `-v /path` made).
+    pub include_volumes: bool,
 }
 
 impl Engine {
@@ -53,25 +58,57 @@ impl Engine {
     }
 
     /// A new image from container `key`: its changes as one layer on its
-    /// image's, the image's config with `opts`' changes. Returns the id.
+    /// image's (with `squash`, its whole filesystem as the only layer),
+    /// the image's config with the container's run options kept as podman
+    /// keeps them (see `commit_config`), then `opts`' changes. Returns the
+    /// id.
     pub fn commit(&self, key: &str, opts: &NewImageOptions) -> Result<String> {
         let info = self.inspect(key)?;
         let mut spool = spool()?;
-        self.store.container_diff(&info.id, &mut spool)?;
+        if opts.squash {
+            self.export(&info.id, &mut spool)?;
+        } else {
+            self.store.container_diff(&info.id, &mut spool)?;
+        }
         spool
             .seek(SeekFrom::Start(0))
             .map_err(io("rewind layer spool"))?;
         let base = self.store.image(&info.image_id)?;
-        let config: Value = serde_json::from_slice(&self.store.image_config(&base.id)?)
-            .map_err(|e| malformed(&base.id, e))?;
+        let config_bytes = self.store.image_config(&base.id)?;
+        let mut config: Value =
+            serde_json::from_slice(&config_bytes).map_err(|e| malformed(&base.id, e))?;
+        let image =
+            crate::image_config::execution(&crate::image_config::parse(&base.id, &config_bytes)?);
+        let obj = config
+            .as_object_mut()
+            .ok_or_else(|| malformed(&base.id, "not an object"))?;
+        let cfg = obj.entry("config").or_insert_with(|| json!({}));
+        if !cfg.is_object() {
+            *cfg = json!({});
+        }
+        if let Some(cfg) = cfg.as_object_mut() {
+            crate::commit_config::keep_run_options(
+                cfg,
+                &info.meta.options,
+                &image,
+                &info.meta.exposed_ports,
+                opts.include_volumes,
+            );
+        }
+        let parent = if opts.squash {
+            // One layer and its one history entry, as podman's squash.
+            obj.insert("rootfs".into(), json!({"type": "layers", "diff_ids": []}));
+            obj.insert("history".into(), json!([]));
+            None
+        } else {
+            base.top_layer.as_deref()
+        };
         let created_by = info.meta.command.join(" ");
-        self.new_image(
-            base.top_layer.as_deref(),
-            config,
-            spool,
-            Some(&created_by),
-            opts,
-        )
+        let id = self.new_image(parent, config, spool, Some(&created_by), opts)?;
+        if let Ok(c) = self.container(&info.id) {
+            self.event(&c, "commit", None);
+        }
+        Ok(id)
     }
 
     /// A new image whose only layer is the tar `input` (plain, gzip or

@@ -32,7 +32,8 @@ impl Engine {
 
     /// Options as the container keeps them: `-P` turned into mappings of
     /// the image's exposed ports (those not published already). Refuses
-    /// `-p` without a bridge and a fixed host port someone holds, before
+    /// `-p`, `--ip` and `--network-alias` without a bridge, a fixed host
+    /// port someone holds and an `--ip` the network cannot give, before
     /// anything is made.
     pub(crate) fn network_options(
         &self,
@@ -60,6 +61,22 @@ impl Engine {
                 reason: "ports can only be published with --network bridge".into(),
             });
         }
+        let bridge_only = |option: &'static str, value: String| Error::InvalidOption {
+            option,
+            value,
+            reason: "can only be set when the network mode is bridge".into(),
+        };
+        if let Some(ip) = &opts.ip {
+            if opts.network != NetworkMode::Bridge {
+                return Err(bridge_only("--ip", ip.clone()));
+            }
+            self.networks.check_ip(ip)?;
+        }
+        if let Some(alias) = opts.network_aliases.first() {
+            if opts.network != NetworkMode::Bridge {
+                return Err(bridge_only("--network-alias", alias.clone()));
+            }
+        }
         self.networks.check_ports(&opts.ports)?;
         Ok(opts)
     }
@@ -76,7 +93,9 @@ impl Engine {
         if opts.network != NetworkMode::Bridge {
             return Ok(());
         }
-        let a = self.networks.attach(id, &opts.ports)?;
+        let a = self
+            .networks
+            .attach_at(id, &opts.ports, opts.ip.as_deref())?;
         if let Err(e) = self.hosts_address(id, &a) {
             let _ = self.networks.detach(id);
             return Err(e);

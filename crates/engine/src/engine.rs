@@ -157,8 +157,9 @@ impl Engine {
             return Err(e);
         }
         let image = opts.image.clone();
+        let labels = opts.labels.clone();
         volumes.keep();
-        self.event_with_image(&c, image, "create", None);
+        self.event_with_image(&c, image, &labels, "create", None);
         Ok(c.id)
     }
 

@@ -107,17 +107,19 @@ impl Engine {
 
     /// Record `status` of container `c` (with its exit code for `died`).
     pub(crate) fn event(&self, c: &berth_storage::Container, status: &str, code: Option<i32>) {
-        let image = crate::meta::Meta::of(c)
-            .map(|m| m.options.image)
+        let options = crate::meta::Meta::of(c)
+            .map(|m| m.options)
             .unwrap_or_default();
-        self.event_with_image(c, image, status, code);
+        self.event_with_image(c, options.image, &options.labels, status, code);
     }
 
-    /// [`Engine::event`] when the image asked for is at hand.
+    /// [`Engine::event`] when the image asked for and the container's
+    /// `--label`s are at hand (its metadata may not be written yet).
     pub(crate) fn event_with_image(
         &self,
         c: &berth_storage::Container,
         image: String,
+        labels: &BTreeMap<String, String>,
         status: &str,
         code: Option<i32>,
     ) {
@@ -129,8 +131,28 @@ impl Engine {
             status: status.into(),
             time: crate::clock::now_rfc3339(),
             kind: "container".into(),
-            attributes: Some(BTreeMap::new()),
+            attributes: Some(self.event_labels(&c.image, labels)),
         });
+    }
+
+    /// A container event's attributes, as podman's: the image's labels,
+    /// then the container's over them (what `--filter label=` matches).
+    /// An unreadable image (gone with `rmi -f`) adds none.
+    fn event_labels(
+        &self,
+        image_id: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> BTreeMap<String, String> {
+        let mut all: BTreeMap<String, String> = self
+            .store
+            .image_config(image_id)
+            .ok()
+            .and_then(|b| crate::image_config::parse(image_id, &b).ok())
+            .and_then(|c| c.config().as_ref().and_then(|c| c.labels().clone()))
+            .map(|l| l.into_iter().collect())
+            .unwrap_or_default();
+        all.extend(labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+        all
     }
 }
 

@@ -138,6 +138,11 @@ pub struct CreateOptions {
     pub ports: Vec<crate::network::ports::PortMapping>,
     /// `-P`: publish the image's `ExposedPorts` on random host ports.
     pub publish_all: bool,
+    /// `--ip`: the container's address on the bridge network (else the
+    /// network picks one).
+    pub ip: Option<String>,
+    /// `--network-alias`: more names of the container on its network.
+    pub network_aliases: Vec<String>,
     /// `-i`: keep stdin open.
     pub interactive: bool,
     /// `-t`: a terminal.

@@ -38,6 +38,12 @@ pub struct SpecInputs<'a> {
 /// The process's argv: `--entrypoint` replaces the image's Entrypoint and
 /// drops its Cmd; a command given replaces the Cmd.
 pub fn command(opts: &CreateOptions, image: &ImageConfig) -> Vec<String> {
+    let (entry, cmd) = entrypoint_and_cmd(opts, image);
+    entry.into_iter().chain(cmd).collect()
+}
+
+/// The Entrypoint and the Cmd of [`command`], apart (as `commit` keeps them).
+pub fn entrypoint_and_cmd(opts: &CreateOptions, image: &ImageConfig) -> (Vec<String>, Vec<String>) {
     let (entry, default_cmd) = match &opts.entrypoint {
         Some(e) if e.is_empty() => (Vec::new(), Vec::new()),
         // podman: a JSON array is the whole entrypoint, anything else one word.
@@ -55,7 +61,7 @@ pub fn command(opts: &CreateOptions, image: &ImageConfig) -> Vec<String> {
     } else {
         opts.command.clone()
     };
-    entry.into_iter().chain(cmd).collect()
+    (entry, cmd)
 }
 
 /// The environment: PATH and container=berth, then the host's configured
@@ -67,11 +73,30 @@ pub fn environment(
     user: &ResolvedUser,
     hostname: &str,
 ) -> Vec<String> {
+    let mut env = merged_environment(opts, image, Some(hostname));
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(format!(
+            "HOME={}",
+            user.home.clone().unwrap_or_else(|| "/".into())
+        ));
+    }
+    env
+}
+
+/// [`environment`] without what only a run adds (HOSTNAME, a default
+/// HOME) when `hostname` is None: what `commit` keeps, as podman.
+pub fn merged_environment(
+    opts: &CreateOptions,
+    image: &ImageConfig,
+    hostname: Option<&str>,
+) -> Vec<String> {
     let mut env: Vec<String> = vec![
         "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
         "container=berth".into(),
-        format!("HOSTNAME={hostname}"),
     ];
+    if let Some(h) = hostname {
+        env.push(format!("HOSTNAME={h}"));
+    }
     if opts.tty {
         env.push("TERM=xterm".into());
     }
@@ -88,12 +113,6 @@ pub fn environment(
         .chain(&opts.env)
     {
         set(&mut env, e);
-    }
-    if !env.iter().any(|e| e.starts_with("HOME=")) {
-        env.push(format!(
-            "HOME={}",
-            user.home.clone().unwrap_or_else(|| "/".into())
-        ));
     }
     env
 }

@@ -63,7 +63,7 @@ pub fn pull(
     name: &str,
     progress: &dyn Progress,
 ) -> Result<(Image, Reference)> {
-    let source = RegistrySource::open_admitted(ctx, name, &ctx.policy()?)?;
+    let source = RegistrySource::open_for_pull(ctx, name, &ctx.policy()?, progress)?;
     let image = transport::resolve(&source, &ctx.platform)?;
     let reference = source.reference.clone();
     let stored = pull::into_storage(

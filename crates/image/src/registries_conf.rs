@@ -77,6 +77,10 @@ pub struct RegistriesConf {
     /// `[aliases]`: short name → fully qualified name.
     #[serde(default)]
     pub aliases: BTreeMap<String, String>,
+    /// The file whose `unqualified-search-registries` are in force (none:
+    /// the built-in default), named in podman's `Resolving …` line.
+    #[serde(skip)]
+    pub search_origin: Option<PathBuf>,
 }
 
 fn default_search() -> Vec<String> {
@@ -89,6 +93,7 @@ impl Default for RegistriesConf {
             unqualified_search_registries: default_search(),
             registry: Vec::new(),
             aliases: Default::default(),
+            search_origin: None,
         }
     }
 }
@@ -150,14 +155,16 @@ impl RegistriesConf {
     /// Parse TOML text; `path` is named in errors.
     pub fn parse(text: &str, path: &Path) -> Result<RegistriesConf> {
         let mut conf = RegistriesConf::default();
-        conf.merge(RawConf::parse(text, path)?);
+        conf.merge(RawConf::parse(text, path)?, path);
         Ok(conf)
     }
 
-    /// Lay `raw` over `self`, as a later file overrides an earlier one.
-    fn merge(&mut self, raw: RawConf) {
+    /// Lay `raw` (read from `path`) over `self`, as a later file
+    /// overrides an earlier one.
+    fn merge(&mut self, raw: RawConf, path: &Path) {
         if let Some(search) = raw.unqualified_search_registries {
             self.unqualified_search_registries = search;
+            self.search_origin = Some(path.to_path_buf());
         }
         for entry in raw.registry {
             match self.registry.iter_mut().find(|r| r.prefix == entry.prefix) {
@@ -174,7 +181,7 @@ impl RegistriesConf {
         let mut conf = RegistriesConf::default();
         for path in files {
             match config_paths::read_optional(path)? {
-                Some(text) => conf.merge(RawConf::parse(&text, path)?),
+                Some(text) => conf.merge(RawConf::parse(&text, path)?, path),
                 None if must_exist => {
                     return Err(Error::Config {
                         path: path.clone(),
@@ -238,6 +245,27 @@ impl RegistriesConf {
     /// Whether `host` is marked insecure (by an entry for the host itself).
     pub fn is_insecure(&self, host: &str) -> bool {
         self.entry_for(host).is_some_and(|e| e.insecure)
+    }
+
+    /// podman's line for a name resolved through the search registries
+    /// (`Resolving "NAME" using unqualified-search registries (FILE)`);
+    /// None for a qualified name, an alias or an unparsable one.
+    pub fn resolving_line(&self, text: &str) -> Option<String> {
+        let parsed = ParsedName::parse(text).ok()?;
+        if parsed.qualified().is_some()
+            || self.aliases.contains_key(&parsed.repository)
+            || self.unqualified_search_registries.is_empty()
+        {
+            return None;
+        }
+        let origin = self
+            .search_origin
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        Some(format!(
+            "Resolving \"{text}\" using unqualified-search registries ({origin})"
+        ))
     }
 
     /// Turn what the user typed into fully qualified candidates, in the
@@ -346,6 +374,25 @@ fn rewrite(reference: &Reference, prefix: &str, location: &str) -> Option<Refere
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resolving_line_names_the_file_that_set_the_search_list() {
+        let d = tempfile::tempdir().unwrap();
+        let main = d.path().join("registries.conf");
+        std::fs::write(&main, "unqualified-search-registries = [\"a.example\"]\n").unwrap();
+        let drop = d.path().join("10-aliases.conf");
+        std::fs::write(&drop, "[aliases]\n\"app\" = \"b.example/app\"\n").unwrap();
+        let conf = RegistriesConf::load_files(&[main.clone(), drop], true).unwrap();
+        assert_eq!(
+            conf.resolving_line("box:1").unwrap(),
+            format!(
+                "Resolving \"box:1\" using unqualified-search registries ({})",
+                main.display()
+            )
+        );
+        assert_eq!(conf.resolving_line("a.example/box:1"), None);
+        assert_eq!(conf.resolving_line("app"), None);
+    }
 
     const CONF: &str = r#"
 unqualified-search-registries = ["registry.example", "docker.io"]

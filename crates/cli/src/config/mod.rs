@@ -9,6 +9,7 @@
 
 pub mod containers_conf;
 pub mod network_default;
+pub mod pull_policy_default;
 pub mod storage_conf;
 
 pub use containers_conf::container_defaults;

@@ -44,6 +44,11 @@ impl Network {
         self.list["name"].as_str().unwrap_or_default()
     }
 
+    /// Where host-local keeps its leases (its `dataDir`).
+    pub fn ipam_dir(&self) -> PathBuf {
+        self.state_dir.join("ipam")
+    }
+
     fn cache_path(&self, id: &str) -> PathBuf {
         self.state_dir.join("results").join(format!("{id}.json"))
     }
@@ -75,6 +80,7 @@ impl Network {
         id: &str,
         netns: &Path,
         ports: &[PortMapping],
+        ip: Option<std::net::Ipv4Addr>,
     ) -> Result<Attachment, NetError> {
         self.check_tools(!ports.is_empty())?;
         std::fs::create_dir_all(self.state_dir.join("results")).map_err(|source| NetError::Io {
@@ -87,7 +93,10 @@ impl Network {
             config::ensure_masquerade()?;
         }
         let list = config::for_ports(&self.list, !ports.is_empty());
-        let runtime = json!({ "portMappings": ports });
+        let mut runtime = json!({ "portMappings": ports });
+        if let Some(ip) = ip {
+            runtime["ips"] = json!([ip.to_string()]);
+        }
         let inv = Invocation {
             plugin_dir: &self.plugin_dir,
             id,

@@ -30,6 +30,9 @@ pub fn conflist(ipam_dir: &Path) -> Value {
         "plugins": [
             {
                 "type": "bridge",
+                // `--ip`: host-local, run by bridge with the same config,
+                // reads `runtimeConfig.ips`.
+                "capabilities": {"ips": true},
                 "bridge": BRIDGE,
                 "isGateway": true,
                 "ipMasq": false,

@@ -66,6 +66,14 @@ pub enum NetError {
         #[source]
         source: serde_json::Error,
     },
+    /// `--ip` asked for an address the network cannot give.
+    #[error("invalid --ip {ip}: {reason}")]
+    RequestedIp {
+        /// The address asked for.
+        ip: String,
+        /// Why it cannot be had.
+        reason: String,
+    },
     /// A host-port reservation record is unreadable.
     #[error("port reservation record {}: {source}", path.display())]
     PortRecord {

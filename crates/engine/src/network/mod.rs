@@ -22,6 +22,7 @@ mod error;
 pub mod netns;
 mod networks;
 pub mod ports;
+mod requested_ip;
 mod reservations;
 
 pub use attachment::Attachment;

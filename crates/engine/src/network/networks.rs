@@ -78,6 +78,27 @@ impl Networks {
     /// namespace for `id` and put it on the bridge with those ports
     /// published. On an error nothing of it is left.
     pub fn attach(&self, id: &str, maps: &[PortMapping]) -> Result<Attachment, NetError> {
+        self.attach_at(id, maps, None)
+    }
+
+    /// Fail now if `ip` (`--ip`) is outside the network, one of its own
+    /// addresses, or leased; the address is taken by [`Networks::attach_at`].
+    pub fn check_ip(&self, ip: &str) -> Result<(), NetError> {
+        super::requested_ip::check(ip, &self.bridge.ipam_dir()).map(|_| ())
+    }
+
+    /// [`Networks::attach`] at the address `ip` when one is asked for
+    /// (checked as [`Networks::check_ip`]; host-local refuses it if it
+    /// was taken since).
+    pub fn attach_at(
+        &self,
+        id: &str,
+        maps: &[PortMapping],
+        ip: Option<&str>,
+    ) -> Result<Attachment, NetError> {
+        let ip = ip
+            .map(|ip| super::requested_ip::check(ip, &self.bridge.ipam_dir()))
+            .transpose()?;
         let bound = self.reservations.reserve(id, maps)?;
         let path = self.netns_path(id);
         // Each step undoes its own half: create removes a pin it failed to
@@ -87,7 +108,7 @@ impl Networks {
             let _ = self.reservations.release(id);
             return Err(e);
         }
-        match self.bridge.attach(id, &path, &bound) {
+        match self.bridge.attach(id, &path, &bound, ip) {
             Ok(a) => Ok(a),
             Err(e) => {
                 let _ = netns::remove(&path);

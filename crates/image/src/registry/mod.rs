@@ -5,6 +5,7 @@
 //! and 5xx answers.
 
 mod blob;
+mod cert_validity;
 mod challenge;
 mod explain;
 mod pinned_tls;

@@ -5,7 +5,8 @@
 //! and podman, accept it when it is a configured root. We do the same and
 //! no more: normal chain verification first, and only when that fails, the
 //! server's certificate is accepted if its DER bytes are exactly one of the
-//! configured certificates and it names the host.
+//! configured certificates, it names the host, and today is within its
+//! validity dates.
 //!
 //! ureq offers no hook for a certificate verifier, so this is ureq's own
 //! rustls connector with our `ClientConfig`.
@@ -13,9 +14,13 @@
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, StreamOwned};
+use rustls::{
+    CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore,
+    StreamOwned,
+};
 use std::io::{Read as _, Write as _};
 use std::sync::Arc;
+use std::time::Duration;
 use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout, Transport,
     TransportAdapter,
@@ -55,9 +60,11 @@ impl ServerCertVerifier for PinnedVerifier {
             return Err(refused);
         }
         // The exact certificate configured for this registry: it still has
-        // to name the host we asked for.
+        // to name the host we asked for, and be within its dates (Go checks
+        // a root's dates when the root is the leaf).
         let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
         rustls::client::verify_server_name(&parsed, server_name)?;
+        within_dates(end_entity, now)?;
         Ok(ServerCertVerified::assertion())
     }
 
@@ -82,6 +89,32 @@ impl ServerCertVerifier for PinnedVerifier {
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.chain.supported_verify_schemes()
     }
+}
+
+/// Refuse `cert` outside its validity dates, as webpki words it.
+fn within_dates(cert: &CertificateDer<'_>, now: UnixTime) -> Result<(), rustls::Error> {
+    let (not_before, not_after) = super::cert_validity::validity(cert.as_ref()).ok_or(
+        rustls::Error::InvalidCertificate(CertificateError::BadEncoding),
+    )?;
+    let at = |secs: i64| UnixTime::since_unix_epoch(Duration::from_secs(secs.max(0) as u64));
+    let secs = now.as_secs() as i64;
+    if secs < not_before {
+        return Err(rustls::Error::InvalidCertificate(
+            CertificateError::NotValidYetContext {
+                time: now,
+                not_before: at(not_before),
+            },
+        ));
+    }
+    if secs > not_after {
+        return Err(rustls::Error::InvalidCertificate(
+            CertificateError::ExpiredContext {
+                time: now,
+                not_after: at(not_after),
+            },
+        ));
+    }
+    Ok(())
 }
 
 /// The rustls config trusting `roots` (system and certs.d) and accepting

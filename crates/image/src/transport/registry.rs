@@ -6,6 +6,7 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::manifest::{self, Descriptor};
 use crate::policy::{Policy, PolicyImage};
+use crate::progress::{NoProgress, Progress};
 use crate::reference::Reference;
 use crate::registry::Client;
 use std::io::Read;
@@ -25,7 +26,7 @@ impl RegistrySource {
     /// fetch its manifest from the first endpoint that has it. No policy
     /// check: for looking at an image, not copying it (skopeo inspect).
     pub fn open(ctx: &Context, name: &str) -> Result<RegistrySource> {
-        RegistrySource::open_checked(ctx, name, None)
+        RegistrySource::open_checked(ctx, name, None, &NoProgress)
     }
 
     /// [`open`](Self::open) for a pull or copy: each candidate name must
@@ -33,10 +34,32 @@ impl RegistrySource {
     /// candidate is skipped like one that is not found, as podman does; with
     /// a single candidate, the rejection is the error.
     pub fn open_admitted(ctx: &Context, name: &str, policy: &Policy) -> Result<RegistrySource> {
-        RegistrySource::open_checked(ctx, name, Some(policy))
+        RegistrySource::open_checked(ctx, name, Some(policy), &NoProgress)
     }
 
-    fn open_checked(ctx: &Context, name: &str, policy: Option<&Policy>) -> Result<RegistrySource> {
+    /// [`open_admitted`](Self::open_admitted) for `pull` and `run`, which
+    /// say what they try as podman does: `Resolving "NAME" using
+    /// unqualified-search registries (FILE)` for a short name, then
+    /// `Trying to pull REFERENCE...` for each candidate, as `progress`
+    /// messages (none when quiet).
+    pub fn open_for_pull(
+        ctx: &Context,
+        name: &str,
+        policy: &Policy,
+        progress: &dyn Progress,
+    ) -> Result<RegistrySource> {
+        if let Some(line) = ctx.conf.resolving_line(name) {
+            progress.message(&line);
+        }
+        RegistrySource::open_checked(ctx, name, Some(policy), progress)
+    }
+
+    fn open_checked(
+        ctx: &Context,
+        name: &str,
+        policy: Option<&Policy>,
+        progress: &dyn Progress,
+    ) -> Result<RegistrySource> {
         let candidates = ctx.conf.candidates(name)?;
         let mut errors = Vec::new();
         let mut rejections = Vec::new();
@@ -48,6 +71,7 @@ impl RegistrySource {
                     continue;
                 }
             }
+            progress.message(&format!("Trying to pull {reference}..."));
             for ep in ctx.endpoints(reference)? {
                 let attempt = (|| {
                     let client = ctx.client(&ep)?;
