@@ -34,6 +34,8 @@ pub(crate) struct BundleInputs<'a> {
     pub netns: Option<PathBuf>,
     /// Other containers' namespaces to join (`--pid container:NAME`…).
     pub shared_namespaces: Vec<(oci_spec::runtime::LinuxNamespaceType, PathBuf)>,
+    /// Where the upper and work directories of `-v …:O` overlays go.
+    pub volume_overlays: PathBuf,
 }
 
 /// Write the bundle. `bind_volumes` turns the options' volumes into host
@@ -88,6 +90,7 @@ pub(crate) fn write(
         root: &root,
         dir: inp.dir,
         shared: &inp.shared_namespaces,
+        overlays: &inp.volume_overlays,
     };
     crate::spec_apply::apply(&mut config, &bound, &extra)?;
     crate::init::apply(&mut config, opts)?;

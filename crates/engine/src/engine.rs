@@ -150,6 +150,7 @@ impl Engine {
         let record = self.record(&c.id);
         if let Err(e) = self.prepare(&c, opts, &config, &record) {
             let _ = record.remove();
+            let _ = self.remove_volume_overlays(&c.id);
             let _ = self.store.remove_container(&c.id, true);
             return Err(e);
         }
@@ -203,6 +204,7 @@ impl Engine {
             cgroup_parent: &self.opts.cgroup_parent,
             netns: (opts.network == NetworkMode::Bridge).then(|| self.netns_path(&c.id)),
             shared_namespaces,
+            volume_overlays: self.volume_overlay_dir(&c.id),
         };
         let written = bundle::write(&inputs, |root| self.volume_binds(opts, root));
         let _ = self.store.unmount_container(&c.id, false);
@@ -336,6 +338,7 @@ impl Engine {
             Err(e) => return Err(e.into()),
         }
         self.event(&c, "remove", None);
+        self.remove_volume_overlays(&c.id)?;
         record.remove()
     }
 }

@@ -81,6 +81,28 @@ impl Engine {
         self.volume_store().binds(opts, root)
     }
 
+    /// The upper and work directories of container `id`'s `-v …:O`
+    /// overlays: in the store, so their writes are the container's own.
+    pub(crate) fn volume_overlay_dir(&self, id: &str) -> std::path::PathBuf {
+        self.store.root().join("volume-overlays").join(id)
+    }
+
+    /// Remove them with the container. Its overlays are mounted only in
+    /// its own mount namespace, gone once it stopped: nothing is mounted
+    /// under the directory.
+    pub(crate) fn remove_volume_overlays(&self, id: &str) -> Result<()> {
+        let dir = self.volume_overlay_dir(id);
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(crate::error::Error::Io {
+                op: "remove",
+                path: dir,
+                source: e,
+            }),
+        }
+    }
+
     /// Remove a container and, as `rm -v` and `--rm` do, its anonymous
     /// volumes.
     pub fn remove_with_volumes(&self, key: &str, force: bool) -> Result<()> {
