@@ -95,6 +95,7 @@ impl Engine {
         nix::sys::prctl::set_child_subreaper(true).map_err(sys("PR_SET_CHILD_SUBREAPER"))?;
         let c = self.container(key)?;
         self.ensure_bundle(&c)?;
+        self.start_dependencies(&c)?;
         let options = Meta::of(&c)?.options;
         let log = crate::output_watch::open_log(self, &c.id)?;
         let wiring = if options.tty {
@@ -161,6 +162,7 @@ impl Engine {
         // A quick answer; the monitor checks again under the record lock.
         let (c, _) = self.in_state(id, false, "it is already running")?;
         self.ensure_bundle(&c)?;
+        self.start_dependencies(&c)?;
         let Some((prog, args)) = self.opts.monitor.split_first() else {
             return Err(Error::Monitor {
                 id: c.id,
