@@ -278,6 +278,13 @@ fn security_opts(o: &CreateOptions) -> Vec<String> {
     out
 }
 
+/// Capabilities as podman lists them: `CAP_` names (`ALL` as given).
+fn cap_names(caps: &[String]) -> Vec<String> {
+    caps.iter()
+        .map(|c| berth_engine::confinement::parse_capability(c).unwrap_or_else(|_| c.clone()))
+        .collect()
+}
+
 fn has_namespace(spec: Option<&Spec>, typ: LinuxNamespaceType) -> bool {
     spec.and_then(|s| s.linux().as_ref())
         .and_then(|l| l.namespaces().as_ref())
@@ -340,8 +347,8 @@ pub fn host_config(info: &ContainerInfo, spec: Option<&Spec>, port_bindings: Val
         auto_remove: o.remove,
         volume_driver: String::new(),
         volumes_from: None,
-        cap_add: o.cap_add.clone(),
-        cap_drop: o.cap_drop.clone(),
+        cap_add: cap_names(&o.cap_add),
+        cap_drop: cap_names(&o.cap_drop),
         dns: o.life.dns.clone(),
         dns_options: o.life.dns_options.clone(),
         dns_search: o.life.dns_search.clone(),
