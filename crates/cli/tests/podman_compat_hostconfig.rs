@@ -63,12 +63,10 @@ const CASES: &[Case] = &[
 ];
 
 /// Cases berth fails, each with why: they must still fail.
-const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
-    (
-        "inspect -f '{{json .HostConfig.Tmpfs}}' h1",
-        "podman adds tmpcopyup, which berth's tmpfs mounts do not do",
-    ),
-];
+const KNOWN_DIFFERENCES: &[(&str, &str)] = &[(
+    "inspect -f '{{json .HostConfig.Tmpfs}}' h1",
+    "podman adds tmpcopyup, which berth's tmpfs mounts do not do",
+)];
 
 const RULES: Rules = Rules {
     podman_only_keys: &[],
