@@ -255,4 +255,18 @@ fn idmap_mounts_with_the_identity_mapping() {
         Some(0) => assert_eq!(String::from_utf8_lossy(&out.stdout), "1234\n"),
         _ => assert!(stderr.contains("idmap"), "{stderr}"),
     }
+    // The runtime was asked for it: the mount carries the mappings.
+    env.ok(&["create", "--name", "im", "--mount", &m, "busybox", "true"]);
+    let bundle = env.inspect("im")["Bundle"].as_str().unwrap().to_string();
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(format!("{bundle}/config.json")).unwrap()).unwrap();
+    let mount = config["mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["destination"] == "/i")
+        .unwrap();
+    let identity = serde_json::json!([{"containerID": 0, "hostID": 0, "size": 4294967295u32}]);
+    assert_eq!(mount["uidMappings"], identity, "{mount}");
+    assert_eq!(mount["gidMappings"], identity, "{mount}");
 }
