@@ -113,6 +113,23 @@ fn overlay_o_keeps_writes_off_the_host() {
         bind.ends_with(",private") && bind.contains(":/o:lowerdir="),
         "{bind}"
     );
+    // Each run starts from the host directory: the last run's writes are
+    // gone, as podman drops them.
+    assert_eq!(env.ok(&["start", "-a", "ov"]), "");
+    env.ok(&[
+        "create",
+        "--name",
+        "ov2",
+        "-v",
+        &v,
+        "busybox",
+        "sh",
+        "-c",
+        "ls /o; echo x > /o/new",
+    ]);
+    assert_eq!(env.ok(&["start", "-a", "ov2"]), "orig\n");
+    assert_eq!(env.ok(&["start", "-a", "ov2"]), "orig\n");
+    env.ok(&["rm", "ov2"]);
     // The upper directory goes with the container.
     env.ok(&["rm", "ov"]);
     assert!(!std::path::Path::new(&upper).exists());
