@@ -7,7 +7,7 @@ use crate::ago;
 use berth_engine::{ContainerInfo, Engine, NetworkMode, Status};
 use oci_spec::runtime::Spec;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Go's zero time, which podman prints for "never".
@@ -229,70 +229,6 @@ struct InspectConfig {
     exposed_ports: Value,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Mount {
-    #[serde(rename = "Type")]
-    kind: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<String>,
-    source: String,
-    destination: String,
-    driver: String,
-    mode: String,
-    options: Vec<String>,
-    #[serde(rename = "RW")]
-    rw: bool,
-    propagation: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct UlimitJson {
-    name: String,
-    soft: u64,
-    hard: u64,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct RestartPolicy {
-    name: String,
-    maximum_retry_count: u32,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct LogConfig {
-    #[serde(rename = "Type")]
-    kind: String,
-    path: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct HostConfig {
-    binds: Vec<String>,
-    cgroup_manager: String,
-    log_config: LogConfig,
-    network_mode: String,
-    port_bindings: Value,
-    restart_policy: RestartPolicy,
-    auto_remove: bool,
-    cap_add: Vec<String>,
-    cap_drop: Vec<String>,
-    privileged: bool,
-    publish_all_ports: bool,
-    readonly_rootfs: bool,
-    security_opt: Vec<String>,
-    tmpfs: BTreeMap<String, String>,
-    memory: i64,
-    nano_cpus: i64,
-    cgroup_parent: String,
-    pids_limit: i64,
-    ulimits: Vec<UlimitJson>,
-}
-
 /// `inspect` of a container, podman's shape.
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -321,11 +257,11 @@ pub struct ContainerInspect {
     bounding_caps: Vec<String>,
     #[serde(rename = "ExecIDs")]
     exec_ids: Vec<String>,
-    mounts: Vec<Mount>,
+    mounts: Vec<crate::container_host_json::Mount>,
     network_settings: Value,
     is_infra: bool,
     config: InspectConfig,
-    host_config: HostConfig,
+    host_config: crate::container_host_json::HostConfig,
     /// berth's: the runtime's cgroup path and log (podman has them under
     /// State and HostConfig.LogConfig too).
     log_path: String,
@@ -359,41 +295,6 @@ fn signal_number(name: &str) -> i32 {
         .find(|(n, _)| *n == short)
         .map(|(_, s)| *s)
         .unwrap_or(libc::SIGTERM)
-}
-
-fn mounts(engine: &Engine, info: &ContainerInfo) -> Vec<Mount> {
-    info.meta
-        .options
-        .volumes
-        .iter()
-        .map(|v| {
-            let named = !v.source.starts_with('/');
-            let source = if named {
-                engine
-                    .volume(&v.source)
-                    .map(|i| i.mountpoint.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            } else {
-                v.source.clone()
-            };
-            let mut options = vec!["rbind".to_string()];
-            if named {
-                options.insert(0, "nosuid".into());
-                options.insert(1, "nodev".into());
-            }
-            Mount {
-                kind: if named { "volume" } else { "bind" }.into(),
-                name: named.then(|| v.source.clone()),
-                source,
-                destination: v.destination.clone(),
-                driver: if named { "local" } else { "" }.into(),
-                mode: String::new(),
-                options,
-                rw: !v.readonly,
-                propagation: "rprivate".into(),
-            }
-        })
-        .collect()
 }
 
 /// `inspect` of `info`, from its options, state, image and config.json.
@@ -461,35 +362,6 @@ pub fn inspect(
         cgroup_path: info.meta.cgroups_path.clone(),
         health: engine.health(&info.id, &info.meta),
     };
-    let binds = o
-        .volumes
-        .iter()
-        .map(|v| {
-            let mode = if v.readonly { "ro" } else { "rw" };
-            format!("{}:{}:{mode},rprivate,rbind", v.source, v.destination)
-        })
-        .collect();
-    let tmpfs = o
-        .tmpfs
-        .iter()
-        .map(|t| match t.split_once(':') {
-            Some((p, opts)) => (p.to_string(), opts.to_string()),
-            None => (t.clone(), String::new()),
-        })
-        .collect();
-    let ulimits = spec
-        .and_then(|s| s.process().as_ref())
-        .and_then(|p| p.rlimits().clone())
-        .unwrap_or_default()
-        .iter()
-        .map(|r| UlimitJson {
-            name: format!("{:?}", r.typ())
-                .to_ascii_uppercase()
-                .replace("RLIMIT", "RLIMIT_"),
-            soft: r.soft(),
-            hard: r.hard(),
-        })
-        .collect();
     let network_settings = crate::network::settings(info);
     let port_bindings = network_settings["Ports"].clone();
     let annotations = spec
@@ -518,7 +390,7 @@ pub fn inspect(
         effective_caps: effective,
         bounding_caps: bounding,
         exec_ids: Vec::new(),
-        mounts: mounts(engine, info),
+        mounts: crate::container_host_json::mounts(engine, info, spec),
         network_settings,
         is_infra: false,
         config: InspectConfig {
@@ -545,42 +417,7 @@ pub fn inspect(
             stop_timeout: info.meta.options.spec.stop_timeout.unwrap_or(10),
             exposed_ports: crate::network::exposed_ports(info),
         },
-        host_config: HostConfig {
-            binds,
-            cgroup_manager: "cgroupfs".into(),
-            log_config: LogConfig {
-                kind: "k8s-file".into(),
-                path: info.log_path.display().to_string(),
-            },
-            network_mode: json!(o.network).as_str().unwrap_or("none").to_string(),
-            port_bindings,
-            restart_policy: RestartPolicy {
-                name: o.life.restart.inspect_name().into(),
-                maximum_retry_count: o.life.restart.max_retries,
-            },
-            auto_remove: o.remove,
-            cap_add: o.cap_add.clone(),
-            cap_drop: o.cap_drop.clone(),
-            privileged: o.privileged,
-            publish_all_ports: o.publish_all,
-            readonly_rootfs: o.read_only,
-            security_opt: if o.seccomp_unconfined {
-                vec!["seccomp=unconfined".into()]
-            } else {
-                Vec::new()
-            },
-            tmpfs,
-            memory: o.memory.unwrap_or(0),
-            nano_cpus: o.cpus.map(|c| (c * 1e9) as i64).unwrap_or(0),
-            cgroup_parent: info
-                .meta
-                .cgroups_path
-                .rsplit_once('/')
-                .map(|(p, _)| p.to_string())
-                .unwrap_or_default(),
-            pids_limit: o.pids_limit.unwrap_or(0),
-            ulimits,
-        },
+        host_config: crate::container_host_json::host_config(info, spec, port_bindings),
         log_path: info.log_path.display().to_string(),
         bundle: info.bundle.display().to_string(),
     }

@@ -3,6 +3,7 @@
 //! engine's own mounts: a bind or volume is a [`Volume`] (no source: an
 //! anonymous volume), a tmpfs is a `--tmpfs PATH:OPTIONS` entry.
 
+use berth_engine::volume_options::{MountOptions, PROPAGATIONS};
 use berth_engine::{CreateOptions, Engine, Volume};
 use clap::Args;
 
@@ -18,6 +19,16 @@ pub struct MountFlags {
 }
 
 const FORMAT: &str = "incorrect mount format: should be --mount type=<bind|tmpfs|volume>,[src=<host-dir|volume-name>,]target=<ctr-dir>[,options]";
+
+/// `true`/`false` of a boolean key such as `volume-nocopy` or `U` (bare:
+/// true).
+fn flag_named(key: &str, value: Option<&str>) -> anyhow::Result<bool> {
+    match value.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(v) => anyhow::bail!("invalid value {v:?} for {key}: must be true or false"),
+    }
+}
 
 /// One `--mount` as the engine takes it.
 #[derive(Debug, PartialEq)]
@@ -43,6 +54,7 @@ fn parse_mount(s: &str) -> anyhow::Result<Parsed> {
     let (mut src, mut dst) = (None, None);
     let mut readonly = false;
     let mut tmpfs_opts = Vec::new();
+    let mut options = MountOptions::default();
     for field in s.split(',').filter(|f| !f.is_empty()) {
         let (key, value) = match field.split_once('=') {
             Some((k, v)) => (k, Some(v)),
@@ -56,11 +68,24 @@ fn parse_mount(s: &str) -> anyhow::Result<Parsed> {
             "rw" => readonly = !flag(value)?,
             // SELinux relabelling: nothing to do on a host without it.
             "z" | "Z" | "relabel" => {}
-            // What berth's binds and volumes are anyway.
-            "bind-propagation" if matches!(value, Some("rprivate" | "private")) => {}
+            "bind-propagation" => match value {
+                Some(p) if PROPAGATIONS.contains(&p) => {
+                    options.propagation = Some(p.to_string());
+                    options.given.push(p.to_string());
+                }
+                _ => anyhow::bail!("invalid value {:?}: {key}", value.unwrap_or_default()),
+            },
+            "volume-nocopy" | "nocopy" => {
+                options.nocopy = flag_named(key, value)?;
+                if options.nocopy {
+                    options.given.push("nocopy".into());
+                }
+            }
+            "U" | "chown" => options.chown = flag_named(key, value)?,
+            "idmap" => options.idmap = value.is_none_or(|v| v == "true"),
             "tmpfs-size" => tmpfs_opts.push(format!("size={}", value.unwrap_or_default())),
             "tmpfs-mode" => tmpfs_opts.push(format!("mode={}", value.unwrap_or_default())),
-            "bind-propagation" | "volume-nocopy" | "bind-nonrecursive" | "U" | "idmap" => {
+            "bind-nonrecursive" => {
                 anyhow::bail!("{field}: not supported by berth's --mount yet")
             }
             _ => anyhow::bail!("{key}: invalid mount option"),
@@ -74,12 +99,20 @@ fn parse_mount(s: &str) -> anyhow::Result<Parsed> {
     if !dst.starts_with('/') {
         anyhow::bail!("invalid container path {dst:?}, must be an absolute path");
     }
+    if kind != "bind" && options.propagation.is_some() {
+        anyhow::bail!("bind-propagation: invalid mount option for {kind} mounts");
+    }
+    if kind == "tmpfs" && options != MountOptions::default() {
+        anyhow::bail!("{s}: U, idmap and volume-nocopy are not tmpfs options");
+    }
     let volume = |source: String| -> anyhow::Result<Parsed> {
+        options.check(&source).map_err(anyhow::Error::msg)?;
         Ok(Parsed::Volume(Volume {
             anonymous: source.is_empty(),
             source,
             destination: dst.to_string(),
             readonly,
+            options: options.clone(),
         }))
     };
     match kind {
@@ -161,6 +194,7 @@ mod tests {
                 destination: dst.into(),
                 readonly: ro,
                 anonymous: src.is_empty(),
+                ..Default::default()
             })
         };
         assert_eq!(
@@ -179,6 +213,18 @@ mod tests {
             parse_mount("type=tmpfs,destination=/t,tmpfs-size=1m,tmpfs-mode=700").unwrap(),
             Parsed::Tmpfs("/t:size=1m,mode=700".into())
         );
+        let Parsed::Volume(v) =
+            parse_mount("type=bind,src=/a,dst=/b,bind-propagation=rslave,U,idmap").unwrap()
+        else {
+            panic!("not a volume")
+        };
+        assert_eq!(v.options.propagation.as_deref(), Some("rslave"));
+        assert!(v.options.chown && v.options.idmap);
+        let Parsed::Volume(v) = parse_mount("type=volume,src=v,dst=/b,volume-nocopy").unwrap()
+        else {
+            panic!("not a volume")
+        };
+        assert!(v.options.nocopy);
         let errors = [
             ("src=/a,dst=/b", FORMAT),
             ("type=foo,dst=/x", "invalid filesystem type \"foo\""),
@@ -186,6 +232,10 @@ mod tests {
             ("type=bind,src=/a,dst=x", "invalid container path \"x\", must be an absolute path"),
             ("type=bind,src=/a,dst=/x,bogus", "bogus: invalid mount option"),
             ("type=tmpfs,src=/a,dst=/x", "source is not supported with tmpfs mounts"),
+            (
+                "type=bind,src=/a,dst=/x,bind-propagation=bogus",
+                "invalid value \"bogus\": bind-propagation",
+            ),
             (
                 "type=bind,src=/a,dst=/x,ro=maybe",
                 "'readonly', 'ro', or 'rw' must be set to true or false, instead received \"maybe\": must provide an argument for option",

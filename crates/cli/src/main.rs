@@ -4,6 +4,7 @@
 mod ago;
 mod commit_cmd;
 mod config;
+mod container_host_json;
 mod container_json;
 mod container_prune;
 mod containers;

@@ -36,6 +36,8 @@ pub(crate) struct BundleInputs<'a> {
     pub shared_namespaces: Vec<(oci_spec::runtime::LinuxNamespaceType, PathBuf)>,
     /// The pod the container is in: its namespaces, files, cgroup parent.
     pub pod: Option<&'a crate::pod::join::PodJoin>,
+    /// Where the upper and work directories of `-v …:O` overlays go.
+    pub volume_overlays: PathBuf,
 }
 
 /// Write the bundle. `bind_volumes` turns the options' volumes into host
@@ -90,6 +92,7 @@ pub(crate) fn write(
         root: &root,
         dir: inp.dir,
         shared: &inp.shared_namespaces,
+        overlays: &inp.volume_overlays,
     };
     crate::spec_apply::apply(&mut config, &bound, &extra)?;
     if let Some(pod) = inp.pod {

@@ -7,6 +7,13 @@
 //! container leads to the container's `/etc`, never the host's. Below the
 //! directory found that way, storage reads and writes one name at a time
 //! without following symlinks.
+//!
+//! A path under a volume or bind mount of the container (`-v`, `--mount`)
+//! is the volume's, as podman's `cp` sees it: the rest of the path is
+//! resolved inside the volume's host directory, taken as the root the
+//! same way, whether the container runs or not. The mount is found by the
+//! path as written (a symlink in the container that leads into a volume
+//! is followed in the container's own files).
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -14,7 +21,8 @@ use crate::rootfs_reader::RootfsReader;
 use nix::fcntl::OFlag;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::path::PathBuf;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 
 /// What a path in a container is, symlinks followed inside its root.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,9 +46,44 @@ impl Engine {
         result
     }
 
+    /// Run `f` over the root that holds `path` of container `key`: the
+    /// host directory of the volume or bind mounted deepest above it, with
+    /// the path below that mount (`/` for the mount point itself), else
+    /// the container's own root and the path. The volume is also given.
+    fn with_path_root<T>(
+        &self,
+        key: &str,
+        path: &str,
+        f: impl FnOnce(&RootfsReader, &str, Option<&Path>) -> Result<T>,
+    ) -> Result<T> {
+        let c = self.container(key)?;
+        let opts = crate::meta::Meta::of(&c)?.options;
+        let comps = clean(path);
+        // `O` overlays are the container's own: their writes never reach
+        // the host directory.
+        let mount = opts
+            .volumes
+            .iter()
+            .filter(|v| !v.options.overlay)
+            .map(|v| (clean(&v.destination), v))
+            .filter(|(dest, _)| comps.starts_with(dest))
+            .max_by_key(|(dest, _)| dest.len());
+        let Some((dest, v)) = mount else {
+            return self.with_root(key, |root| f(root, path, None));
+        };
+        let host = if v.source.starts_with('/') {
+            PathBuf::from(&v.source)
+        } else {
+            self.volume(&v.source)?.mountpoint
+        };
+        let root = RootfsReader::open(&host)?;
+        let rest = format!("/{}", comps[dest.len()..].join("/"));
+        f(&root, &rest, Some(&host))
+    }
+
     /// What `path` is in container `key`; None when nothing is there.
     pub fn container_path_kind(&self, key: &str, path: &str) -> Result<Option<PathKind>> {
-        self.with_root(key, |root| match root.metadata(path) {
+        self.with_path_root(key, path, |root, path, _| match root.metadata(path) {
             Ok(m) if m.is_dir() => Ok(Some(PathKind::Dir)),
             Ok(_) => Ok(Some(PathKind::Other)),
             Err(e) if missing(&e) => Ok(None),
@@ -58,8 +101,13 @@ impl Engine {
         path: &str,
         out: impl Write,
     ) -> Result<Option<String>> {
-        self.with_root(key, |root| {
+        self.with_path_root(key, path, |root, path, volume| {
             let mut comps = resolve(root, path)?;
+            if let (true, Some(host)) = (comps.is_empty(), volume) {
+                // The mount point itself: the volume's directory as the
+                // top entry (the caller names it as asked).
+                return volume_as_top(host, out);
+            }
             let name = comps.pop();
             let dir = format!("/{}", comps.join("/"));
             let fd = root
@@ -87,7 +135,7 @@ impl Engine {
         } else {
             None
         };
-        self.with_root(key, |root| {
+        self.with_path_root(key, dir, |root, dir, _| {
             let fd = root
                 .open_in_root(dir, OFlag::O_RDONLY | OFlag::O_DIRECTORY)
                 .map_err(|e| root.error("open", dir, e))?;
@@ -117,6 +165,20 @@ impl Engine {
             what: "no process user to give the copied files to",
         })
     }
+}
+
+/// A tar of the host directory `host` (a volume's, or a bind's source)
+/// with itself as the top entry; its name.
+fn volume_as_top(host: &Path, out: impl Write) -> Result<Option<String>> {
+    let (Some(parent), Some(name)) = (host.parent(), host.file_name()) else {
+        return Err(Error::InvalidOption {
+            option: "cp",
+            value: host.display().to_string(),
+            reason: "a volume mounted from / cannot be copied whole".into(),
+        });
+    };
+    berth_storage::tar_tree(parent, Some(name.as_bytes()), out)?;
+    Ok(Some(name.to_string_lossy().into_owned()))
 }
 
 fn missing(e: &std::io::Error) -> bool {

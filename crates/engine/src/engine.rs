@@ -153,6 +153,7 @@ impl Engine {
         let record = self.record(&c.id);
         if let Err(e) = self.prepare(&c, opts, &config, &record) {
             let _ = record.remove();
+            let _ = self.remove_volume_overlays(&c.id);
             let _ = self.store.remove_container(&c.id, true);
             return Err(e);
         }
@@ -212,6 +213,7 @@ impl Engine {
             netns: (opts.network == NetworkMode::Bridge).then(|| self.netns_path(&c.id)),
             shared_namespaces,
             pod: pod.as_ref(),
+            volume_overlays: self.volume_overlay_dir(&c.id),
         };
         let written = bundle::write(&inputs, |root| self.volume_binds(opts, root));
         let _ = self.store.unmount_container(&c.id, false);
@@ -345,6 +347,7 @@ impl Engine {
             Err(e) => return Err(e.into()),
         }
         self.event(&c, "remove", None);
+        self.remove_volume_overlays(&c.id)?;
         record.remove()
     }
 }

@@ -3,7 +3,7 @@
 //! a volume, it computes here from its containers' records.
 
 use crate::engine::Engine;
-use crate::error::Result;
+use crate::error::{IoContext, Result};
 use crate::image_config::ImageConfig;
 use crate::meta::Meta;
 use crate::options::CreateOptions;
@@ -79,6 +79,65 @@ impl Engine {
         root: &RootfsReader,
     ) -> Result<CreateOptions> {
         self.volume_store().binds(opts, root)
+    }
+
+    /// The upper and work directories of container `id`'s `-v …:O`
+    /// overlays: in the store, so their writes are the container's own.
+    pub(crate) fn volume_overlay_dir(&self, id: &str) -> std::path::PathBuf {
+        self.store.root().join("volume-overlays").join(id)
+    }
+
+    /// Remove them with the container. Its overlays are mounted only in
+    /// its own mount namespace, gone once it stopped: nothing is mounted
+    /// under the directory.
+    pub(crate) fn remove_volume_overlays(&self, id: &str) -> Result<()> {
+        let dir = self.volume_overlay_dir(id);
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(crate::error::Error::Io {
+                op: "remove",
+                path: dir,
+                source: e,
+            }),
+        }
+    }
+
+    /// Before container `c` starts: its `O` overlays' upper and work
+    /// directories emptied, so a run starts from the host directory as
+    /// it is (podman discards an overlay's writes when the run ends).
+    /// Under the record lock, and never while it runs: a running
+    /// container's overlay is left alone (its start is refused anyway).
+    pub(crate) fn reset_volume_overlays(&self, c: &berth_storage::Container) -> Result<()> {
+        let opts = Meta::of(c)?.options;
+        if !opts.volumes.iter().any(|v| v.options.overlay) {
+            return Ok(());
+        }
+        let record = self.record(&c.id);
+        let lock = record.lock()?;
+        let mut state = record.load()?;
+        self.settle(&c.id, &lock, &mut state)?;
+        if state.status == crate::records::Status::Running {
+            return Ok(());
+        }
+        let dir = self.volume_overlay_dir(&c.id);
+        for (i, _) in opts
+            .volumes
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.options.overlay)
+        {
+            for sub in ["upper", "work"] {
+                let d = dir.join(i.to_string()).join(sub);
+                match std::fs::remove_dir_all(&d) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e).ctx("remove", d),
+                }
+                std::fs::create_dir_all(&d).ctx("create", &d)?;
+            }
+        }
+        Ok(())
     }
 
     /// Remove a container and, as `rm -v` and `--rm` do, its anonymous

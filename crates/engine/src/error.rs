@@ -17,6 +17,9 @@ pub enum Error {
     /// No container has this id, id prefix or name.
     #[error("no container named {0:?}")]
     NotFound(String),
+    /// Options that cannot go together, in podman's words.
+    #[error("invalid config provided: {0}: invalid configuration")]
+    InvalidConfig(String),
     /// An option the user gave is malformed.
     #[error("invalid {option} {value:?}: {reason}")]
     InvalidOption {

@@ -48,6 +48,7 @@ pub mod listen_fds;
 pub mod logs;
 mod meta;
 pub mod monitor;
+mod mount_apply;
 pub mod network;
 pub mod options;
 mod output_watch;
@@ -77,6 +78,7 @@ pub mod top;
 mod user_mounts;
 mod volume_copy_up;
 mod volume_error;
+pub mod volume_options;
 pub mod volumes;
 
 pub use berth_storage::PathChange;

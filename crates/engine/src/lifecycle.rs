@@ -96,6 +96,9 @@ impl Engine {
         let c = self.container(key)?;
         self.pod_ready_to_start(&c)?;
         self.ensure_bundle(&c)?;
+        self.start_dependencies(&c)?;
+        self.reset_volume_overlays(&c)?;
+        self.reset_volume_overlays(&c)?;
         let options = Meta::of(&c)?.options;
         let log = crate::output_watch::open_log(self, &c.id)?;
         let wiring = if options.tty {
@@ -163,6 +166,7 @@ impl Engine {
         let (c, _) = self.in_state(id, false, "it is already running")?;
         self.pod_ready_to_start(&c)?;
         self.ensure_bundle(&c)?;
+        self.start_dependencies(&c)?;
         let Some((prog, args)) = self.opts.monitor.split_first() else {
             return Err(Error::Monitor {
                 id: c.id,

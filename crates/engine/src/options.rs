@@ -34,7 +34,7 @@ impl NetworkMode {
 }
 
 /// A `-v host:ctr[:ro]` bind mount.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Volume {
     /// The host path (must exist), or the name of a volume.
     pub source: String,
@@ -46,6 +46,9 @@ pub struct Volume {
     /// name); removed with the container by `rm -v` and `--rm`.
     #[serde(default)]
     pub anonymous: bool,
+    /// `U`, `O`, `nocopy`, `idmap` and propagation.
+    #[serde(default)]
+    pub options: crate::volume_options::MountOptions,
 }
 
 impl Volume {
@@ -73,20 +76,29 @@ impl Volume {
             return Err(bad("the container path must be absolute"));
         }
         let mut readonly = false;
+        let mut options = crate::volume_options::MountOptions::default();
         for o in opts.split(',').filter(|o| !o.is_empty()) {
             match o {
-                "ro" => readonly = true,
-                "rw" => readonly = false,
+                "ro" | "rw" => {
+                    readonly = o == "ro";
+                    options.given.push(o.into());
+                }
                 "z" | "Z" => {}
-                _ => return Err(bad("options are ro, rw, z or Z")),
+                _ => match options.take(o) {
+                    Ok(true) => {}
+                    Ok(false) => return Err(bad(&format!("invalid option type {o:?}"))),
+                    Err(e) => return Err(bad(&e)),
+                },
             }
         }
+        options.check(src).map_err(|e| bad(&e))?;
         Ok(Volume {
             source: src.into(),
             destination: dst.into(),
             readonly,
             // An empty source is made an anonymous volume at create.
             anonymous: src.is_empty(),
+            options,
         })
     }
 }
@@ -332,6 +344,13 @@ mod tests {
         assert!(anon.anonymous && anon.source.is_empty());
         assert!(Volume::parse("data").is_err());
         assert!(!Volume::parse("/a:/b:z,ro").unwrap().anonymous);
+        let v = Volume::parse("/a:/b:U,rshared,ro").unwrap();
+        assert!(v.readonly && v.options.chown);
+        assert_eq!(v.options.given, ["rshared", "ro"]);
+        assert!(Volume::parse("/a:/b:O").unwrap().options.overlay);
+        assert!(Volume::parse("data:/b:nocopy").unwrap().options.nocopy);
+        assert!(Volume::parse("data:/b:O").is_err());
+        assert!(Volume::parse("/a:/b:shared,slave").is_err());
     }
 
     #[test]

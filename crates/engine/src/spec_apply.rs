@@ -21,6 +21,8 @@ pub(crate) struct ApplyInputs<'a> {
     pub dir: &'a Path,
     /// The namespace files of `container:NAME` modes, by kind.
     pub shared: &'a [(LinuxNamespaceType, PathBuf)],
+    /// The container's directory for `-v …:O` upper and work directories.
+    pub overlays: &'a Path,
 }
 
 fn invalid(option: &'static str, value: impl Into<String>, reason: impl Into<String>) -> Error {
@@ -42,6 +44,7 @@ pub(crate) fn apply(spec: &mut Spec, opts: &CreateOptions, inp: &ApplyInputs<'_>
     security(spec, opts)?;
     process(spec, s, inp.root)?;
     timezone(spec, s, inp.dir)?;
+    crate::mount_apply::apply(spec, opts, inp.overlays)?;
     if !s.annotations.is_empty() {
         let mut a = spec.annotations().clone().unwrap_or_default();
         a.extend(s.annotations.iter().map(|(k, v)| (k.clone(), v.clone())));

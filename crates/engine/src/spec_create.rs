@@ -1,10 +1,12 @@
 //! What the engine does with the spec options beyond config.json: at
-//! create, `--name` checked against podman's pattern and
+//! create, `--name` checked against podman's pattern, a hostname refused
+//! in a UTS namespace not the container's own, and
 //! `--pid/--ipc/--uts/--cgroupns container:NAME` kept by the other's id
-//! (a rename does not lose it), whose namespaces are joined through
-//! `/proc/PID/ns/` of its running process whenever the bundle is written;
-//! `--expose` added to the image's exposed ports; `--stop-timeout` as
-//! `stop`'s default.
+//! (a rename does not lose it). Each start first starts those other
+//! containers when they do not run (as podman does, each through its own
+//! start path and locks), then points config.json at `/proc/PID/ns/` of
+//! their running processes; `--expose` added to the image's exposed
+//! ports; `--stop-timeout` as `stop`'s default.
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -33,6 +35,16 @@ impl Engine {
         if let Some(name) = &opts.name {
             crate::spec_options::check_name(name)?;
         }
+        if opts.hostname.is_some()
+            && matches!(
+                opts.spec.uts,
+                Some(NamespaceMode::Host | NamespaceMode::Container(_))
+            )
+        {
+            return Err(Error::InvalidConfig(
+                "cannot set hostname when running in the host UTS namespace".into(),
+            ));
+        }
         let mut out = opts.clone();
         let s = &mut out.spec;
         for mode in [&mut s.pid, &mut s.ipc, &mut s.uts, &mut s.cgroupns] {
@@ -51,8 +63,9 @@ impl Engine {
         Ok(out)
     }
 
-    /// The `/proc/PID/ns/` files of the containers whose namespaces `opts`
-    /// joins; each of them must be running.
+    /// The `/proc/PID/ns/` files of the running containers whose
+    /// namespaces `opts` joins. One that does not run (yet) is left out:
+    /// [`Engine::start_dependencies`] starts it and fills its path in.
     pub(crate) fn shared_namespaces(
         &self,
         opts: &CreateOptions,
@@ -64,20 +77,80 @@ impl Engine {
             };
             let c = self.container(key)?;
             let state = self.refresh(&c.id)?;
-            match (state.status, state.process) {
-                (Status::Running, Some(p)) => {
-                    out.push((typ, PathBuf::from(format!("/proc/{}/ns/{file}", p.pid))))
-                }
-                _ => {
-                    return Err(Error::State {
-                        name: c.name,
-                        state: state.status.to_string(),
-                        what: format!("its {file} namespace can be joined only while it runs"),
-                    })
-                }
+            if let (Status::Running, Some(p)) = (state.status, state.process) {
+                out.push((typ, PathBuf::from(format!("/proc/{}/ns/{file}", p.pid))));
             }
         }
         Ok(out)
+    }
+
+    /// Before container `c` starts: start each container whose namespace
+    /// it joins and that does not run (detached, through its own start
+    /// path, with no record lock of ours held: locks are never nested),
+    /// then, under `c`'s record lock, point its config.json at their
+    /// processes' namespaces. A container that cannot be started is the
+    /// error, naming it.
+    pub(crate) fn start_dependencies(&self, c: &berth_storage::Container) -> Result<()> {
+        let opts = crate::meta::Meta::of(c)?.options;
+        if !modes(&opts)
+            .iter()
+            .any(|(_, _, m)| matches!(m, Some(NamespaceMode::Container(_))))
+        {
+            return Ok(());
+        }
+        for (_, _, mode) in modes(&opts) {
+            let Some(NamespaceMode::Container(key)) = mode else {
+                continue;
+            };
+            let dep = self.container(key)?;
+            if self.refresh(&dep.id)?.status != Status::Running {
+                match self.start_detached(&dep.id) {
+                    Ok(()) => {}
+                    // Started meanwhile by someone else: what we wanted.
+                    Err(Error::State { .. }) => {}
+                    Err(e) => {
+                        return Err(Error::State {
+                            name: dep.name,
+                            state: "not running".into(),
+                            what: format!("starting it for container {}: {e}", c.name),
+                        })
+                    }
+                }
+            }
+        }
+        let record = self.record(&c.id);
+        let _lock = record.lock()?;
+        let shared = self.shared_namespaces(&opts)?;
+        let path = record.path().join("config.json");
+        let mut spec = crate::exec_process::read_config(&path)?;
+        let Some(linux) = spec.linux_mut() else {
+            return Ok(());
+        };
+        let mut list = linux.namespaces().clone().unwrap_or_default();
+        for (typ, file, mode) in modes(&opts) {
+            if !matches!(mode, Some(NamespaceMode::Container(_))) {
+                continue;
+            }
+            let Some((_, ns_path)) = shared.iter().find(|(t, _)| *t == typ) else {
+                return Err(Error::State {
+                    name: c.name.clone(),
+                    state: "created".into(),
+                    what: format!("the container whose {file} namespace it joins stopped"),
+                });
+            };
+            list.retain(|n| n.typ() != typ);
+            let mut ns = oci_spec::runtime::LinuxNamespace::default();
+            ns.set_typ(typ);
+            ns.set_path(Some(ns_path.clone()));
+            list.push(ns);
+        }
+        linux.set_namespaces(Some(list));
+        let bytes = serde_json::to_vec_pretty(&spec).map_err(|source| Error::Record {
+            path: path.clone(),
+            source,
+        })?;
+        berth_storage::write_atomic(&path, &bytes)?;
+        Ok(())
     }
 }
 

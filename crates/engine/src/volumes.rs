@@ -302,6 +302,7 @@ impl Volumes {
                 destination: dst.to_string(),
                 readonly: false,
                 anonymous: true,
+                ..Default::default()
             });
         }
         Ok(out)
@@ -318,7 +319,10 @@ impl Volumes {
         {
             let mut info = self.get(&v.source)?;
             if info.needs_copy_up {
-                copy_up(root, &v.destination, &info.mountpoint)?;
+                // `nocopy`: its first use leaves it empty, as podman's.
+                if !v.options.nocopy {
+                    copy_up(root, &v.destination, &info.mountpoint)?;
+                }
                 info.needs_copy_up = false;
                 write_info(&self.dir.join(&info.name), &info)?;
             }
