@@ -180,6 +180,8 @@ impl CreateArgs {
             defaults: crate::config::container_defaults()?,
             life: self.life.options()?,
             spec: Default::default(),
+            // Pods are made through the engine's API (berthd) only.
+            pod: None,
         };
         self.spec.apply(&mut opts, &self.security_opt)?;
         Ok(opts)

@@ -40,12 +40,19 @@ pub struct PsArgs {
     /// Show each container's size (of its read-write layer).
     #[arg(short, long)]
     pub size: bool,
+    /// Add the POD ID and PODNAME columns (the pod a container is in).
+    #[arg(short, long)]
+    pub pod: bool,
 }
 
 const DEFAULT: &str =
     "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
+/// `--pod`'s columns, after podman's default ones.
+const POD_COLUMNS: &str = "\t{{.Pod}}\t{{.PodName}}";
 const HEADERS: &[(&str, &str)] = &[
     ("ID", "CONTAINER ID"),
+    ("Pod", "POD ID"),
+    ("PodName", "PODNAME"),
     ("CreatedHuman", "CREATED"),
     ("RunningFor", "CREATED"),
 ];
@@ -61,9 +68,9 @@ impl Filters {
                 .split_once('=')
                 .ok_or_else(|| anyhow::anyhow!("invalid filter {f:?}: must be KEY=VALUE"))?;
             match k {
-                "status" | "name" | "label" | "id" | "exited" | "ancestor" => {}
+                "status" | "name" | "label" | "id" | "exited" | "ancestor" | "pod" => {}
                 _ => anyhow::bail!(
-                    "invalid filter {k:?} (status, name, label, id, exited, ancestor)"
+                    "invalid filter {k:?} (status, name, label, id, exited, ancestor, pod)"
                 ),
             }
             if k == "status"
@@ -106,6 +113,8 @@ fn matches(key: &str, v: &str, i: &ContainerInfo, row: &PsEntry, image_names: &[
         }
         "name" => regex::Regex::new(v).is_ok_and(|r| r.is_match(&i.name)),
         "id" => i.id.starts_with(v),
+        // A pod's id, id prefix or name.
+        "pod" => !row.pod.is_empty() && (row.pod.starts_with(v) || row.pod_name == v),
         "exited" => i.state.status == Status::Exited && v.parse() == Ok(row.exit_code),
         "label" => match v.split_once('=') {
             Some((k, want)) => row
@@ -148,6 +157,13 @@ fn view(i: &ContainerInfo, row: &PsEntry, no_trunc: bool) -> Value {
     v["Networks"] = json!(row.networks.join(","));
     v["Labels"] = json!(row.labels.clone().unwrap_or_default());
     v["Size"] = json!("");
+    let pod = if no_trunc || row.pod.len() < 12 {
+        &row.pod[..]
+    } else {
+        &row.pod[..12]
+    };
+    v["Pod"] = json!(pod);
+    v["PodName"] = json!(row.pod_name);
     v
 }
 
@@ -158,13 +174,22 @@ pub fn ps(cli: &Cli, a: &PsArgs) -> anyhow::Result<()> {
     // -n, -l and a status or exited filter look at stopped containers too.
     let all =
         a.all || a.latest || a.last.is_some() || filters.has("status") || filters.has("exited");
+    let pod_names: std::collections::HashMap<String, String> = engine
+        .pods()?
+        .into_iter()
+        .map(|p| (p.id, p.options.name))
+        .collect();
     let mut list: Vec<(ContainerInfo, PsEntry, Vec<String>)> = Vec::new();
     for i in engine.list()? {
         if !all && (i.state.status != Status::Running || i.state.paused) {
             continue;
         }
         let facts = ImageFacts::of(&store, &i);
-        let row = ps_entry(&i, &facts);
+        let mut row = ps_entry(&i, &facts);
+        if let Some(pod) = i.pod() {
+            row.pod = pod.to_string();
+            row.pod_name = pod_names.get(pod).cloned().unwrap_or_default();
+        }
         let names = store
             .image(&i.image_id)
             .map(|img| img.names)
@@ -195,7 +220,12 @@ pub fn ps(cli: &Cli, a: &PsArgs) -> anyhow::Result<()> {
         json: list.into_iter().map(|(_, row, _)| row).collect(),
         views,
     };
-    print_list(a.format.as_deref(), DEFAULT, HEADERS, !a.noheading, &rows)
+    let default = if a.pod {
+        format!("{DEFAULT}{POD_COLUMNS}")
+    } else {
+        DEFAULT.to_string()
+    };
+    print_list(a.format.as_deref(), &default, HEADERS, !a.noheading, &rows)
 }
 
 fn sort(list: &mut [(ContainerInfo, PsEntry, Vec<String>)], key: &str) -> anyhow::Result<()> {

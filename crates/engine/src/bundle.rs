@@ -34,6 +34,8 @@ pub(crate) struct BundleInputs<'a> {
     pub netns: Option<PathBuf>,
     /// Other containers' namespaces to join (`--pid container:NAME`…).
     pub shared_namespaces: Vec<(oci_spec::runtime::LinuxNamespaceType, PathBuf)>,
+    /// The pod the container is in: its namespaces, files, cgroup parent.
+    pub pod: Option<&'a crate::pod::join::PodJoin>,
 }
 
 /// Write the bundle. `bind_volumes` turns the options' volumes into host
@@ -90,6 +92,9 @@ pub(crate) fn write(
         shared: &inp.shared_namespaces,
     };
     crate::spec_apply::apply(&mut config, &bound, &extra)?;
+    if let Some(pod) = inp.pod {
+        crate::pod::join::apply(&mut config, pod);
+    }
     crate::init::apply(&mut config, opts)?;
     crate::life_options::apply_no_hosts(&mut config, &opts.life);
     let path = inp.dir.join("config.json");

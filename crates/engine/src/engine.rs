@@ -133,6 +133,9 @@ impl Engine {
         crate::confinement::capabilities(opts.privileged, &opts.cap_add, &opts.cap_drop)?;
         opts.life.check(opts.remove)?;
         let opts = &self.spec_create_options(opts)?;
+        // Held until the container is made: the pod can't go meanwhile.
+        let (opts, _pod_lock) = self.pod_container_options(opts)?;
+        let opts = &opts;
         let image = berth_image::find_image(&self.ctx, &self.store, &opts.image)?;
         let config = image_config::execution(&image_config::parse(
             &image.id,
@@ -192,6 +195,7 @@ impl Engine {
         record: &RecordDir,
     ) -> Result<()> {
         let shared_namespaces = self.shared_namespaces(opts)?;
+        let pod = self.pod_join(opts)?;
         let rootfs = self.store.mount_container(&c.id)?;
         let inputs = BundleInputs {
             id: &c.id,
@@ -200,9 +204,13 @@ impl Engine {
             image,
             rootfs: &rootfs,
             dir: record.path(),
-            cgroup_parent: &self.opts.cgroup_parent,
+            cgroup_parent: pod
+                .as_ref()
+                .and_then(|p| p.cgroup_parent.as_deref())
+                .unwrap_or(&self.opts.cgroup_parent),
             netns: (opts.network == NetworkMode::Bridge).then(|| self.netns_path(&c.id)),
             shared_namespaces,
+            pod: pod.as_ref(),
         };
         let written = bundle::write(&inputs, |root| self.volume_binds(opts, root));
         let _ = self.store.unmount_container(&c.id, false);

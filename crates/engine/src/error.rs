@@ -175,6 +175,9 @@ pub enum Error {
     /// A volume is missing, exists, is misnamed or in use.
     #[error(transparent)]
     Volume(#[from] crate::volume_error::VolumeError),
+    /// A pod is unknown, exists already or is stopped.
+    #[error(transparent)]
+    Pod(#[from] crate::pod::PodError),
 }
 
 /// The engine's result.

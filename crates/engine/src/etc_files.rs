@@ -6,7 +6,7 @@ use crate::life_options::LifeOptions;
 use crate::options::NetworkMode;
 use std::path::Path;
 
-fn host_resolv_conf(private_net: bool) -> String {
+pub(crate) fn host_resolv_conf(private_net: bool) -> String {
     let main = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     // systemd-resolved's stub (127.0.0.53) is unreachable from another
     // network namespace: use the upstream servers it lists, as podman does.

@@ -160,6 +160,9 @@ pub struct CreateOptions {
     pub life: crate::life_options::LifeOptions,
     /// The options that shape config.json further (`spec_options`).
     pub spec: crate::spec_options::SpecOptions,
+    /// The pod (id or id prefix; kept as the id) whose namespaces, files
+    /// and cgroup parent the container shares (see the `pod` module).
+    pub pod: Option<String>,
 }
 
 /// What the host's configuration (containers.conf's `[containers]`) gives
