@@ -7,9 +7,12 @@
 
 pub mod cli;
 pub mod config;
+mod container_config;
+mod containers;
 mod daemon;
 mod images;
 mod listener;
+mod pods;
 pub mod proto;
 mod runtime_info;
 mod service;

@@ -37,14 +37,19 @@ fn image_code(e: &berth_image::Error) -> Code {
         I::InvalidReference { .. } | I::InvalidTransport { .. } | I::ShortName { .. } => {
             Code::InvalidArgument
         }
-        I::NotFound(_) | I::NoLocalImage { .. } | I::ImageNotKnown(_) => Code::NotFound,
+        I::NotFound(_)
+        | I::NoLocalImage { .. }
+        | I::ImageNotKnown(_)
+        | I::RegistryNotFound { .. }
+        | I::Status { status: 404, .. } => Code::NotFound,
         I::Auth { .. } => Code::Unauthenticated,
         I::Blocked(_) | I::PolicyRejected { .. } | I::SignatureUnverifiable { .. } => {
             Code::PermissionDenied
         }
-        I::Http { .. } | I::Refused { .. } | I::RegistryNotFound { .. } | I::PlainHttp { .. } => {
-            Code::Unavailable
-        }
+        I::Http { .. } | I::Refused { .. } | I::PlainHttp { .. } => Code::Unavailable,
+        I::Status {
+            status: 401 | 403, ..
+        } => Code::PermissionDenied,
         I::Status { .. } => Code::Unavailable,
         I::Storage(s) => storage_code(s),
         _ => Code::Internal,
@@ -66,6 +71,18 @@ fn engine_code(e: &berth_engine::Error) -> Code {
         | E::LifeOption(_) => Code::InvalidArgument,
         E::State { .. } => Code::FailedPrecondition,
         E::NotImplemented(_) => Code::Unimplemented,
+        E::Pod(p) => pod_code(p),
+        _ => Code::Internal,
+    }
+}
+
+fn pod_code(e: &berth_engine::PodError) -> Code {
+    use berth_engine::PodError as P;
+    match e {
+        P::NotFound(_) => Code::NotFound,
+        P::Exists { .. } => Code::AlreadyExists,
+        P::Ambiguous(_) => Code::InvalidArgument,
+        P::NotReady { .. } => Code::FailedPrecondition,
         _ => Code::Internal,
     }
 }
