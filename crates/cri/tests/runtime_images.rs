@@ -219,3 +219,57 @@ fn bad_config_is_refused_with_its_key() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+#[tokio::test]
+async fn socket_activation_serves_systemds_socket() {
+    berth_testkit::require!(berth_testkit::is_root(), "berthd needs root");
+    berth_testkit::require!(
+        std::path::Path::new("/usr/bin/systemd-socket-activate").exists(),
+        "systemd-socket-activate is not installed"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cfg = d.join("berthd.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "listen = \"{0}/bound.sock\"\nroot = \"{0}/root\"\nrunroot = \"{0}/run\"\ncgroup_parent = \"/berth-test/berthd-activated\"\n",
+            d.display()
+        ),
+    )
+    .unwrap();
+    let sock = d.join("activated.sock");
+    // systemd-socket-activate binds, then execs berthd (same PID) with
+    // LISTEN_FDS=1 on the first connection.
+    let mut child = std::process::Command::new("/usr/bin/systemd-socket-activate")
+        .arg("-l")
+        .arg(&sock)
+        .arg(common::BERTHD)
+        .arg("--config")
+        .arg(&cfg)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(common::wait_for(10, || sock.exists()));
+    let path = sock.clone();
+    let channel = tonic::transport::Endpoint::try_from("http://[::]:50051")
+        .unwrap()
+        .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
+            let path = path.clone();
+            async move {
+                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
+                    tokio::net::UnixStream::connect(path).await?,
+                ))
+            }
+        }))
+        .await
+        .unwrap();
+    let mut rt = runtime_service_client::RuntimeServiceClient::new(channel);
+    let v = rt.version(VersionRequest::default()).await.unwrap().into_inner();
+    assert_eq!(v.runtime_name, "berthd");
+    // It served systemd's socket and bound none of its own.
+    assert!(!d.join("bound.sock").exists());
+    let _ = child.kill();
+    let _ = child.wait();
+    berth_testkit::remove_test_cgroup("/berth-test/berthd-activated");
+}
