@@ -202,6 +202,11 @@ impl Berthd {
         }
     }
 
+    /// berthd's PID.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
+    }
+
     /// What berthd logged.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("berthd.log")).unwrap_or_default()
