@@ -153,7 +153,7 @@ fn created_nanos(i: &ContainerInfo) -> i64 {
 }
 
 /// The containers berthd made: those in a pod.
-fn ours(d: &Daemon) -> Result<Vec<ContainerInfo>, Status> {
+pub(crate) fn ours(d: &Daemon) -> Result<Vec<ContainerInfo>, Status> {
     let all = d.engine.list().map_err(status_codes::engine)?;
     Ok(all.into_iter().filter(|c| c.pod().is_some()).collect())
 }
@@ -359,7 +359,7 @@ fn attributes(i: &ContainerInfo) -> proto::ContainerAttributes {
     }
 }
 
-fn stats_of(d: &Daemon, i: &ContainerInfo) -> Result<proto::ContainerStats, Status> {
+pub(crate) fn stats_of(d: &Daemon, i: &ContainerInfo) -> Result<proto::ContainerStats, Status> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|t| t.as_nanos() as i64)

@@ -12,6 +12,7 @@ mod containers;
 mod daemon;
 mod images;
 mod listener;
+mod pod_stats;
 mod pods;
 pub mod proto;
 mod runtime_info;

@@ -86,7 +86,7 @@ pub fn options(d: &Daemon, config: &proto::PodSandboxConfig) -> Result<PodOption
     })
 }
 
-fn metadata(o: &PodOptions) -> proto::PodSandboxMetadata {
+pub(crate) fn metadata(o: &PodOptions) -> proto::PodSandboxMetadata {
     proto::PodSandboxMetadata {
         name: o.name.clone(),
         uid: o.uid.clone(),
@@ -102,7 +102,7 @@ fn state(s: &PodState) -> proto::PodSandboxState {
     }
 }
 
-fn map(m: &BTreeMap<String, String>) -> HashMap<String, String> {
+pub(crate) fn map(m: &BTreeMap<String, String>) -> HashMap<String, String> {
     m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 

@@ -201,6 +201,21 @@ async fn pod_and_container_lifecycle() {
         .stats
         .unwrap();
     assert!(stats.memory.unwrap().working_set_bytes.unwrap().value > 0);
+    let pod_stats = rt
+        .list_pod_sandbox_stats(ListPodSandboxStatsRequest {
+            filter: Some(PodSandboxStatsFilter {
+                id: pod.clone(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .stats;
+    assert_eq!(pod_stats.len(), 1);
+    let linux = pod_stats[0].linux.clone().unwrap();
+    assert_eq!(linux.containers.len(), 1);
+    assert!(linux.memory.unwrap().working_set_bytes.unwrap().value > 0);
 
     // Stop: sleep ignores nothing, SIGTERM ends it within the timeout.
     rt.stop_container(StopContainerRequest {

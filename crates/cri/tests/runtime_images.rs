@@ -265,7 +265,11 @@ async fn socket_activation_serves_systemds_socket() {
         .await
         .unwrap();
     let mut rt = runtime_service_client::RuntimeServiceClient::new(channel);
-    let v = rt.version(VersionRequest::default()).await.unwrap().into_inner();
+    let v = rt
+        .version(VersionRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(v.runtime_name, "berthd");
     // It served systemd's socket and bound none of its own.
     assert!(!d.join("bound.sock").exists());
