@@ -94,6 +94,7 @@ impl Engine {
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
         nix::sys::prctl::set_child_subreaper(true).map_err(sys("PR_SET_CHILD_SUBREAPER"))?;
         let c = self.container(key)?;
+        self.pod_ready_to_start(&c)?;
         self.ensure_bundle(&c)?;
         let options = Meta::of(&c)?.options;
         let log = crate::output_watch::open_log(self, &c.id)?;
@@ -160,6 +161,7 @@ impl Engine {
     pub fn start_detached(&self, id: &str) -> Result<()> {
         // A quick answer; the monitor checks again under the record lock.
         let (c, _) = self.in_state(id, false, "it is already running")?;
+        self.pod_ready_to_start(&c)?;
         self.ensure_bundle(&c)?;
         let Some((prog, args)) = self.opts.monitor.split_first() else {
             return Err(Error::Monitor {

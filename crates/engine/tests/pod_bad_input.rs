@@ -1,7 +1,7 @@
 //! Bad pod input: each is one error and leaves nothing — a duplicate pod
 //! (name, namespace, uid, attempt), a container in an unknown pod, a
 //! sysctl of no namespace (or of the host's), a hostPort someone holds,
-//! ports on a container of a pod, the pause mode not built yet.
+//! ports on a container of a pod, a pause image that is not there.
 
 mod pod_env;
 
@@ -81,12 +81,11 @@ fn bad_pods_leave_nothing() {
     let err = e.create_pod(&bad).unwrap_err();
     assert!(err.to_string().contains("in use"), "{err}");
 
+    // A pause image that is not there: no infra container is left.
     let mut bad = pod_options("pause");
-    bad.pause_image = Some("registry.k8s.io/pause:3.9".into());
-    assert!(matches!(
-        e.create_pod(&bad).unwrap_err(),
-        Error::NotImplemented(_)
-    ));
+    bad.pause_image = Some("no-such-pause-image".into());
+    assert!(e.create_pod(&bad).is_err());
+    assert!(e.list().unwrap().is_empty(), "an infra container was left");
     assert!(e.pods().unwrap().is_empty());
     nothing_left(&env);
 }
@@ -105,5 +104,42 @@ fn bad_containers_in_pods_leave_nothing() {
     assert!(err.to_string().contains("pod"), "{err}");
     assert!(e.list().unwrap().is_empty(), "a container was left");
     e.remove_pod(&pod).unwrap();
+    nothing_left(&env);
+}
+
+#[test]
+fn racing_creators_and_removers() {
+    require!(can_run_pods(), "root, CNI plugins and iptables");
+    let env = Env::new();
+    let o = pod_options("race");
+    // Six engines (as six servers or CLIs) make the same pod at once.
+    let results: Vec<_> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..6)
+            .map(|_| s.spawn(|| env.engine().create_pod(&o)))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let made: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(made.len(), 1, "{results:?}");
+    for r in &results {
+        if let Err(e) = r {
+            assert!(matches!(e, Error::Pod(PodError::Exists { .. })), "{e}");
+        }
+    }
+    let pod = made[0].clone();
+    let e = env.engine();
+    run(&e, &in_pod(&pod, "sleep 1000"));
+    // Three remove it at once: all succeed, nothing is left.
+    let removed: Vec<_> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..3)
+            .map(|_| s.spawn(|| env.engine().remove_pod(&pod)))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(removed.iter().all(|r| r.is_ok()), "{removed:?}");
+    assert!(e.list().unwrap().is_empty());
+    assert!(e.pods().unwrap().is_empty());
+    let left = leftovers(&env, &pod, None);
+    assert!(left.is_empty(), "{left:#?}");
     nothing_left(&env);
 }

@@ -60,7 +60,10 @@ fn containers_of_a_pod_share_its_namespaces_and_files() {
 
     let server = run(
         &e,
-        &in_pod(&pod, "echo -n pod-local | nc -l -p 7777; sleep 1000"),
+        &in_pod(
+            &pod,
+            "echo pod-shm > /dev/shm/token; echo -n pod-local | nc -l -p 7777; sleep 1000",
+        ),
     );
     let client = run(
         &e,
@@ -70,7 +73,7 @@ fn containers_of_a_pod_share_its_namespaces_and_files() {
              hostname; cat /etc/resolv.conf; \
              cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/kernel/shmmni; \
              stat -L -c %i /proc/self/ns/ipc /proc/self/ns/uts /proc/self/ns/net; \
-             cat /proc/self/cgroup",
+             cat /dev/shm/token; cat /proc/self/cgroup",
         ),
     );
     let (code, out) = finish(&e, &client);
@@ -78,6 +81,7 @@ fn containers_of_a_pod_share_its_namespaces_and_files() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "pod-local", "localhost not shared: {out}");
     assert_eq!(lines[1], "pod-host", "{out}");
+    assert!(lines.contains(&"pod-shm"), "/dev/shm not shared: {out}");
     assert!(out.contains("nameserver 10.9.8.7"), "{out}");
     assert!(out.contains("search pods.example"), "{out}");
     assert!(out.contains("options ndots:3"), "{out}");
@@ -125,8 +129,17 @@ fn containers_of_a_pod_share_its_namespaces_and_files() {
     assert!(rules_with(&pod).is_empty(), "{:?}", rules_with(&pod));
     let s = e.inspect(&server).unwrap().state;
     assert_eq!(s.status, berth_engine::Status::Exited);
-    // Idempotent; and a stopped pod takes no new container.
+    // Idempotent; and a stopped pod takes no new container, and starts
+    // none of its own again.
     e.stop_pod(&pod).unwrap();
+    let err = e.start_detached(&server).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            berth_engine::Error::Pod(berth_engine::PodError::NotReady { .. })
+        ),
+        "{err}"
+    );
     let err = e.create(&in_pod(&pod, "true")).unwrap_err();
     assert!(
         matches!(
@@ -260,4 +273,50 @@ fn host_namespaces() {
     }
     e.remove_pod(&pod).unwrap();
     assert!(leftovers(&env, &pod, None).is_empty());
+}
+
+#[test]
+fn a_cgroup_parent_made_by_someone_else_stays() {
+    require!(can_run_pods(), "root, CNI plugins and iptables");
+    let env = Env::new();
+    let e = env.engine();
+    // As the kubelet makes /kubepods/.../pod<uid> before RunPodSandbox.
+    let parent = env.pod_cgroup("kubepods/pod-uid");
+    let rel = parent.trim_start_matches('/');
+    let mut made = Vec::new();
+    for h in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        let h = h.path();
+        if h.is_symlink() || !h.join("cgroup.procs").exists() {
+            continue;
+        }
+        // Level by level: v1's cpuset starts a new cgroup with no cpus or
+        // mems, which its maker copies from the parent (as the kubelet).
+        let mut d = h.clone();
+        for part in rel.split('/') {
+            let parent_dir = d.clone();
+            d = d.join(part);
+            if std::fs::create_dir(&d).is_ok() && d.join("cpuset.cpus").exists() {
+                for f in ["cpuset.cpus", "cpuset.mems"] {
+                    let v = std::fs::read_to_string(parent_dir.join(f)).unwrap();
+                    std::fs::write(d.join(f), v.trim()).unwrap();
+                }
+            }
+        }
+        made.push(d);
+    }
+    let mut o = pod_options("kubelet-cgroup");
+    o.cgroup_parent = Some(parent.clone());
+    let pod = e.create_pod(&o).unwrap();
+    let c = run(&e, &in_pod(&pod, "cat /proc/self/cgroup"));
+    let (code, out) = finish(&e, &c);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains(&format!("{parent}/berth-{c}")), "{out}");
+    e.remove_pod(&pod).unwrap();
+    for d in &made {
+        assert!(d.is_dir(), "{} was removed", d.display());
+        assert!(
+            !d.join(format!("berth-{c}")).exists(),
+            "container cgroup left"
+        );
+    }
 }

@@ -1,8 +1,8 @@
 //! A container in a pod: at create its options are made the pod's (its
 //! network, PID, IPC and UTS modes, its hostname; no ports of its own),
 //! and whenever its bundle is written the config.json joins the pod's
-//! pinned namespaces by path, binds the pod's `hosts`, `hostname` and
-//! `resolv.conf`, and puts its cgroup under the pod's cgroup parent.
+//! pinned namespaces by path, binds the pod's `hosts`, `hostname`,
+//! `resolv.conf` and `/dev/shm`, and puts its cgroup under the pod's cgroup parent.
 
 use super::error::PodError;
 use super::record::{PodLock, PodState};
@@ -21,6 +21,8 @@ pub(crate) struct PodJoin {
     pub namespaces: Vec<(LinuxNamespaceType, PathBuf)>,
     /// The pod's directory, holding its `hosts`, `hostname`, `resolv.conf`.
     pub files: PathBuf,
+    /// The pod's `/dev/shm` tmpfs, bound over the container's.
+    pub shm: Option<PathBuf>,
 }
 
 impl Engine {
@@ -37,9 +39,8 @@ impl Engine {
         };
         let dirs = self.pod_dirs();
         let id = dirs.resolve(key)?;
-        let lock = dirs.lock(&id)?;
-        let rec = dirs
-            .load(&id)?
+        let (lock, rec) = dirs
+            .lock_existing(&id)?
             .ok_or_else(|| PodError::NotFound(key.clone()))?;
         if rec.state != PodState::Ready {
             return Err(PodError::NotReady {
@@ -78,6 +79,26 @@ impl Engine {
         Ok((out, Some(lock)))
     }
 
+    /// Refuse to start a container of a stopped or removed pod (its
+    /// namespaces are gone) with the pod's reason, not the runtime's.
+    pub(crate) fn pod_ready_to_start(&self, c: &berth_storage::Container) -> Result<()> {
+        let Some(id) = crate::meta::Meta::of(c)?.options.pod else {
+            return Ok(());
+        };
+        let rec = self
+            .pod_dirs()
+            .load(&id)?
+            .ok_or_else(|| PodError::NotFound(id.clone()))?;
+        if rec.state != PodState::Ready {
+            return Err(PodError::NotReady {
+                id,
+                what: format!("container {} can't start in a stopped pod", c.name),
+            }
+            .into());
+        }
+        Ok(())
+    }
+
     /// What the bundle of a container with `opts` takes from its pod;
     /// None outside a pod.
     pub(crate) fn pod_join(&self, opts: &CreateOptions) -> Result<Option<PodJoin>> {
@@ -88,6 +109,14 @@ impl Engine {
         let rec = dirs
             .load(id)?
             .ok_or_else(|| PodError::NotFound(id.clone()))?;
+        if let Some(infra) = &rec.infra {
+            return Ok(Some(PodJoin {
+                namespaces: self.infra_namespaces(&rec, infra)?,
+                cgroup_parent: rec.options.cgroup_parent,
+                files: dirs.dir(id),
+                shm: rec.shm,
+            }));
+        }
         let mut namespaces = Vec::new();
         if !rec.options.host_network {
             namespaces.push((LinuxNamespaceType::Network, self.networks.netns_path(id)));
@@ -102,6 +131,7 @@ impl Engine {
             cgroup_parent: rec.options.cgroup_parent,
             namespaces,
             files: dirs.dir(id),
+            shm: rec.shm,
         }))
     }
 }
@@ -133,6 +163,15 @@ pub(crate) fn apply(spec: &mut Spec, j: &PodJoin) {
                 Some("/etc/hosts") => "hosts",
                 Some("/etc/hostname") => "hostname",
                 Some("/etc/resolv.conf") => "resolv.conf",
+                Some("/dev/shm") => {
+                    if let Some(shm) = &j.shm {
+                        m.set_typ(Some("bind".into()));
+                        m.set_source(Some(shm.clone()));
+                        let o = ["rbind", "rprivate", "nosuid", "noexec", "nodev"];
+                        m.set_options(Some(o.iter().map(|s| s.to_string()).collect()));
+                    }
+                    continue;
+                }
                 _ => continue,
             };
             m.set_source(Some(j.files.join(file)));

@@ -4,22 +4,25 @@
 //! layer (bridge, host-local, portmap with the pod's hostPorts), with one
 //! `hosts`/`hostname`/`resolv.conf` for all of them and their cgroups
 //! under the pod's cgroup parent. State lives under the runroot with
-//! flocks ([`record`]), so the CLI and a CRI server share it and a
+//! flocks (the `record` module), so the CLI and a CRI server share it and a
 //! restarted server finds every pod.
 //!
 //! Life: [`Engine::create_pod`] (Ready) → containers made with
 //! `CreateOptions::pod` → [`Engine::stop_pod`] (containers stopped,
 //! network down, NotReady; idempotent) → [`Engine::remove_pod`]
 //! (containers removed, namespaces unpinned, record gone; a Ready pod is
-//! stopped first, as CRI-O does; idempotent).
+//! stopped first, as CRI-O does; idempotent). With `pause_image` an
+//! infra container owns the namespaces instead (the `infra` module).
 
 mod cgroup;
 mod error;
 mod files;
+mod infra;
 pub(crate) mod join;
 mod namespaces;
 mod options;
 mod record;
+mod shm;
 
 pub use error::PodError;
 pub use options::{PodDns, PodOptions};
@@ -122,6 +125,15 @@ impl Engine {
         } else {
             opts.own_hostname()
         };
+        if !opts.host_ipc {
+            rec.shm = Some(shm::mount_shm(&dir)?);
+        }
+        if let Some(image) = &opts.pause_image {
+            self.start_infra(rec, image)?;
+            let ip = rec.network.as_ref().map(|a| a.ip.as_str());
+            files::write(&dir, &opts, &hostname, ip)?;
+            return dirs.save(lock, rec);
+        }
         let (ipc, uts) = namespaces::pin(&Pins {
             dir: &dir.join("ns"),
             ipc: !opts.host_ipc,
@@ -142,6 +154,11 @@ impl Engine {
     /// Take the pod's network down (its namespace unpinned, CNI DEL, host
     /// ports freed); what is undone already is skipped.
     fn pod_network_down(&self, rec: &mut PodRecord) -> Result<()> {
+        if let Some(infra) = &rec.infra {
+            self.stop_infra(infra)?;
+            rec.network = None;
+            return Ok(());
+        }
         if rec.network.is_some() || self.networks.is_attached(&rec.id) {
             self.networks.detach(&rec.id)?;
         }
@@ -153,8 +170,14 @@ impl Engine {
     /// network, pinned namespaces, the cgroup directories it made.
     fn unmake_pod(&self, rec: &mut PodRecord) -> Result<()> {
         self.pod_network_down(rec)?;
+        if let Some(infra) = rec.infra.take() {
+            self.remove_infra(&infra)?;
+        }
         for pin in [rec.ipc.take(), rec.uts.take()].into_iter().flatten() {
             namespaces::unpin(&pin)?;
+        }
+        if let Some(at) = rec.shm.take() {
+            shm::unmount_shm(&at)?;
         }
         cgroup::remove(&rec.cgroups_made);
         Ok(())
@@ -203,8 +226,7 @@ impl Engine {
             Err(Error::Pod(PodError::NotFound(_))) => return Ok(()),
             Err(e) => return Err(e),
         };
-        let lock = dirs.lock(&id)?;
-        let Some(mut rec) = dirs.load(&id)? else {
+        let Some((lock, mut rec)) = dirs.lock_existing(&id)? else {
             return Ok(());
         };
         self.stop_locked(&dirs, &lock, &mut rec)
@@ -223,14 +245,12 @@ impl Engine {
     /// removed. An unknown pod is fine (idempotent).
     pub fn remove_pod(&self, key: &str) -> Result<()> {
         let dirs = self.pod_dirs();
-        let _all = dirs.lock_all()?;
         let id = match dirs.resolve(key) {
             Ok(id) => id,
             Err(Error::Pod(PodError::NotFound(_))) => return Ok(()),
             Err(e) => return Err(e),
         };
-        let lock = dirs.lock(&id)?;
-        let Some(mut rec) = dirs.load(&id)? else {
+        let Some((lock, mut rec)) = dirs.lock_existing(&id)? else {
             return Ok(());
         };
         if rec.state == PodState::Ready {
@@ -244,8 +264,10 @@ impl Engine {
         }
         self.unmake_pod(&mut rec)?;
         dirs.save(&lock, &rec)?;
+        // Under the lock: a remover waiting on it then finds no record.
+        dirs.remove(&id)?;
         drop(lock);
-        dirs.remove(&id)
+        Ok(())
     }
 
     /// Pod `key`: an id or a unique id prefix.
@@ -272,10 +294,10 @@ impl Engine {
     }
 
     fn pod_info(&self, rec: PodRecord) -> PodInfo {
-        let netns_path = rec
-            .network
-            .as_ref()
-            .map(|_| self.networks.netns_path(&rec.id));
+        let netns_path = rec.network.as_ref().map(|a| match rec.infra {
+            Some(_) => a.netns.clone(),
+            None => self.networks.netns_path(&rec.id),
+        });
         PodInfo {
             ip: rec.network.as_ref().and_then(|a| a.ip.parse().ok()),
             netns_path,

@@ -3,7 +3,8 @@
 //! (`hosts`, `hostname`, `resolv.conf`) and the pinned namespaces
 //! `ns/ipc` and `ns/uts` (its network namespace is the network layer's,
 //! `<runroot>/netns/<id>`). `<runroot>/pods/lock` is held while a pod is
-//! made or removed, so a name is checked and taken under one lock.
+//! made, so a name is checked and taken under one lock (removal needs
+//! only the pod's lock: a record that goes meanwhile is skipped).
 //!
 //! Lock order: `pods/lock`, then a pod's lock, then its containers'
 //! record locks (and storage's, and the network's, inside those).
@@ -47,6 +48,10 @@ pub(crate) struct PodRecord {
     /// The cgroup parent's directories that did not exist when the pod
     /// was made: removed with the pod once empty.
     pub cgroups_made: Vec<PathBuf>,
+    /// The infra container in the pause-image mode.
+    pub infra: Option<String>,
+    /// The pod's `/dev/shm` tmpfs (None on the host's IPC).
+    pub shm: Option<PathBuf>,
 }
 
 /// An exclusive hold on a pod's record or on the pods' directory.
@@ -86,6 +91,21 @@ impl PodDirs {
         Ok(PodLock {
             _lock: lock_exclusive(&dir.join("lock"))?,
         })
+    }
+
+    /// Pod `id`'s lock and record, or None when it has none: removed by
+    /// another process between the caller's lookup and this lock (the
+    /// directory the lock made again is removed; a pod being made holds
+    /// its lock until its record is written, so it is never taken for one).
+    pub(crate) fn lock_existing(&self, id: &str) -> Result<Option<(PodLock, PodRecord)>> {
+        let lock = self.lock(id)?;
+        match self.load(id)? {
+            Some(rec) => Ok(Some((lock, rec))),
+            None => {
+                self.remove(id)?;
+                Ok(None)
+            }
+        }
     }
 
     /// Pod `id`'s record; None when it has none (gone, or half made).
