@@ -42,8 +42,11 @@ pub struct Config {
     /// Pin a pod's namespaces without a pause process (true) or in a pause
     /// container (`pause_image`).
     pub pause_free: bool,
-    /// The image of the pause container when `pause_free` is false.
+    /// The image of the pause container when `pause_free` is false
+    /// (pulled by berthd when missing).
     pub pause_image: String,
+    /// The pause container's command; empty: the image's.
+    pub pause_command: Vec<String>,
     /// The registries configuration for pulls; empty: the system's.
     pub registries_conf: PathBuf,
     /// The auth file pulls read credentials from (kubelet's AuthConfig
@@ -72,6 +75,7 @@ impl Default for Config {
             log_level: "info".into(),
             pause_free: true,
             pause_image: "registry.k8s.io/pause:3.9".into(),
+            pause_command: Vec::new(),
             registries_conf: PathBuf::new(),
             auth_file: PathBuf::new(),
             tls_verify: true,

@@ -83,6 +83,7 @@ pub fn options(d: &Daemon, config: &proto::PodSandboxConfig) -> Result<PodOption
             .filter(|l| !l.is_empty())
             .map(Into::into),
         pause_image: (!d.config.pause_free).then(|| d.config.pause_image.clone()),
+        pause_command: d.config.pause_command.clone(),
     })
 }
 
@@ -141,6 +142,17 @@ pub fn run(
         .config
         .ok_or_else(|| status_codes::invalid("pod sandbox config is required"))?;
     let opts = options(d, &config)?;
+    if let Some(image) = &opts.pause_image {
+        // The infra container's image, through the one pull path.
+        berth_image::image_for_container(
+            &d.ctx,
+            d.engine.store(),
+            image,
+            berth_image::PullPolicy::Missing,
+            &berth_image::progress::NoProgress,
+        )
+        .map_err(status_codes::image)?;
+    }
     let id = d.engine.create_pod(&opts).map_err(status_codes::engine)?;
     tracing::info!(pod = %id, name = %opts.name, namespace = %opts.namespace, "pod ready");
     Ok(proto::RunPodSandboxResponse { pod_sandbox_id: id })

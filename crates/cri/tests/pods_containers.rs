@@ -432,3 +432,66 @@ async fn bad_input_gets_its_code_and_leaves_nothing() {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn pause_image_mode() {
+    berth_testkit::require!(berth_testkit::is_root(), "berthd needs root");
+    let reg = Registry::with_busybox();
+    let b = Berthd::start_with(&format!(
+        "pause_free = false\npause_image = \"{}\"\npause_command = [\"sleep\", \"3600\"]",
+        reg.busybox()
+    ));
+    let mut rt = b.runtime().await;
+    let pcfg = pod_config("paused", "uid-4");
+    // berthd pulls the pause image itself.
+    let pod = run_pod(&mut rt, &pcfg).await;
+    let st = rt
+        .pod_sandbox_status(PodSandboxStatusRequest {
+            pod_sandbox_id: pod.clone(),
+            verbose: false,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .status
+        .unwrap();
+    assert_eq!(st.state, PodSandboxState::SandboxReady as i32);
+    let cfg = container_config("app", &reg.busybox(), "exec sleep 300", "");
+    let ctr = create(&mut rt, &pod, cfg, &pcfg).await.unwrap();
+    rt.start_container(StartContainerRequest {
+        container_id: ctr.clone(),
+    })
+    .await
+    .unwrap();
+    let out = rt
+        .exec_sync(ExecSyncRequest {
+            container_id: ctr.clone(),
+            cmd: vec!["hostname".into()],
+            timeout: 10,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(out.stdout, b"paused\n");
+    // Only the pod's own container is listed, not the infra container.
+    let listed = rt
+        .list_containers(ListContainersRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .containers;
+    assert_eq!(listed.len(), 1);
+    rt.remove_pod_sandbox(RemovePodSandboxRequest {
+        pod_sandbox_id: pod,
+    })
+    .await
+    .unwrap();
+    assert!(rt
+        .list_containers(ListContainersRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .containers
+        .is_empty());
+    assert_eq!(netns_files(&b), 0);
+}

@@ -128,6 +128,11 @@ impl Berthd {
     /// Write the configuration and start berthd; ready when its socket
     /// answers.
     pub fn start() -> Berthd {
+        Berthd::start_with("")
+    }
+
+    /// [`Berthd::start`] with `extra` lines of configuration.
+    pub fn start_with(extra: &str) -> Berthd {
         build_helpers();
         let dir = tempfile::Builder::new()
             .prefix("berthd-")
@@ -146,9 +151,10 @@ impl Berthd {
             format!(
                 "listen = \"{0}/berthd.sock\"\nroot = \"{0}/root\"\nrunroot = \"{0}/run\"\ncgroup_parent = \"{1}\"\n\
                  registries_conf = \"{0}/registries.conf\"\nauth_file = \"{0}/auth.json\"\ntls_verify = false\n\
-                 log_dir = \"{0}/logs\"\nlog_level = \"debug\"\n",
+                 log_dir = \"{0}/logs\"\nlog_level = \"debug\"\n{2}\n",
                 d.display(),
-                cgroup_parent
+                cgroup_parent,
+                extra
             ),
         )
         .unwrap();
