@@ -164,6 +164,14 @@ async fn pod_and_container_lifecycle() {
     assert_eq!(by_pod.len(), 1);
     assert_eq!(by_pod[0].metadata.as_ref().unwrap().name, "hello");
 
+    // The CLI shares the store: `berth ps` shows the container with its pod.
+    let ps = b.berth(&["ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Pod}}"]);
+    assert!(
+        ps.lines()
+            .any(|l| l.starts_with(&ctr) && l.contains(&pod[..12])),
+        "berth ps: {ps}"
+    );
+
     // ExecSync: output and exit code; past its timeout DeadlineExceeded.
     let out = rt
         .exec_sync(ExecSyncRequest {

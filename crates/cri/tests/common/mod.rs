@@ -18,7 +18,7 @@ use tonic::transport::{Channel, Endpoint, Uri};
 
 pub const BERTHD: &str = env!("CARGO_BIN_EXE_berthd");
 
-/// Build berth-runtime and berth-monitor next to berthd, once per test
+/// Build berth-runtime, berth-monitor and the berth CLI next to berthd, once per test
 /// process (`cargo test -p berth-cri` builds neither).
 pub fn build_helpers() {
     static BUILD: std::sync::Once = std::sync::Once::new();
@@ -206,6 +206,26 @@ impl Berthd {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+
+    /// The berth CLI over this berthd's store and runroot; its stdout.
+    pub fn berth(&self, args: &[&str]) -> String {
+        let d = self.dir.path();
+        let out = Command::new(Path::new(BERTHD).with_file_name("berth"))
+            .arg("--root")
+            .arg(d.join("root"))
+            .arg("--runroot")
+            .arg(d.join("run"))
+            .args(args)
+            .env("BERTH_CONFIG_ROOT", d.join("sysconf"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "berth {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
     }
 
     /// berthd's PID.
