@@ -7,6 +7,7 @@ use crate::daemon::Daemon;
 use crate::proto;
 use crate::status_codes::invalid;
 use berth_engine::spec_options::DeviceMapping;
+use berth_engine::volume_options::MountOptions;
 use berth_engine::{CreateOptions, NetworkMode, PodInfo, Volume};
 use tonic::Status;
 
@@ -65,12 +66,18 @@ fn mounts(c: &proto::ContainerConfig) -> Result<Vec<Volume>, Status> {
                     m.container_path
                 )));
             }
-            if m.propagation != proto::MountPropagation::PropagationPrivate as i32 {
-                return Err(invalid(format!(
-                    "mount {}: only private propagation is built",
-                    m.container_path
-                )));
-            }
+            // CRI's modes are the kernel's recursive ones (CRI-O maps them so).
+            let propagation = match proto::MountPropagation::try_from(m.propagation) {
+                Ok(proto::MountPropagation::PropagationPrivate) => None,
+                Ok(proto::MountPropagation::PropagationHostToContainer) => Some("rslave"),
+                Ok(proto::MountPropagation::PropagationBidirectional) => Some("rshared"),
+                Err(_) => {
+                    return Err(invalid(format!(
+                        "mount {}: unknown propagation {}",
+                        m.container_path, m.propagation
+                    )))
+                }
+            };
             if m.image.is_some() || !m.uid_mappings.is_empty() || !m.gid_mappings.is_empty() {
                 return Err(invalid(format!(
                     "mount {}: image volumes and id-mapped mounts are not built",
@@ -88,6 +95,10 @@ fn mounts(c: &proto::ContainerConfig) -> Result<Vec<Volume>, Status> {
                 destination: m.container_path.clone(),
                 readonly: m.readonly || m.recursive_read_only,
                 anonymous: false,
+                options: MountOptions {
+                    propagation: propagation.map(String::from),
+                    ..MountOptions::default()
+                },
             })
         })
         .collect()
