@@ -12,6 +12,9 @@
 //! command works from any process.
 #![deny(missing_docs)]
 
+mod attach;
+mod attach_hub;
+mod attach_socket;
 mod boot;
 mod bundle;
 mod clock;
@@ -22,6 +25,7 @@ pub mod confinement;
 mod console_socket;
 mod container_fs;
 mod container_network;
+pub mod detach_keys;
 mod engine;
 mod engine_volumes;
 mod error;
@@ -32,6 +36,7 @@ mod exec_detached;
 mod exec_process;
 mod exit_codes;
 pub mod health;
+mod health_timer;
 mod host_devices;
 pub mod image_config;
 #[cfg(test)]
@@ -76,6 +81,7 @@ mod volume_copy_up;
 mod volume_error;
 pub mod volumes;
 
+pub use attach::{AttachEnd, AttachOptions};
 pub use berth_storage::PathChange;
 pub use boot::LastRun;
 pub use commit::{ImageFormat, NewImageOptions};

@@ -66,7 +66,7 @@ extern "C" fn on_winch(_: libc::c_int) {
     }
 }
 
-fn write_all(fd: i32, mut data: &[u8]) -> bool {
+pub(crate) fn write_all(fd: i32, mut data: &[u8]) -> bool {
     while !data.is_empty() {
         // SAFETY: fd is open for the whole relay; the buffer is ours.
         match nix::unistd::write(unsafe { BorrowedFd::borrow_raw(fd) }, data) {
@@ -86,6 +86,55 @@ fn write_all(fd: i32, mut data: &[u8]) -> bool {
     true
 }
 
+/// A pipe that becomes readable on each SIGWINCH, for as long as it
+/// lives (the handler that was there before is put back when dropped).
+pub(crate) struct WinchPipe {
+    read: OwnedFd,
+    _write: OwnedFd,
+    old: SigAction,
+}
+
+impl WinchPipe {
+    pub(crate) fn install() -> Result<WinchPipe> {
+        let (read, write) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)
+                .map_err(sys("pipe"))?;
+        WINCH_FD.store(write.as_raw_fd(), Ordering::Relaxed);
+        let action = SigAction::new(
+            SigHandler::Handler(on_winch),
+            SaFlags::SA_RESTART,
+            SigSet::empty(),
+        );
+        // SAFETY: the handler only writes to a non-blocking pipe.
+        let old = unsafe { nix::sys::signal::sigaction(Signal::SIGWINCH, &action) }
+            .map_err(sys("sigaction"))?;
+        Ok(WinchPipe {
+            read,
+            _write: write,
+            old,
+        })
+    }
+
+    /// The end to poll.
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.read.as_fd()
+    }
+
+    /// Empty the pipe after it was readable.
+    pub(crate) fn drain(&self) {
+        let mut sink = [0u8; 64];
+        let _ = nix::unistd::read(self.read.as_raw_fd(), &mut sink);
+    }
+}
+
+impl Drop for WinchPipe {
+    fn drop(&mut self) {
+        // SAFETY: puts back the handler that was there before.
+        let _ = unsafe { nix::sys::signal::sigaction(Signal::SIGWINCH, &self.old) };
+        WINCH_FD.store(-1, Ordering::Relaxed);
+    }
+}
+
 /// Relay between our stdio and `master` until `done` (a pidfd of the
 /// process whose end ends the session) is readable and the master has
 /// nothing more to say. With `input`, our stdin goes to the master.
@@ -97,32 +146,17 @@ pub(crate) fn relay(
     done: BorrowedFd<'_>,
     log: Option<OutputSink<'_>>,
 ) -> Result<()> {
-    let (winch_r, winch_w) =
-        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)
-            .map_err(sys("pipe"))?;
-    WINCH_FD.store(winch_w.as_raw_fd(), Ordering::Relaxed);
-    let action = SigAction::new(
-        SigHandler::Handler(on_winch),
-        SaFlags::SA_RESTART,
-        SigSet::empty(),
-    );
-    // SAFETY: the handler only writes to a non-blocking pipe.
-    let old = unsafe { nix::sys::signal::sigaction(Signal::SIGWINCH, &action) }
-        .map_err(sys("sigaction"))?;
+    let winch = WinchPipe::install()?;
     // A resize between reading the size for the process and now.
     pass_size(master.as_fd());
-    let result = copy_loop(master, input, done, &winch_r, log);
-    // SAFETY: puts back the handler that was there before.
-    let _ = unsafe { nix::sys::signal::sigaction(Signal::SIGWINCH, &old) };
-    WINCH_FD.store(-1, Ordering::Relaxed);
-    result
+    copy_loop(master, input, done, &winch, log)
 }
 
 fn copy_loop(
     master: &OwnedFd,
     input: bool,
     done: BorrowedFd<'_>,
-    winch: &OwnedFd,
+    winch: &WinchPipe,
     mut log: Option<OutputSink<'_>>,
 ) -> Result<()> {
     let stdin = std::io::stdin();
@@ -132,7 +166,7 @@ fn copy_loop(
     loop {
         let mut fds = vec![
             PollFd::new(master.as_fd(), PollFlags::POLLIN),
-            PollFd::new(winch.as_fd(), PollFlags::POLLIN),
+            PollFd::new(winch.fd(), PollFlags::POLLIN),
             PollFd::new(done, PollFlags::POLLIN),
         ];
         if reading_stdin {
@@ -175,8 +209,7 @@ fn copy_loop(
             }
         }
         if ready[1] {
-            let mut sink = [0u8; 64];
-            let _ = nix::unistd::read(winch.as_raw_fd(), &mut sink);
+            winch.drain();
             pass_size(master.as_fd());
         }
         if ready[2] {
