@@ -57,21 +57,23 @@ impl Engine {
     /// keys are typed. Output it wrote before is not replayed (podman's).
     pub fn attach(&self, key: &str, opts: &AttachOptions) -> Result<AttachEnd> {
         let (c, state) = self.in_state(key, true, "you can only attach to running containers")?;
-        let tty = Meta::of(&c)?.options.tty;
+        let options = Meta::of(&c)?.options;
         let socket = attach_socket::connect_in(self.record(&c.id).path())?;
         let pid = state.process.map(|p| p.pid);
-        self.session(&c.id, socket, tty, pid, opts)
+        let opts = for_container(opts, options.interactive);
+        self.session(&c.id, socket, options.tty, pid, &opts)
     }
 
     /// Start container `key` under its monitor, attached before its first
     /// byte of output, until it exits or the detach keys are typed.
     pub fn start_attached(&self, key: &str, opts: &AttachOptions) -> Result<AttachEnd> {
         let c = self.container(key)?;
-        let tty = Meta::of(&c)?.options.tty;
+        let options = Meta::of(&c)?.options;
         let (ours, theirs) = attach_socket::pair()?;
         self.start_monitored(&c.id, Some(theirs))?;
         let pid = self.record(&c.id).load()?.process.map(|p| p.pid);
-        self.session(&c.id, ours, tty, pid, opts)
+        let opts = for_container(opts, options.interactive);
+        self.session(&c.id, ours, options.tty, pid, &opts)
     }
 
     fn session(
@@ -107,6 +109,15 @@ impl Engine {
             )),
             Err(e) => Err(e),
         }
+    }
+}
+
+/// `opts` for a container: stdin only if it takes input (`-i`), as
+/// podman attaches it.
+fn for_container(opts: &AttachOptions, interactive: bool) -> AttachOptions {
+    AttachOptions {
+        stdin: opts.stdin && interactive,
+        ..opts.clone()
     }
 }
 

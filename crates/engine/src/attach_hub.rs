@@ -3,7 +3,7 @@
 //! goes. The output watch polls [`AttachHub::fds`] with the container's
 //! streams and hands back what was ready.
 
-use crate::attach_socket::{self, MAX_PACKET, RESIZE, STDIN};
+use crate::attach_socket::{self, RESIZE, STDIN};
 use crate::error::Result;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -14,10 +14,10 @@ pub(crate) struct AttachHub {
     path: PathBuf,
     clients: Vec<OwnedFd>,
     /// The container's stdin: a pipe's write end (`-i`), or the pty master
-    /// (`-t`); None when it has no stdin to give.
+    /// (`-it`); None when it takes no input.
     input: Option<OwnedFd>,
-    /// Whether `input` is a pty master, so resizes apply.
-    pty: bool,
+    /// The pty master (`-t`), which resizes go to.
+    pty: Option<OwnedFd>,
 }
 
 impl AttachHub {
@@ -28,7 +28,7 @@ impl AttachHub {
             path: dir.join(attach_socket::NAME),
             clients: Vec::new(),
             input: None,
-            pty: false,
+            pty: None,
         })
     }
 
@@ -37,8 +37,8 @@ impl AttachHub {
         self.clients.push(client);
     }
 
-    /// Where this run's input goes.
-    pub(crate) fn wire(&mut self, input: Option<OwnedFd>, pty: bool) {
+    /// Where this run's input and resizes go.
+    pub(crate) fn wire(&mut self, input: Option<OwnedFd>, pty: Option<OwnedFd>) {
         self.input = input;
         self.pty = pty;
     }
@@ -47,6 +47,7 @@ impl AttachHub {
     pub(crate) fn end_run(&mut self) {
         self.clients.clear();
         self.input = None;
+        self.pty = None;
     }
 
     /// What to poll for reading: the listener, then each client.
@@ -57,8 +58,12 @@ impl AttachHub {
     }
 
     /// Act on what [`AttachHub::fds`]'s poll found ready (same order).
-    pub(crate) fn ready(&mut self, ready: &[bool], buf: &mut Vec<u8>) {
-        buf.resize(MAX_PACKET, 0);
+    /// `buf` is the watch's own read buffer: a client's packets (at most
+    /// 32 KiB of input) fit, and no more pages are touched for them.
+    pub(crate) fn ready(&mut self, ready: &[bool], buf: &mut [u8]) {
+        if !ready.iter().any(|r| *r) {
+            return;
+        }
         let mut gone = Vec::new();
         for (i, client) in self.clients.iter().enumerate() {
             if !ready.get(i + 1).copied().unwrap_or(false) {
@@ -71,9 +76,9 @@ impl AttachHub {
                         write_all(input.as_fd(), &buf[1..1 + n]);
                     }
                 }
-                Some((RESIZE, 4)) if self.pty => {
-                    if let Some(input) = &self.input {
-                        resize(input.as_fd(), &buf[1..5]);
+                Some((RESIZE, 4)) => {
+                    if let Some(pty) = &self.pty {
+                        resize(pty.as_fd(), &buf[1..5]);
                     }
                 }
                 Some(_) => {}

@@ -178,12 +178,17 @@ fn start(engine: &Engine, id: &str, hub: &mut AttachHub) -> Result<(i32, [Option
     let launched = started?;
     let streams = match launched.output {
         Output::Pipes([out, err]) => {
-            hub.wire(launched.input, false);
+            hub.wire(launched.input, None);
             [Some(out), Some(err)]
         }
-        // A pty's output is all stdout; its input is the master too.
+        // A pty's output is all stdout; its input (with -i) is the master
+        // too, as are its resizes.
         Output::Terminal(master) => {
-            hub.wire(master.try_clone().ok(), true);
+            let input = match options.interactive {
+                true => master.try_clone().ok(),
+                false => None,
+            };
+            hub.wire(input, master.try_clone().ok());
             [Some(master), None]
         }
     };

@@ -179,7 +179,6 @@ pub(crate) fn watch(
                 }
             }
             side.hub.ready(&revents[hub_at..], &mut buf);
-            buf.resize(64 * 1024, 0);
         }
         let mut i = 0;
         for s in streams.iter_mut() {
