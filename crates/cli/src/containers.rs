@@ -480,8 +480,8 @@ pub fn exec(cli: &Cli, a: &ExecArgs) -> anyhow::Result<()> {
         println!("{}", engine.exec_detached(&a.container, &opts)?);
         return Ok(());
     }
-    let code = engine.exec(&a.container, &opts)?;
-    Err(crate::exit_code::Reported(code).into())
+    let keys = berth_engine::detach_keys::parse(&a.more.detach_keys)?;
+    crate::attach_cmd::ended(engine.exec_attached(&a.container, &opts, keys)?)
 }
 
 #[derive(Args)]

@@ -286,3 +286,44 @@ fn sig_proxy_passes_signals_on_unless_turned_off() {
     env.ok(&["stop", "-t", "0", "t"]);
     assert_eq!(on.wait().unwrap().code(), Some(137));
 }
+
+#[test]
+fn exec_it_detaches_and_its_shell_runs_on() {
+    require!(is_root(), "containers need root");
+    require!(have_script(), "script(1) gives the test a terminal");
+    let env = Env::new();
+    env.ok(&["run", "-d", "--name", "e", "busybox", "sleep", "1000"]);
+    let mut term = Terminal::start(&env, &["exec", "-it", "e", "sh"]);
+    term.type_in(b"echo e-$((3*3))\r");
+    term.wait_for_text("e-9");
+    term.type_in(b"\x10\x11");
+    assert_eq!(term.exit_code(), 0);
+    // The shell runs on (its terminal held for it).
+    std::thread::sleep(Duration::from_millis(300));
+    let ps = env.ok(&["exec", "e", "ps"]);
+    assert!(ps.lines().any(|l| l.trim_end().ends_with(" sh")), "{ps}");
+    env.ok(&["rm", "-f", "e"]);
+}
+
+#[test]
+fn exec_d_records_the_exit_code() {
+    require!(is_root(), "containers need root");
+    let env = Env::new();
+    env.ok(&["run", "-d", "--name", "x", "busybox", "sleep", "1000"]);
+    let session = env.ok(&["exec", "-d", "x", "sh", "-c", "sleep 0.3; exit 3"]);
+    assert_eq!(session.trim().len(), 64, "{session}");
+    let died = || {
+        env.ok(&["events", "--stream=false", "--format", "json"])
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|e| e["Status"] == "exec_died")
+    };
+    eventually("the exec_died event", || died().is_some());
+    let e = died().unwrap();
+    assert_eq!(e["ContainerExitCode"], 3, "{e}");
+    assert_eq!(e["Name"], "x", "{e}");
+    // A command the runtime can't start is still exec's error.
+    let out = env.berth(&["exec", "-d", "x", "/nonexistent"]);
+    assert_ne!(out.status.code(), Some(0), "{out:?}");
+    env.ok(&["rm", "-f", "x"]);
+}
