@@ -8,7 +8,6 @@
 
 use crate::engine::Engine;
 use crate::health::Healthcheck;
-use crate::meta::Meta;
 use nix::unistd::Pid;
 use std::ffi::OsString;
 use std::process::{Command, Stdio};
@@ -23,12 +22,11 @@ pub(crate) struct HealthTimer {
 }
 
 impl HealthTimer {
-    /// The timer of container `id`, if it has a check with an interval
+    /// The timer of container `id`, if it has a `check` with an interval
     /// (`--health-interval=disable` or `0`: none) and the berth binary is
     /// next to ours.
-    pub(crate) fn of(engine: &Engine, id: &str) -> Option<HealthTimer> {
-        let meta = Meta::of(&engine.container(id).ok()?).ok()?;
-        let check: Healthcheck = meta.options.life.healthcheck?;
+    pub(crate) fn of(engine: &Engine, id: &str, check: Option<Healthcheck>) -> Option<HealthTimer> {
+        let check = check?;
         if !check.defined() || check.interval <= 0 {
             return None;
         }

@@ -29,6 +29,7 @@ use crate::error::{sys, Result};
 use crate::health_timer::HealthTimer;
 use crate::launcher::{Input, Output, Wiring};
 use crate::meta::Meta;
+use crate::options::CreateOptions;
 use crate::output_watch::MonitorSide;
 use nix::unistd::ForkResult;
 use std::io::Write;
@@ -77,15 +78,15 @@ pub fn run(engine: &Engine, id: &str) -> i32 {
     if let Some(client) = crate::attach_socket::client_from_cli() {
         hub.add(client);
     }
-    let mut health = HealthTimer::of(engine, id);
     let started = prepare().and_then(|wake| Ok((start(engine, id, &mut hub)?, wake)));
-    let ((mut pid, mut streams), wake) = match started {
+    let ((mut pid, mut streams, options), wake) = match started {
         Ok(s) => s,
         Err(e) => {
             tell_cli(&format!("error: {e}\n"));
             return 1;
         }
     };
+    let mut health = HealthTimer::of(engine, id, options.life.healthcheck);
     tell_cli("ok\n");
     let mut log = Some(log);
     loop {
@@ -111,7 +112,7 @@ pub fn run(engine: &Engine, id: &str) -> i32 {
         let again = crate::output_watch::open_log(engine, id)
             .and_then(|l| Ok((l, start(engine, id, &mut hub)?)));
         match again {
-            Ok((l, (p, s))) => (log, pid, streams) = (Some(l), p, s),
+            Ok((l, (p, s, _))) => (log, pid, streams) = (Some(l), p, s),
             Err(e) => {
                 engine.note_error(id, &format!("restarting: {e}"));
                 return 1;
@@ -160,9 +161,14 @@ fn prepare() -> Result<OwnedFd> {
     crate::output_watch::sigchld_wake()
 }
 
-/// Start the container; its init's pid and its output streams. Its input
-/// (a stdin pipe with `-i`, the pty master with `-t`) goes to `hub`.
-fn start(engine: &Engine, id: &str, hub: &mut AttachHub) -> Result<(i32, [Option<OwnedFd>; 2])> {
+/// Start the container; its init's pid, its output streams and its
+/// options. Its input (a stdin pipe with `-i`, the pty master with `-t`)
+/// goes to `hub`.
+fn start(
+    engine: &Engine,
+    id: &str,
+    hub: &mut AttachHub,
+) -> Result<(i32, [Option<OwnedFd>; 2], CreateOptions)> {
     let options = Meta::of(&engine.container(id)?)?.options;
     let wiring = if options.tty {
         Wiring::Terminal
@@ -192,5 +198,5 @@ fn start(engine: &Engine, id: &str, hub: &mut AttachHub) -> Result<(i32, [Option
             [Some(master), None]
         }
     };
-    Ok((launched.pid, streams))
+    Ok((launched.pid, streams, options))
 }
