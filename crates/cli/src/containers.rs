@@ -204,6 +204,11 @@ pub struct RunArgs {
     /// Pass descriptors 3..3+N on to the container.
     #[arg(long, default_value_t = 0)]
     pub preserve_fds: u32,
+    /// Attach only these streams: stdin, stdout, stderr (repeatable).
+    #[arg(short = 'a', long = "attach")]
+    pub attach: Vec<String>,
+    #[command(flatten)]
+    pub attach_flags: crate::attach_cmd::AttachFlags,
     #[command(flatten)]
     pub create: CreateArgs,
 }
@@ -229,6 +234,9 @@ pub fn create(cli: &Cli, a: &CreateArgs) -> anyhow::Result<()> {
 
 pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<()> {
     berth_engine::listen_fds::preserve(a.preserve_fds)?;
+    // Checked before anything is made.
+    let mut attach = a.attach_flags.options(true)?;
+    crate::attach_cmd::streams(&mut attach, &a.attach)?;
     let (engine, id) = create_container(cli, &a.create)?;
     if a.detach {
         if let Err(e) = engine.start_detached(&id) {
@@ -240,10 +248,10 @@ pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<()> {
         println!("{id}");
         return Ok(());
     }
-    match engine.start_foreground(&id) {
+    match engine.run_attached(&id, &attach) {
         // Returned, not exited, so the engine (and its store's writer
         // marker) is dropped first.
-        Ok(code) => Err(crate::exit_code::Reported(code).into()),
+        Ok(end) => crate::attach_cmd::ended(end),
         Err(e) => {
             if a.create.rm {
                 let _ = engine.remove_with_volumes(&id, true);
@@ -258,6 +266,11 @@ pub struct StartArgs {
     /// Attach: stdio of the container is ours, exit with its code.
     #[arg(short, long)]
     pub attach: bool,
+    /// Attach stdin too (with -a).
+    #[arg(short, long)]
+    pub interactive: bool,
+    #[command(flatten)]
+    pub attach_flags: crate::attach_cmd::AttachFlags,
     /// Containers.
     #[arg(required = true)]
     pub containers: Vec<String>,
@@ -265,10 +278,11 @@ pub struct StartArgs {
 
 pub fn start(cli: &Cli, a: &StartArgs) -> anyhow::Result<()> {
     let engine = cli.engine()?;
-    if a.attach {
+    // podman: -i attaches as well.
+    if a.attach || a.interactive {
         anyhow::ensure!(a.containers.len() == 1, "start -a takes one container");
-        let code = engine.start_foreground(&a.containers[0])?;
-        return Err(crate::exit_code::Reported(code).into());
+        let opts = a.attach_flags.options(a.interactive)?;
+        return crate::attach_cmd::ended(engine.run_attached(&a.containers[0], &opts)?);
     }
     for c in &a.containers {
         match engine.start_detached(c) {
@@ -476,8 +490,8 @@ pub fn exec(cli: &Cli, a: &ExecArgs) -> anyhow::Result<()> {
         println!("{}", engine.exec_detached(&a.container, &opts)?);
         return Ok(());
     }
-    let code = engine.exec(&a.container, &opts)?;
-    Err(crate::exit_code::Reported(code).into())
+    let keys = berth_engine::detach_keys::parse(&a.more.detach_keys)?;
+    crate::attach_cmd::ended(engine.exec_attached(&a.container, &opts, keys)?)
 }
 
 #[derive(Args)]

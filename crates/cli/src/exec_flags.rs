@@ -1,10 +1,11 @@
-//! `exec`'s `-d`, `--env-file` and `--privileged`, as podman 4.3 has them.
+//! `exec`'s `-d`, `--env-file`, `--privileged` and `--detach-keys`, as
+//! podman 4.3 has them.
 
 use anyhow::Context as _;
 use clap::Args;
 use std::path::PathBuf;
 
-#[derive(Args, Default)]
+#[derive(Args)]
 pub struct ExecFlags {
     /// Leave the process running in the background; print its session id.
     #[arg(short, long)]
@@ -15,6 +16,9 @@ pub struct ExecFlags {
     /// Every capability for the process.
     #[arg(long)]
     pub privileged: bool,
+    /// The key sequence that detaches from an `exec -it` ("": none).
+    #[arg(long, default_value = berth_engine::detach_keys::DEFAULT)]
+    pub detach_keys: String,
 }
 
 impl ExecFlags {

@@ -35,6 +35,8 @@ pub enum ContainerCommand {
     Wait(containers::WaitArgs),
     /// Run a process in a running container.
     Exec(containers::ExecArgs),
+    /// Attach to a running container's streams.
+    Attach(crate::attach_cmd::AttachArgs),
     /// Stop containers and start them again.
     Restart(ctr_tools::RestartArgs),
     /// Show the processes of a container.
@@ -139,6 +141,7 @@ impl ContainerCommand {
             ContainerCommand::Logs(a) => Command::Logs(a),
             ContainerCommand::Wait(a) => Command::Wait(a),
             ContainerCommand::Exec(a) => Command::Exec(a),
+            ContainerCommand::Attach(a) => Command::Attach(a),
             ContainerCommand::Restart(a) => Command::Restart(a),
             ContainerCommand::Top(a) => Command::Top(a),
             ContainerCommand::Cp(a) => Command::Cp(a),

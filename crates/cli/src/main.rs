@@ -2,6 +2,7 @@
 //! each command group lives in its own module.
 
 mod ago;
+mod attach_cmd;
 mod commit_cmd;
 mod config;
 mod container_host_json;
@@ -179,6 +180,8 @@ pub enum Command {
     Wait(containers::WaitArgs),
     /// Run a process in a running container.
     Exec(containers::ExecArgs),
+    /// Attach to a running container's streams.
+    Attach(attach_cmd::AttachArgs),
     /// Stop containers and start them again.
     Restart(ctr_tools::RestartArgs),
     /// Show the processes of a container.
@@ -379,6 +382,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Run(a) => containers::run(cli, a),
         Command::Create(a) => containers::create(cli, a),
         Command::Start(a) => containers::start(cli, a),
+        Command::Attach(a) => attach_cmd::attach(cli, a),
         Command::Stop(a) => containers::stop(cli, a),
         Command::Kill(a) => containers::kill(cli, a),
         Command::Rm(a) => containers::rm(cli, a),

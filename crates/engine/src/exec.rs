@@ -4,8 +4,10 @@
 //! the process gets a pty whose master the runtime sends over a console
 //! socket and berth relays to its own terminal (see [`crate::terminal`]).
 
+use crate::attach::AttachEnd;
 use crate::command_lookup::check_command;
 use crate::console_socket::ConsoleSocket;
+use crate::detach_keys::DetachMatcher;
 use crate::engine::Engine;
 use crate::error::{Error, IoContext, Result};
 use crate::exec_process::{
@@ -23,6 +25,20 @@ impl Engine {
         self.exec_with_output(key, opts, Stdio::inherit(), Stdio::inherit())
     }
 
+    /// As [`Engine::exec`]; with a terminal, typing `detach_keys` (see
+    /// [`crate::detach_keys::parse`]) leaves the process running and
+    /// returns [`AttachEnd::Detached`].
+    pub fn exec_attached(
+        &self,
+        key: &str,
+        opts: &ExecOptions,
+        detach_keys: Option<Vec<u8>>,
+    ) -> Result<AttachEnd> {
+        let mut keys = DetachMatcher::new(detach_keys);
+        let keys = opts.tty.then_some(&mut keys);
+        self.exec_session(key, opts, Stdio::inherit(), Stdio::inherit(), keys)
+    }
+
     /// As [`Engine::exec`], with the process's stdout and stderr given
     /// (a health check keeps them in a file).
     pub(crate) fn exec_with_output(
@@ -32,6 +48,20 @@ impl Engine {
         stdout: Stdio,
         stderr: Stdio,
     ) -> Result<i32> {
+        match self.exec_session(key, opts, stdout, stderr, None)? {
+            AttachEnd::Exited(code) => Ok(code),
+            AttachEnd::Detached => Ok(0),
+        }
+    }
+
+    fn exec_session(
+        &self,
+        key: &str,
+        opts: &ExecOptions,
+        stdout: Stdio,
+        stderr: Stdio,
+        keys: Option<&mut DetachMatcher>,
+    ) -> Result<AttachEnd> {
         let (c, file) = self.exec_process_file(key, opts)?;
         let record = self.record(&c.id);
         let stdin = if opts.interactive && !opts.tty {
@@ -48,32 +78,57 @@ impl Engine {
         }
         .transpose()?;
         set_forwarding(true);
-        let child = self
+        let mut cmd = self
             .runtime
-            .exec_command(&c.id, &file, console.as_ref().map(|c| c.path()))
-            .stdin(stdin)
-            .stdout(stdout)
-            .stderr(stderr)
-            .spawn();
+            .exec_command(&c.id, &file, console.as_ref().map(|c| c.path()));
+        if opts.tty {
+            // Out of our terminal's session: once detached, the runtime
+            // must not get the hangup our terminal's end sends (it would
+            // pass it on to the process). The keys reach the process
+            // through its pty, and the signals we get are passed on by pid.
+            // SAFETY: the hook only calls setsid(2), async-signal-safe.
+            unsafe {
+                std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+                    libc::setsid();
+                    Ok(())
+                });
+            }
+        }
+        let child = cmd.stdin(stdin).stdout(stdout).stderr(stderr).spawn();
         let result = child.ctx("run", &self.runtime.path).and_then(|mut child| {
             forward_to(child.id() as i32);
             let relayed = match &console {
-                Some(console) => crate::terminal::relay_exec(console, &child, opts.interactive),
-                None => Ok(()),
+                Some(console) => {
+                    crate::terminal::relay_exec(console, &child, opts.interactive, keys)
+                }
+                None => Ok(None),
             };
-            if relayed.is_err() {
-                let _ = child.kill();
+            match relayed {
+                // The runtime waits for the process on; the pty is held.
+                Ok(Some(master)) => {
+                    stop_forwarding();
+                    crate::pty_relay::keep_in_background(master)?;
+                    return Ok(None);
+                }
+                Ok(None) => {}
+                Err(_) => {
+                    let _ = child.kill();
+                }
             }
             let status = child.wait().ctx("wait for", &self.runtime.path);
-            relayed.and(status)
+            relayed.and(status).map(Some)
         });
         stop_forwarding();
         let _ = std::fs::remove_file(&file);
-        let status = result?;
+        let Some(status) = result? else {
+            return Ok(AttachEnd::Detached);
+        };
         use std::os::unix::process::ExitStatusExt;
-        Ok(status
-            .code()
-            .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
+        Ok(AttachEnd::Exited(
+            status
+                .code()
+                .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
+        ))
     }
 
     /// Check the exec asked of running container `key` and write its

@@ -156,7 +156,7 @@ impl Healthcheck {
     }
 
     /// Whether there is a check to run (not none, not `NONE`).
-    fn defined(&self) -> bool {
+    pub(crate) fn defined(&self) -> bool {
         !matches!(self.test.first().map(String::as_str), None | Some("NONE"))
     }
 
@@ -283,6 +283,8 @@ impl Engine {
         if passed {
             health.failing_streak = 0;
             health.status = "healthy".into();
+        } else if in_start_period(&record, check.start_period) {
+            // podman: a failure while the container starts up doesn't count.
         } else {
             health.failing_streak += 1;
             if health.failing_streak >= check.retries.max(1) {
@@ -307,6 +309,26 @@ impl Engine {
         drop(lock);
         Ok(passed)
     }
+}
+
+/// Whether the container's process started less than `period` ns ago.
+fn in_start_period(record: &crate::records::RecordDir, period: i64) -> bool {
+    if period <= 0 {
+        return false;
+    }
+    let Some(process) = record.load().ok().and_then(|s| s.process) else {
+        return false;
+    };
+    // Its start in clock ticks after boot (field 22 of its stat), against
+    // the time since boot now.
+    let uptime = std::fs::read_to_string("/proc/uptime").ok();
+    let Some(up) = uptime.and_then(|u| u.split_whitespace().next()?.parse::<f64>().ok()) else {
+        return false;
+    };
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let ran = up - process.start as f64 / ticks;
+    ran * 1e9 < period as f64
 }
 
 #[cfg(test)]

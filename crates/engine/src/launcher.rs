@@ -34,11 +34,23 @@ use std::time::Duration;
 /// How the container's stdio is wired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Wiring {
-    /// stdout and stderr on pipes the caller reads (and logs); stdin ours
-    /// with `input` (`-i` in the foreground), else /dev/null.
-    Pipes { input: bool },
+    /// stdout and stderr on pipes the caller reads (and logs); stdin as
+    /// `input` says.
+    Pipes { input: Input },
     /// A pty; its master comes back to the caller (`-t`).
     Terminal,
+}
+
+/// Where a piped container's stdin comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Input {
+    /// /dev/null.
+    Null,
+    /// Ours (`-i` in the foreground).
+    Ours,
+    /// A pipe whose write end comes back to the caller (`-i` under a
+    /// monitor, which feeds it from attached clients).
+    Pipe,
 }
 
 /// The container's output as the waiter gets it.
@@ -49,10 +61,12 @@ pub(crate) enum Output {
     Terminal(OwnedFd),
 }
 
-/// A started container: its init's pid and its output.
+/// A started container: its init's pid, its output, and the write end of
+/// its stdin pipe (with [`Input::Pipe`]).
 pub(crate) struct Launched {
     pub pid: i32,
     pub output: Output,
+    pub input: Option<OwnedFd>,
 }
 
 /// How far a launch got.
@@ -162,7 +176,7 @@ impl Run<'_> {
         engine.network_up(id, &options, &mut self.state)?;
         self.phase = Phase::Networked;
 
-        let (stdio, ends) = wire(wiring, self.record)?;
+        let (stdio, ends, input) = wire(wiring, self.record)?;
         let console_path = match &ends {
             Ends::Console(c) => Some(c.path()),
             Ends::Pipes(_) => None,
@@ -195,7 +209,7 @@ impl Run<'_> {
         engine.runtime.start(id)?;
         self.phase = Phase::Started;
         engine.event(self.c, "start", None);
-        Ok(Launched { pid, output })
+        Ok(Launched { pid, output, input })
     }
 
     fn engine_save(&self) -> Result<()> {
@@ -238,20 +252,24 @@ enum Ends {
     Console(ConsoleSocket),
 }
 
-/// The runtime's stdio for `wiring`, and our ends.
-fn wire(wiring: Wiring, record: &RecordDir) -> Result<([Stdio; 3], Ends)> {
+/// The runtime's stdio for `wiring`, our ends, and the write end of the
+/// container's stdin pipe.
+fn wire(wiring: Wiring, record: &RecordDir) -> Result<([Stdio; 3], Ends, Option<OwnedFd>)> {
     Ok(match wiring {
         Wiring::Pipes { input } => {
             let flags = nix::fcntl::OFlag::O_CLOEXEC;
             let (out_r, out_w) = nix::unistd::pipe2(flags).map_err(sys("pipe"))?;
             let (err_r, err_w) = nix::unistd::pipe2(flags).map_err(sys("pipe"))?;
-            let stdin = if input {
-                Stdio::inherit()
-            } else {
-                Stdio::null()
+            let (stdin, held) = match input {
+                Input::Null => (Stdio::null(), None),
+                Input::Ours => (Stdio::inherit(), None),
+                Input::Pipe => {
+                    let (in_r, in_w) = nix::unistd::pipe2(flags).map_err(sys("pipe"))?;
+                    (Stdio::from(in_r), Some(in_w))
+                }
             };
             let stdio = [stdin, Stdio::from(out_w), Stdio::from(err_w)];
-            (stdio, Ends::Pipes([out_r, err_r]))
+            (stdio, Ends::Pipes([out_r, err_r]), held)
         }
         Wiring::Terminal => {
             let name = format!("console-{}.sock", std::process::id());
@@ -259,6 +277,7 @@ fn wire(wiring: Wiring, record: &RecordDir) -> Result<([Stdio; 3], Ends)> {
             (
                 [Stdio::null(), Stdio::null(), Stdio::null()],
                 Ends::Console(console),
+                None,
             )
         }
     })

@@ -12,6 +12,9 @@
 //! command works from any process.
 #![deny(missing_docs)]
 
+mod attach;
+mod attach_hub;
+mod attach_socket;
 mod boot;
 mod bundle;
 mod clock;
@@ -24,6 +27,7 @@ mod console_socket;
 mod container_fs;
 mod container_network;
 mod diff_between;
+pub mod detach_keys;
 mod engine;
 mod engine_volumes;
 mod error;
@@ -35,6 +39,7 @@ mod exec_detached;
 mod exec_process;
 mod exit_codes;
 pub mod health;
+mod health_timer;
 mod host_devices;
 pub mod image_config;
 #[cfg(test)]
@@ -83,6 +88,7 @@ mod volume_error;
 pub mod volume_options;
 pub mod volumes;
 
+pub use attach::{AttachEnd, AttachOptions};
 pub use berth_storage::PathChange;
 pub use boot::LastRun;
 pub use commit::{ImageFormat, NewImageOptions};

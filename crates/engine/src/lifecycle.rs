@@ -7,17 +7,20 @@
 //! exit code. If that waiter is killed, [`Engine::refresh`] notices (neither
 //! process nor waiter alive) and releases what the run held.
 
+use crate::attach::{AttachEnd, AttachOptions};
 use crate::clock::now_rfc3339;
 use crate::engine::Engine;
 use crate::error::{sys, Error, Result};
 use crate::exit_codes::ExitCodes;
-use crate::launcher::{Output, Wiring};
+use crate::launcher::{Input, Output, Wiring};
 use crate::logs::StreamBuffer;
 use crate::meta::Meta;
 use crate::records::{State, Status};
 use crate::signal_forwarding::{forward_to, set_forwarding, stop_forwarding};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -88,6 +91,27 @@ impl Engine {
     /// terminal and logged), stdin is ours with `-i`, signals sent here are
     /// passed on, and its exit code is returned.
     pub fn start_foreground(&self, key: &str) -> Result<i32> {
+        match self.run_attached(key, &AttachOptions::default())? {
+            AttachEnd::Exited(code) => Ok(code),
+            AttachEnd::Detached => Ok(0),
+        }
+    }
+
+    /// Start container `key` attached to us as `opts` says: a terminal
+    /// container under its monitor, attached from the first byte (the
+    /// detach keys leave it running); otherwise in the foreground as
+    /// [`Engine::start_foreground`] describes, with only the streams
+    /// `opts` names copied to ours and signals passed on if it says so.
+    pub fn run_attached(&self, key: &str, opts: &AttachOptions) -> Result<AttachEnd> {
+        let c = self.container(key)?;
+        if Meta::of(&c)?.options.tty && !self.opts.monitor.is_empty() {
+            return self.start_attached(&c.id, opts);
+        }
+        self.run_here(&c.id, opts).map(AttachEnd::Exited)
+    }
+
+    /// The foreground run: we are the container's waiter.
+    fn run_here(&self, key: &str, opts: &AttachOptions) -> Result<i32> {
         // The relay handles EPIPE on our stdout itself: a closed reader
         // must not kill us between the start and the exit's record.
         // SAFETY: SIG_IGN is a valid disposition for SIGPIPE.
@@ -105,14 +129,17 @@ impl Engine {
             Wiring::Terminal
         } else {
             Wiring::Pipes {
-                input: options.interactive,
+                input: match options.interactive && opts.stdin {
+                    true => Input::Ours,
+                    false => Input::Null,
+                },
             }
         };
         // Before the start: an exit right away must still wake the watch.
         let wake = crate::output_watch::sigchld_wake()?;
         // Installed before the start: a signal in that window is passed on,
         // not our death.
-        set_forwarding(true);
+        set_forwarding(opts.sig_proxy);
         let launched = match self.launch(&c.id, wiring) {
             Ok(l) => l,
             Err(e) => {
@@ -124,8 +151,9 @@ impl Engine {
         let (code, relayed, log_failure) = match launched.output {
             Output::Pipes([out, err]) => {
                 let streams = [Some(out), Some(err)];
+                let echo = [opts.stdout, opts.stderr];
                 let (code, failure) =
-                    crate::output_watch::watch(launched.pid, streams, wake, log, true);
+                    crate::output_watch::watch(launched.pid, streams, wake, log, echo, None);
                 (code, Ok(()), failure)
             }
             Output::Terminal(master) => {
@@ -140,7 +168,7 @@ impl Engine {
                 let relayed = crate::terminal::relay_container(
                     &master,
                     launched.pid,
-                    options.interactive,
+                    options.interactive && opts.stdin,
                     &mut to_log,
                 );
                 if let Err(e) = pending.finish(&mut log, "stdout") {
@@ -162,6 +190,12 @@ impl Engine {
     /// Start a container detached, under its own monitor process; returns
     /// once the container's process runs (or with the monitor's error).
     pub fn start_detached(&self, id: &str) -> Result<()> {
+        self.start_monitored(id, None)
+    }
+
+    /// As [`Engine::start_detached`]; `client` (one end of an attach
+    /// socket pair) becomes the monitor's first attached client.
+    pub(crate) fn start_monitored(&self, id: &str, client: Option<OwnedFd>) -> Result<()> {
         // A quick answer; the monitor checks again under the record lock.
         let (c, _) = self.in_state(id, false, "it is already running")?;
         self.pod_ready_to_start(&c)?;
@@ -173,7 +207,18 @@ impl Engine {
                 message: "no monitor program configured".into(),
             });
         };
-        let out = crate::listen_fds::to_monitor(&mut std::process::Command::new(prog))
+        let mut cmd = std::process::Command::new(prog);
+        if let Some(fd) = client.as_ref().map(|c| c.as_raw_fd()) {
+            cmd.env(crate::attach_socket::CLIENT_ENV, fd.to_string());
+            // SAFETY: the hook only calls fcntl(2), which is async-signal-safe.
+            unsafe {
+                cmd.pre_exec(move || {
+                    libc::fcntl(fd, libc::F_SETFD, 0);
+                    Ok(())
+                });
+            }
+        }
+        let out = crate::listen_fds::to_monitor(&mut cmd)
             .args(args)
             .arg(&c.id)
             .stdin(Stdio::null())

@@ -16,11 +16,21 @@
 //! input rather than reading EOF — until the pty hangs up (EIO) with the
 //! container's end. Socket-activation and `--preserve-fds` descriptors the
 //! CLI passed on go to the runtime and are closed here once it started.
+//!
+//! It serves the container's attach socket ([`crate::attach_socket`]):
+//! output goes to attached clients as well as the log, their input to the
+//! container's stdin (a pipe it holds with `-i`, the pty with `-t`). And
+//! it runs the health check every `--health-interval`
+//! ([`crate::health_timer`]).
 
+use crate::attach_hub::AttachHub;
 use crate::engine::Engine;
 use crate::error::{sys, Result};
-use crate::launcher::{Output, Wiring};
+use crate::health_timer::HealthTimer;
+use crate::launcher::{Input, Output, Wiring};
 use crate::meta::Meta;
+use crate::options::CreateOptions;
+use crate::output_watch::MonitorSide;
 use nix::unistd::ForkResult;
 use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -54,26 +64,38 @@ fn tell_cli(msg: &str) {
 pub fn run(engine: &Engine, id: &str) -> i32 {
     // The log exists before the CLI hears "ok" (a `logs -f` right after
     // `run -d` must find it), and a log that can't be opened means the
-    // container's output would be lost: then it does not start.
-    let log = match crate::output_watch::open_log(engine, id) {
-        Ok(l) => l,
+    // container's output would be lost: then it does not start. So does
+    // the attach socket (an `attach` right after must find it).
+    let opened = crate::output_watch::open_log(engine, id)
+        .and_then(|log| Ok((log, AttachHub::listen(engine.record(id).path())?)));
+    let (log, mut hub) = match opened {
+        Ok(o) => o,
         Err(e) => {
             tell_cli(&format!("error: {e}\n"));
             return 1;
         }
     };
-    let started = prepare().and_then(|wake| Ok((start(engine, id)?, wake)));
-    let ((mut pid, mut streams), wake) = match started {
+    if let Some(client) = crate::attach_socket::client_from_cli() {
+        hub.add(client);
+    }
+    let started = prepare().and_then(|wake| Ok((start(engine, id, &mut hub)?, wake)));
+    let ((mut pid, mut streams, options), wake) = match started {
         Ok(s) => s,
         Err(e) => {
             tell_cli(&format!("error: {e}\n"));
             return 1;
         }
     };
+    let mut health = HealthTimer::of(engine, id, options.life.healthcheck);
     tell_cli("ok\n");
     let mut log = Some(log);
     loop {
-        let status = watch_once(engine, id, pid, streams, &wake, log.take());
+        let side = MonitorSide {
+            hub: &mut hub,
+            health: health.as_mut(),
+        };
+        let status = watch_once(engine, id, pid, streams, &wake, log.take(), side);
+        hub.end_run();
         if status != 0 {
             return status;
         }
@@ -87,14 +109,17 @@ pub fn run(engine: &Engine, id: &str) -> i32 {
         }
         // A short pause keeps a command that fails at once from spinning.
         std::thread::sleep(std::time::Duration::from_millis(100));
-        let again =
-            crate::output_watch::open_log(engine, id).and_then(|l| Ok((l, start(engine, id)?)));
+        let again = crate::output_watch::open_log(engine, id)
+            .and_then(|l| Ok((l, start(engine, id, &mut hub)?)));
         match again {
-            Ok((l, (p, s))) => (log, pid, streams) = (Some(l), p, s),
+            Ok((l, (p, s, _))) => (log, pid, streams) = (Some(l), p, s),
             Err(e) => {
                 engine.note_error(id, &format!("restarting: {e}"));
                 return 1;
             }
+        }
+        if let Some(h) = health.as_mut() {
+            h.restart();
         }
     }
 }
@@ -107,12 +132,14 @@ fn watch_once(
     streams: [Option<OwnedFd>; 2],
     wake: &OwnedFd,
     log: Option<std::fs::File>,
+    side: MonitorSide<'_>,
 ) -> i32 {
     let (Some(log), Ok(wake)) = (log, wake.try_clone()) else {
         engine.note_error(id, "watching the container: no log or wake pipe");
         return 1;
     };
-    let (code, log_failure) = crate::output_watch::watch(pid, streams, wake, log, false);
+    let (code, log_failure) =
+        crate::output_watch::watch(pid, streams, wake, log, [false; 2], Some(side));
     if let Some(e) = log_failure {
         engine.note_error(id, &format!("writing the log: {e}"));
     }
@@ -134,13 +161,21 @@ fn prepare() -> Result<OwnedFd> {
     crate::output_watch::sigchld_wake()
 }
 
-/// Start the container; its init's pid and its output streams.
-fn start(engine: &Engine, id: &str) -> Result<(i32, [Option<OwnedFd>; 2])> {
-    let tty = Meta::of(&engine.container(id)?)?.options.tty;
-    let wiring = if tty {
+/// Start the container; its init's pid, its output streams and its
+/// options. Its input (a stdin pipe with `-i`, the pty master with `-t`)
+/// goes to `hub`.
+fn start(
+    engine: &Engine,
+    id: &str,
+    hub: &mut AttachHub,
+) -> Result<(i32, [Option<OwnedFd>; 2], CreateOptions)> {
+    let options = Meta::of(&engine.container(id)?)?.options;
+    let wiring = if options.tty {
         Wiring::Terminal
+    } else if options.interactive {
+        Wiring::Pipes { input: Input::Pipe }
     } else {
-        Wiring::Pipes { input: false }
+        Wiring::Pipes { input: Input::Null }
     };
     let started = engine.launch(id, wiring);
     // The container has its own copies now (or failed to start); a
@@ -148,9 +183,20 @@ fn start(engine: &Engine, id: &str) -> Result<(i32, [Option<OwnedFd>; 2])> {
     crate::listen_fds::close_passed();
     let launched = started?;
     let streams = match launched.output {
-        Output::Pipes([out, err]) => [Some(out), Some(err)],
-        // A pty's output is all stdout.
-        Output::Terminal(master) => [Some(master), None],
+        Output::Pipes([out, err]) => {
+            hub.wire(launched.input, None);
+            [Some(out), Some(err)]
+        }
+        // A pty's output is all stdout; its input (with -i) is the master
+        // too, as are its resizes.
+        Output::Terminal(master) => {
+            let input = match options.interactive {
+                true => master.try_clone().ok(),
+                false => None,
+            };
+            hub.wire(input, master.try_clone().ok());
+            [Some(master), None]
+        }
     };
-    Ok((launched.pid, streams))
+    Ok((launched.pid, streams, options))
 }

@@ -7,8 +7,10 @@
 //! is closed, so the container gets the SIGPIPE it would have had writing
 //! there itself.
 
+use crate::attach_hub::AttachHub;
 use crate::engine::Engine;
 use crate::error::{sys, IoContext, Result};
+use crate::health_timer::HealthTimer;
 use crate::lifecycle::exit_code;
 use crate::logs::StreamBuffer;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -65,21 +67,33 @@ pub(crate) fn open_log(engine: &Engine, id: &str) -> Result<std::fs::File> {
 struct Stream {
     fd: Option<OwnedFd>,
     name: &'static str,
+    /// Its packet kind on the attach socket.
+    kind: u8,
     pending: StreamBuffer,
     /// Our own fd to copy it to as well (1 or 2), in the foreground.
     echo: Option<i32>,
 }
 
+/// What a monitor watches besides the container's streams: its attach
+/// socket, and the health check timer.
+pub(crate) struct MonitorSide<'a> {
+    pub hub: &'a mut AttachHub,
+    pub health: Option<&'a mut HealthTimer>,
+}
+
 /// Copy the container's output (pipes, or a pty master as stdout) into
 /// `log` until the init `pid` exited and the streams are drained; with
-/// `echo`, to our stdout and stderr as well. Reaps every child meanwhile.
+/// `echo` (per stream), to our stdout and stderr as well; with `side`
+/// (a monitor), to the attach socket's clients too, with health checks
+/// run when due. Reaps every child meanwhile.
 /// The init's exit code, and the first failure to write the log.
 pub(crate) fn watch(
     pid: i32,
     streams: [Option<OwnedFd>; 2],
     wake: OwnedFd,
     mut log: std::fs::File,
-    echo: bool,
+    echo: [bool; 2],
+    mut side: Option<MonitorSide<'_>>,
 ) -> (Option<i32>, Option<std::io::Error>) {
     let mut failure = None;
     let mut note = |r: std::io::Result<()>| {
@@ -91,8 +105,9 @@ pub(crate) fn watch(
     let mut streams = [(out, "stdout", 1), (err, "stderr", 2)].map(|(fd, name, ours)| Stream {
         fd,
         name,
+        kind: ours as u8,
         pending: StreamBuffer::default(),
-        echo: echo.then_some(ours),
+        echo: echo[ours as usize - 1].then_some(ours),
     });
     let mut code = None;
     let mut exited = false;
@@ -103,6 +118,9 @@ pub(crate) fn watch(
             match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
                 Ok(WaitStatus::StillAlive) | Err(_) => break,
                 Ok(st) => {
+                    if let Some(health) = side.as_mut().and_then(|s| s.health.as_mut()) {
+                        health.reaped(st.pid());
+                    }
                     if st.pid() == Some(Pid::from_raw(pid)) {
                         if let Some(c) = exit_code(st) {
                             code = Some(c);
@@ -123,10 +141,20 @@ pub(crate) fn watch(
             }
         }
         fds.push(PollFd::new(wake.as_fd(), PollFlags::POLLIN));
+        let hub_fds = side.as_ref().map(|s| s.hub.fds()).unwrap_or_default();
+        let hub_at = fds.len();
+        fds.extend(hub_fds.iter().map(|fd| PollFd::new(*fd, PollFlags::POLLIN)));
         // Once the init is gone its pid namespace is too; whatever still
         // holds a pipe gets a moment, not forever.
+        let due = side
+            .as_ref()
+            .and_then(|s| s.health.as_ref())
+            .and_then(|h| h.due());
         let timeout = if exited {
             PollTimeout::from(1000u16)
+        } else if let Some(due) = due {
+            let left = due.saturating_duration_since(std::time::Instant::now());
+            PollTimeout::from(left.as_millis().clamp(1, 60_000) as u16)
         } else {
             PollTimeout::NONE
         };
@@ -140,8 +168,17 @@ pub(crate) fn watch(
             .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
             .collect();
         drop(fds);
+        drop(hub_fds);
         if ready == 0 && exited {
             break;
+        }
+        if let Some(side) = side.as_mut() {
+            if !exited {
+                if let Some(health) = side.health.as_mut() {
+                    health.fire_if_due();
+                }
+            }
+            side.hub.ready(&revents[hub_at..], &mut buf);
         }
         let mut i = 0;
         for s in streams.iter_mut() {
@@ -154,6 +191,9 @@ pub(crate) fn watch(
                     }
                     Ok(n) => {
                         note(s.pending.feed(&mut log, s.name, &buf[..n]));
+                        if let Some(side) = side.as_mut() {
+                            side.hub.broadcast(s.kind, &buf[..n]);
+                        }
                         if let Some(ours) = s.echo {
                             if !write_all(ours, &buf[..n]) {
                                 note(s.pending.finish(&mut log, s.name));

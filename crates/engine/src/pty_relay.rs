@@ -3,6 +3,7 @@
 //! and on each SIGWINCH, stdin copied in and the output copied out until
 //! the process has ended and its output is drained.
 
+use crate::detach_keys::DetachMatcher;
 use crate::error::{sys, Result};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal};
@@ -66,7 +67,7 @@ extern "C" fn on_winch(_: libc::c_int) {
     }
 }
 
-fn write_all(fd: i32, mut data: &[u8]) -> bool {
+pub(crate) fn write_all(fd: i32, mut data: &[u8]) -> bool {
     while !data.is_empty() {
         // SAFETY: fd is open for the whole relay; the buffer is ours.
         match nix::unistd::write(unsafe { BorrowedFd::borrow_raw(fd) }, data) {
@@ -86,45 +87,82 @@ fn write_all(fd: i32, mut data: &[u8]) -> bool {
     true
 }
 
+/// A pipe that becomes readable on each SIGWINCH, for as long as it
+/// lives (the handler that was there before is put back when dropped).
+pub(crate) struct WinchPipe {
+    read: OwnedFd,
+    _write: OwnedFd,
+    old: SigAction,
+}
+
+impl WinchPipe {
+    pub(crate) fn install() -> Result<WinchPipe> {
+        let (read, write) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)
+                .map_err(sys("pipe"))?;
+        WINCH_FD.store(write.as_raw_fd(), Ordering::Relaxed);
+        let action = SigAction::new(
+            SigHandler::Handler(on_winch),
+            SaFlags::SA_RESTART,
+            SigSet::empty(),
+        );
+        // SAFETY: the handler only writes to a non-blocking pipe.
+        let old = unsafe { nix::sys::signal::sigaction(Signal::SIGWINCH, &action) }
+            .map_err(sys("sigaction"))?;
+        Ok(WinchPipe {
+            read,
+            _write: write,
+            old,
+        })
+    }
+
+    /// The end to poll.
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.read.as_fd()
+    }
+
+    /// Empty the pipe after it was readable.
+    pub(crate) fn drain(&self) {
+        let mut sink = [0u8; 64];
+        let _ = nix::unistd::read(self.read.as_raw_fd(), &mut sink);
+    }
+}
+
+impl Drop for WinchPipe {
+    fn drop(&mut self) {
+        // SAFETY: puts back the handler that was there before.
+        let _ = unsafe { nix::sys::signal::sigaction(Signal::SIGWINCH, &self.old) };
+        WINCH_FD.store(-1, Ordering::Relaxed);
+    }
+}
+
 /// Relay between our stdio and `master` until `done` (a pidfd of the
 /// process whose end ends the session) is readable and the master has
 /// nothing more to say. With `input`, our stdin goes to the master.
 /// SIGWINCH is taken over for the relay's duration.
-/// With `log`, every chunk of the output is also handed to it.
+/// With `log`, every chunk of the output is also handed to it. With
+/// `keys`, typing the detach sequence ends the relay early: true.
 pub(crate) fn relay(
     master: &OwnedFd,
     input: bool,
     done: BorrowedFd<'_>,
     log: Option<OutputSink<'_>>,
-) -> Result<()> {
-    let (winch_r, winch_w) =
-        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)
-            .map_err(sys("pipe"))?;
-    WINCH_FD.store(winch_w.as_raw_fd(), Ordering::Relaxed);
-    let action = SigAction::new(
-        SigHandler::Handler(on_winch),
-        SaFlags::SA_RESTART,
-        SigSet::empty(),
-    );
-    // SAFETY: the handler only writes to a non-blocking pipe.
-    let old = unsafe { nix::sys::signal::sigaction(Signal::SIGWINCH, &action) }
-        .map_err(sys("sigaction"))?;
+    keys: Option<&mut DetachMatcher>,
+) -> Result<bool> {
+    let winch = WinchPipe::install()?;
     // A resize between reading the size for the process and now.
     pass_size(master.as_fd());
-    let result = copy_loop(master, input, done, &winch_r, log);
-    // SAFETY: puts back the handler that was there before.
-    let _ = unsafe { nix::sys::signal::sigaction(Signal::SIGWINCH, &old) };
-    WINCH_FD.store(-1, Ordering::Relaxed);
-    result
+    copy_loop(master, input, done, &winch, log, keys)
 }
 
 fn copy_loop(
     master: &OwnedFd,
     input: bool,
     done: BorrowedFd<'_>,
-    winch: &OwnedFd,
+    winch: &WinchPipe,
     mut log: Option<OutputSink<'_>>,
-) -> Result<()> {
+    mut keys: Option<&mut DetachMatcher>,
+) -> Result<bool> {
     let stdin = std::io::stdin();
     let mut reading_stdin = input;
     let mut ended = false;
@@ -132,7 +170,7 @@ fn copy_loop(
     loop {
         let mut fds = vec![
             PollFd::new(master.as_fd(), PollFlags::POLLIN),
-            PollFd::new(winch.as_fd(), PollFlags::POLLIN),
+            PollFd::new(winch.fd(), PollFlags::POLLIN),
             PollFd::new(done, PollFlags::POLLIN),
         ];
         if reading_stdin {
@@ -152,7 +190,7 @@ fn copy_loop(
             Err(e) => return Err(sys("poll")(e)),
         };
         if n == 0 && ended {
-            return Ok(());
+            return Ok(false);
         }
         let ready: Vec<bool> = fds
             .iter()
@@ -161,13 +199,13 @@ fn copy_loop(
         drop(fds);
         if ready[0] {
             match nix::unistd::read(master.as_raw_fd(), &mut buf) {
-                Ok(0) | Err(nix::errno::Errno::EIO) => return Ok(()),
+                Ok(0) | Err(nix::errno::Errno::EIO) => return Ok(false),
                 Ok(n) => {
                     if let Some(log) = log.as_mut() {
                         log(&buf[..n]);
                     }
                     if !write_all(1, &buf[..n]) {
-                        return Ok(());
+                        return Ok(false);
                     }
                 }
                 Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => {}
@@ -175,8 +213,7 @@ fn copy_loop(
             }
         }
         if ready[1] {
-            let mut sink = [0u8; 64];
-            let _ = nix::unistd::read(winch.as_raw_fd(), &mut sink);
+            winch.drain();
             pass_size(master.as_fd());
         }
         if ready[2] {
@@ -186,9 +223,18 @@ fn copy_loop(
             match nix::unistd::read(0, &mut buf) {
                 Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => {}
                 Ok(0) | Err(_) => reading_stdin = false,
-                Ok(n) => {
-                    write_all(master.as_raw_fd(), &buf[..n]);
-                }
+                Ok(n) => match keys.as_mut() {
+                    Some(keys) => {
+                        let (pass, detached) = keys.feed(&buf[..n]);
+                        write_all(master.as_raw_fd(), &pass);
+                        if detached {
+                            return Ok(true);
+                        }
+                    }
+                    None => {
+                        write_all(master.as_raw_fd(), &buf[..n]);
+                    }
+                },
             }
         }
     }
@@ -203,4 +249,50 @@ pub(crate) fn pidfd(pid: i32) -> Result<OwnedFd> {
     }
     // SAFETY: a new descriptor that we now own.
     Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(fd as i32) })
+}
+
+/// Hold a detached session's pty master in a process of its own, reading
+/// (and dropping) its output until it hangs up, so the process on the
+/// other end keeps its terminal after we are gone (conmon's job for a
+/// detached `exec -it`). Returns once that process left our session: the
+/// hangup our terminal's end sends to our group must not reach it (nor
+/// be passed on to the container by an inherited forwarding handler).
+pub(crate) fn keep_in_background(master: OwnedFd) -> Result<()> {
+    let (ready_r, ready_w) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(sys("pipe"))?;
+    // SAFETY: the child only calls async-signal-safe functions
+    // (sigaction, setsid, close, poll, read, _exit).
+    match unsafe { nix::unistd::fork() }.map_err(sys("fork"))? {
+        nix::unistd::ForkResult::Parent { .. } => {
+            drop(ready_w);
+            // End of file once the child is in its own session.
+            let mut sink = [0u8; 1];
+            let _ = nix::unistd::read(ready_r.as_raw_fd(), &mut sink);
+            Ok(())
+        }
+        nix::unistd::ForkResult::Child => {
+            // SAFETY: plain dispositions, set before anything can arrive.
+            unsafe {
+                for sig in [libc::SIGHUP, libc::SIGINT, libc::SIGTERM, libc::SIGQUIT] {
+                    libc::signal(sig, libc::SIG_IGN);
+                }
+            }
+            let _ = nix::unistd::setsid();
+            drop(ready_w);
+            drop(ready_r);
+            let mut buf = [0u8; 4096];
+            loop {
+                // The master may be non-blocking: wait for it.
+                let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
+                let _ = poll(&mut fds, PollTimeout::NONE);
+                match nix::unistd::read(master.as_raw_fd(), &mut buf) {
+                    Ok(0) => break,
+                    Ok(_) | Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => {}
+                    Err(_) => break,
+                }
+            }
+            // SAFETY: leave without running the parent's destructors.
+            unsafe { libc::_exit(0) }
+        }
+    }
 }

@@ -151,14 +151,16 @@ impl Runtime {
         c
     }
 
-    /// The `exec --detach --process FILE ID` command: returns once the
-    /// process runs.
-    pub fn exec_detached_command(&self, id: &str, process: &Path) -> Command {
+    /// The `exec --detach --process FILE --pid-file PID ID` command:
+    /// returns once the process runs, its pid in `pid_file`.
+    pub fn exec_detached_command(&self, id: &str, process: &Path, pid_file: &Path) -> Command {
         let mut c = self.command();
         c.arg("exec")
             .arg("--detach")
             .arg("--process")
             .arg(process)
+            .arg("--pid-file")
+            .arg(pid_file)
             .arg(id);
         c
     }

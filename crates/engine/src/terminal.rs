@@ -4,6 +4,7 @@
 //! resizes passed on; a detached one's is held by the monitor.
 
 use crate::console_socket::ConsoleSocket;
+use crate::detach_keys::DetachMatcher;
 use crate::error::Result;
 use std::os::fd::OwnedFd;
 use std::time::Duration;
@@ -24,18 +25,21 @@ pub(crate) fn relay_container(
     } else {
         None
     };
-    crate::pty_relay::relay(master, input, done.as_fd(), Some(log))
+    crate::pty_relay::relay(master, input, done.as_fd(), Some(log), None).map(|_| ())
 }
 
 /// `exec -t`: receive the pty master from the running `runtime exec`
 /// (`child`), put our terminal in raw mode if `input`, and relay until the
 /// process ended. A runtime that ends without sending a master (it failed,
 /// and said why on our stderr) is not an error here: its exit code is.
+/// With `keys`, the detach sequence ends the relay early: the master comes
+/// back, for someone to hold while the process runs on.
 pub(crate) fn relay_exec(
     console: &ConsoleSocket,
     child: &std::process::Child,
     input: bool,
-) -> Result<()> {
+    keys: Option<&mut DetachMatcher>,
+) -> Result<Option<OwnedFd>> {
     use std::os::fd::AsFd as _;
     let done = crate::pty_relay::pidfd(child.id() as i32)?;
     let master = match console.receive(Some(done.as_fd()), Duration::from_secs(30)) {
@@ -48,7 +52,7 @@ pub(crate) fn relay_exec(
                 )],
                 nix::poll::PollTimeout::ZERO,
             );
-            return if ended == Ok(1) { Ok(()) } else { Err(e) };
+            return if ended == Ok(1) { Ok(None) } else { Err(e) };
         }
     };
     let _raw = if input {
@@ -56,5 +60,6 @@ pub(crate) fn relay_exec(
     } else {
         None
     };
-    crate::pty_relay::relay(&master, input, done.as_fd(), None)
+    let detached = crate::pty_relay::relay(&master, input, done.as_fd(), None, keys)?;
+    Ok(detached.then_some(master))
 }
