@@ -39,6 +39,7 @@ mod run_pull;
 mod save_load;
 mod stats_cmd;
 mod system;
+mod system_containers;
 mod tar_rewrite;
 mod template;
 mod transfer;
@@ -219,6 +220,17 @@ pub enum Command {
     Version(system::FormatArgs),
     /// Disk use and clean-up: `system df`, `system prune`.
     System(system::SystemArgs),
+    /// Install an image as a system container (`--system`): a systemd unit
+    /// that runs it with berth-runtime, no daemon.
+    Install(system_containers::InstallArgs),
+    /// Deploy a system container's image again (or a new one) and switch to it.
+    Update(system_containers::UpdateArgs),
+    /// Switch a system container back to its previous deployment.
+    Rollback(system_containers::RollbackArgs),
+    /// Remove a system container: unit, deployments, tmpfiles snippet.
+    Uninstall(system_containers::UninstallArgs),
+    /// List installed system containers (`--system`).
+    Containers(system_containers::ContainersArgs),
     /// Container commands as a group: `container ls`, `container rm`, …,
     /// and `container exists`.
     Container(groups::ContainerGroup),
@@ -405,6 +417,11 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Info(a) => system::info(cli, a),
         Command::Version(a) => system::version(cli, a),
         Command::System(a) => system::system(cli, a),
+        Command::Install(a) => system_containers::install(cli, a),
+        Command::Update(a) => system_containers::update(cli, a),
+        Command::Rollback(a) => system_containers::rollback(cli, a),
+        Command::Uninstall(a) => system_containers::uninstall(cli, a),
+        Command::Containers(a) => system_containers::containers(cli, a),
         Command::Monitor(a) => containers::monitor(cli, a),
         Command::ContainerPrune(a) => container_prune::prune(cli, a),
         Command::Exists(what) => groups::exists(cli, what),
