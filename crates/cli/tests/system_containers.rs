@@ -420,3 +420,162 @@ fn exec_start_runs_the_container_as_systemd_would() {
     assert!(s.dir("run/writer/pid").exists());
     s.ok(&["uninstall", "--system", "--purge", "writer"]);
 }
+
+/// Runs inside the system container (this test binary, as `/probe` in the
+/// image): answers one connection on a socket-activated fd 3, then sends
+/// READY=1 to `$NOTIFY_SOCKET`.
+#[test]
+#[ignore]
+fn probe_inside_container() {
+    use std::io::{BufRead as _, Write as _};
+    use std::os::fd::FromRawFd as _;
+    if let Ok(n) = std::env::var("LISTEN_FDS") {
+        // SAFETY: LISTEN_FDS says descriptor 3 is our listening socket.
+        let listener = unsafe { std::os::unix::net::UnixListener::from_raw_fd(3) };
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(conn.try_clone().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        writeln!(conn, "fd3 LISTEN_FDS={n} got {}", line.trim()).unwrap();
+    }
+    if let Ok(path) = std::env::var("NOTIFY_SOCKET") {
+        let s = std::os::unix::net::UnixDatagram::unbound().unwrap();
+        s.send_to(b"READY=1\nSTATUS=probe up\nMAINPID=1", path)
+            .unwrap();
+    }
+}
+
+/// An image `name` that runs this test binary as its probe.
+fn load_probe_image(s: &System, name: &str, labels: serde_json::Value) {
+    let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = header();
+    h.set_mode(0o755);
+    h.set_size(exe.len() as u64);
+    b.append_data(&mut h, "probe", exe.as_slice()).unwrap();
+    let tar = b.into_inner().unwrap();
+    s.env.load_image_with_layer(
+        name,
+        &json!({
+            "Cmd": ["/probe", "--ignored", "--exact", "probe_inside_container", "--test-threads=1", "-q"],
+            "Labels": labels,
+        }),
+        Some(&tar),
+    );
+}
+
+fn unit_command(s: &System, name: &str) -> (Vec<String>, String) {
+    let unit = s.unit(name);
+    let cwd = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("WorkingDirectory="))
+        .unwrap()
+        .to_string();
+    (exec_start(&unit), cwd)
+}
+
+#[test]
+fn type_notify_unit_relays_the_containers_ready() {
+    require!(is_root(), "needs root");
+    let s = System::new();
+    load_probe_image(&s, "notifier", json!({"io.berth.system.type": "notify"}));
+    s.ok(&["install", "--system", "notifier"]);
+    assert!(s.unit("notifier").contains("Type=notify\n"));
+    verify(&[s.dir("units").join("notifier.service")]).unwrap();
+    let (argv, cwd) = unit_command(&s, "notifier");
+    // The service manager's socket, served by the test.
+    let notify = s.env.dir.path().join("notify.sock");
+    let manager = std::os::unix::net::UnixDatagram::bind(&notify).unwrap();
+    manager
+        .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    let child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .env_clear()
+        .env(
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        )
+        .env("NOTIFY_SOCKET", &notify)
+        .current_dir(&cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let (n, from) = manager.recv_from(&mut buf).expect("no READY arrived");
+    let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // READY and STATUS pass; the container's MAINPID=1 does not.
+    assert_eq!(msg, "READY=1\nSTATUS=probe up", "from {from:?}");
+    // The relay's directory went with the run.
+    let left: Vec<_> = std::fs::read_dir(s.dir("runtime"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["notifier.pid"]);
+    s.ok(&["uninstall", "--system", "--purge", "notifier"]);
+}
+
+#[test]
+fn socket_activated_system_container_accepts_a_connection() {
+    require!(is_root(), "needs root");
+    require!(
+        Path::new("/usr/bin/systemd-socket-activate").exists(),
+        "systemd-socket-activate not installed"
+    );
+    let s = System::new();
+    load_probe_image(&s, "listener", json!({}));
+    s.ok(&["install", "--system", "listener"]);
+    let (argv, cwd) = unit_command(&s, "listener");
+    let sock = s.env.dir.path().join("listen.sock");
+    let mut child = Command::new("systemd-socket-activate")
+        .arg("-l")
+        .arg(&sock)
+        .arg("--")
+        .args(&argv)
+        .env_clear()
+        .env(
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        )
+        .current_dir(&cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // systemd-socket-activate binds before it runs the service.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !sock.exists() {
+        assert!(std::time::Instant::now() < deadline, "socket never bound");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    use std::io::{BufRead as _, Write as _};
+    let mut conn = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    conn.write_all(b"hello\n").unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(conn).read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "fd3 LISTEN_FDS=1 got hello");
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    use std::io::Read as _;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(status.success(), "{err}");
+    s.ok(&["uninstall", "--system", "--purge", "listener"]);
+}

@@ -17,6 +17,9 @@ use std::collections::BTreeMap;
 pub const REQUIRES_LABEL: &str = "io.berth.system.requires";
 /// See [`REQUIRES_LABEL`].
 pub const AFTER_LABEL: &str = "io.berth.system.after";
+/// Image label with the unit's `Type=` (`notify` when the container
+/// sends READY=1 itself); default `simple`. `--set SERVICE_TYPE=…` wins.
+pub const TYPE_LABEL: &str = "io.berth.system.type";
 
 /// What `install --system` is asked for.
 #[derive(Debug, Clone, Default)]
@@ -160,7 +163,8 @@ pub(crate) fn deploy(
     let labels = config.labels().clone().unwrap_or_default();
     let requires = merged(label_names(labels.get(REQUIRES_LABEL)), &req.requires);
     let after = merged(label_names(labels.get(AFTER_LABEL)), &req.after);
-    let vars = variables(layout, req.name, &req.values);
+    let service_type = labels.get(TYPE_LABEL).map_or("simple", String::as_str);
+    let vars = variables(layout, req.name, &req.values, service_type);
     let mounted = store.mount_image(&image.id)?;
     let rendered = render(req.image, &mounted, &vars, &requires, &after);
     let dir = layout.deployment(req.name, index);

@@ -21,7 +21,7 @@ mod units;
 
 pub use error::{Error, Result};
 pub use info::DeploymentInfo;
-pub use install::{default_name, install, InstallOptions, AFTER_LABEL, REQUIRES_LABEL};
+pub use install::{default_name, install, InstallOptions, AFTER_LABEL, REQUIRES_LABEL, TYPE_LABEL};
 pub use layout::SystemLayout;
 pub use lifecycle::{rollback, uninstall, update, UpdateOutcome};
 pub use list::{list, Installed};

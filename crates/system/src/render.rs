@@ -34,6 +34,7 @@ pub(crate) fn variables(
     layout: &SystemLayout,
     name: &str,
     values: &BTreeMap<String, String>,
+    service_type: &str,
 ) -> BTreeMap<String, String> {
     let dest = layout.link(name).to_string_lossy().into_owned();
     let runtime = layout.runtime.to_string_lossy();
@@ -63,6 +64,7 @@ pub(crate) fn variables(
             layout.state_dir.to_string_lossy().into_owned(),
         ),
         ("PIDFILE".to_string(), pidfile),
+        ("SERVICE_TYPE".to_string(), service_type.to_string()),
     ]);
     vars.extend(values.iter().map(|(k, v)| (k.clone(), v.clone())));
     vars

@@ -9,6 +9,7 @@ Description=berth system container $NAME
 After=network.target
 
 [Service]
+Type=$SERVICE_TYPE
 ExecStart=$EXEC_START
 ExecStop=-$EXEC_STOP
 WorkingDirectory=$DESTDIR
