@@ -19,6 +19,7 @@ mod events_cmd;
 mod exec_flags;
 mod exit_code;
 mod export_import;
+mod generate_cmd;
 mod groups;
 mod healthcheck_cmd;
 mod history_cmd;
@@ -231,6 +232,8 @@ pub enum Command {
     Uninstall(system_containers::UninstallArgs),
     /// List installed system containers (`--system`).
     Containers(system_containers::ContainersArgs),
+    /// Generate files for other tools: `generate systemd`.
+    Generate(generate_cmd::GenerateArgs),
     /// Container commands as a group: `container ls`, `container rm`, …,
     /// and `container exists`.
     Container(groups::ContainerGroup),
@@ -422,6 +425,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Rollback(a) => system_containers::rollback(cli, a),
         Command::Uninstall(a) => system_containers::uninstall(cli, a),
         Command::Containers(a) => system_containers::containers(cli, a),
+        Command::Generate(a) => generate_cmd::generate(cli, a),
         Command::Monitor(a) => containers::monitor(cli, a),
         Command::ContainerPrune(a) => container_prune::prune(cli, a),
         Command::Exists(what) => groups::exists(cli, what),

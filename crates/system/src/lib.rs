@@ -10,6 +10,7 @@
 mod checkout;
 mod deployment;
 mod error;
+mod generate;
 mod info;
 mod install;
 mod layout;
@@ -20,6 +21,7 @@ pub mod template;
 mod units;
 
 pub use error::{Error, Result};
+pub use generate::{container_unit, GenerateOptions, UnitContainer};
 pub use info::DeploymentInfo;
 pub use install::{default_name, install, InstallOptions, AFTER_LABEL, REQUIRES_LABEL, TYPE_LABEL};
 pub use layout::SystemLayout;
