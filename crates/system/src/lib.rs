@@ -16,6 +16,7 @@ mod install;
 mod layout;
 mod lifecycle;
 mod list;
+pub mod quadlet;
 mod render;
 pub mod template;
 mod units;
