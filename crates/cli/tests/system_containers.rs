@@ -184,6 +184,7 @@ fn install_update_rollback_uninstall_leave_exactly_their_files() {
     assert!(out.contains("Installed web"), "{out}");
     let common = strs(&[
         "deployments/",
+        "deployments/.lock",
         "deployments/web -> web.0",
         "run/",
         "run/web/",
@@ -266,6 +267,7 @@ fn install_update_rollback_uninstall_leave_exactly_their_files() {
         s.files(),
         strs(&[
             "deployments/",
+            "deployments/.lock",
             "run/",
             "state/",
             "state/web/",
@@ -278,7 +280,14 @@ fn install_update_rollback_uninstall_leave_exactly_their_files() {
     s.ok(&["uninstall", "--system", "--purge", "web"]);
     assert_eq!(
         s.files(),
-        strs(&["deployments/", "run/", "state/", "tmpfiles/", "units/"])
+        strs(&[
+            "deployments/",
+            "deployments/.lock",
+            "run/",
+            "state/",
+            "tmpfiles/",
+            "units/"
+        ])
     );
 }
 
@@ -302,7 +311,7 @@ fn bad_input_is_refused_and_leaves_nothing() {
     assert!(
         s.files()
             .iter()
-            .all(|f| f.ends_with('/') && !f.contains("typo")),
+            .all(|f| (f.ends_with('/') || f == "deployments/.lock") && !f.contains("typo")),
         "{:?}",
         s.files()
     );

@@ -85,6 +85,7 @@ pub fn install(
         .unwrap_or_else(|| default_name(&opts.image));
     berth_engine::spec_options::check_name(&name)?;
     let values = parse_values(&opts.values)?;
+    let _lock = layout.lock()?;
     if deployment::current(layout, &name)?.is_some() || layout.unit(&name).exists() {
         return Err(Error::AlreadyInstalled(name));
     }

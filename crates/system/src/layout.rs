@@ -74,3 +74,33 @@ impl SystemLayout {
 pub(crate) fn systemd_is_pid1() -> bool {
     Path::new("/run/systemd/system").is_dir()
 }
+
+/// An exclusive flock on the deployment root, held while a system
+/// container's files are checked and changed: two installs of one name
+/// cannot both pass the "not installed" check.
+pub(crate) struct RootLock {
+    _lock: nix::fcntl::Flock<std::fs::File>,
+}
+
+impl SystemLayout {
+    /// Take [`RootLock`] (waiting for another holder).
+    pub(crate) fn lock(&self) -> crate::Result<RootLock> {
+        use crate::error::IoContext as _;
+        std::fs::create_dir_all(&self.root).ctx("create", &self.root)?;
+        let path = self.root.join(".lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .ctx("open", &path)?;
+        let lock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive).map_err(
+            |(_, e)| crate::Error::Io {
+                op: "lock",
+                path,
+                source: e.into(),
+            },
+        )?;
+        Ok(RootLock { _lock: lock })
+    }
+}

@@ -33,6 +33,7 @@ pub fn update(
     image: Option<&str>,
     restart: bool,
 ) -> Result<UpdateOutcome> {
+    let _lock = layout.lock()?;
     let now = installed(layout, name)?;
     let was = DeploymentInfo::read(&layout.deployment(name, now))?;
     let next = 1 - now;
@@ -53,6 +54,7 @@ pub fn update(
 
 /// Switch `name` back to its other deployment.
 pub fn rollback(layout: &SystemLayout, name: &str) -> Result<DeploymentInfo> {
+    let _lock = layout.lock()?;
     let now = installed(layout, name)?;
     let other = 1 - now;
     let dir = layout.deployment(name, other);
@@ -74,6 +76,7 @@ fn switch_to(layout: &SystemLayout, name: &str, index: u8) -> Result<()> {
 /// Stop and remove `name`: its unit, tmpfiles snippet, deployments, link
 /// and `/run/NAME`; `/var/lib/NAME` too when `purge`.
 pub fn uninstall(layout: &SystemLayout, name: &str, purge: bool) -> Result<()> {
+    let _lock = layout.lock()?;
     installed(layout, name)?;
     let unit = format!("{name}.service");
     deployment::systemctl(&["disable", "--now", &unit])?;
