@@ -80,6 +80,7 @@ mod spec_create;
 mod spec_equivalence;
 pub mod spec_options;
 mod stats;
+pub mod system_spec;
 mod terminal;
 pub mod top;
 mod user_mounts;
