@@ -123,6 +123,11 @@ impl IgnoreRules {
         excluded
     }
 
+    /// Whether there are no rules at all.
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
     /// Whether some `!` pattern could bring back a path under an excluded
     /// directory: a context walker must then still descend into it.
     pub fn has_exceptions(&self) -> bool {
@@ -211,6 +216,12 @@ fn compile(pattern: &str) -> Result<Vec<Token>, &'static str> {
         }
     }
     Ok(tokens)
+}
+
+/// Go's filepath.Match of one path element against one pattern element
+/// (COPY's wildcards); `Err` for a malformed pattern.
+pub fn glob_match(pattern: &str, name: &str) -> Result<bool, &'static str> {
+    Ok(matches(&compile(pattern)?, name))
 }
 
 fn matches(tokens: &[Token], path: &str) -> bool {
