@@ -14,7 +14,8 @@
 
 mod boot;
 mod bundle;
-mod clock;
+pub mod clock;
+mod layer_timestamp;
 mod command_lookup;
 mod commit;
 pub mod config_changes;
@@ -76,6 +77,10 @@ mod user_mounts;
 mod volume_copy_up;
 mod volume_error;
 pub mod volumes;
+mod working_commit;
+mod working_containers;
+mod working_mounts;
+mod working_run;
 
 pub use berth_storage::PathChange;
 pub use boot::LastRun;
@@ -93,3 +98,6 @@ pub use pod::{PodDns, PodError, PodInfo, PodOptions, PodState};
 pub use records::{State, Status};
 pub use stats::ContainerStats;
 pub use volumes::{VolumeError, VolumeInfo};
+pub use working_commit::WorkingCommit;
+pub use working_containers::{is_working_container, WORKING_CONTAINER_KEY};
+pub use working_run::WorkingRun;
