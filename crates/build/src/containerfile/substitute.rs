@@ -45,6 +45,27 @@ pub fn expand(
         escape,
         lookup,
         word,
+        raw: false,
+    };
+    lexer.until(None)
+}
+
+/// Expands variables in a heredoc body (`COPY <<EOF` with an unquoted
+/// name): quotes are plain characters there, and the escape character only
+/// protects `$` and itself.
+pub fn expand_heredoc(
+    body: &str,
+    escape: char,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, SubstituteError> {
+    let chars: Vec<char> = body.chars().collect();
+    let mut lexer = Lexer {
+        chars: &chars,
+        pos: 0,
+        escape,
+        lookup,
+        word: body,
+        raw: true,
     };
     lexer.until(None)
 }
@@ -56,6 +77,8 @@ struct Lexer<'a> {
     lookup: &'a dyn Fn(&str) -> Option<String>,
     /// The whole word, for error messages.
     word: &'a str,
+    /// Heredoc mode: quotes are literal, escapes only protect `$`.
+    raw: bool,
 }
 
 impl Lexer<'_> {
@@ -80,9 +103,19 @@ impl Lexer<'_> {
                 return Ok(out);
             }
             match c {
+                '$' => out.push_str(&self.dollar()?),
+                _ if self.raw => {
+                    self.pos += 1;
+                    match self.peek() {
+                        Some(n) if c == self.escape && (n == '$' || n == self.escape) => {
+                            self.pos += 1;
+                            out.push(n);
+                        }
+                        _ => out.push(c),
+                    }
+                }
                 '\'' => out.push_str(&self.single_quoted()?),
                 '"' => out.push_str(&self.double_quoted()?),
-                '$' => out.push_str(&self.dollar()?),
                 _ if c == self.escape => {
                     self.pos += 1;
                     // An escape at the very end is dropped, as BuildKit does.
@@ -452,6 +485,12 @@ mod tests {
         for (word, want) in errors {
             assert_eq!(expand(word, '\\', &env).as_ref(), Err(want), "{word:?}");
         }
+    }
+
+    #[test]
+    fn heredoc_bodies_keep_quotes() {
+        let got = expand_heredoc("say \"$A\" 'x' \\$A\n", '\\', &env);
+        assert_eq!(got.as_deref(), Ok("say \"apple\" 'x' $A\n"));
     }
 
     #[test]
