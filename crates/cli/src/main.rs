@@ -2,6 +2,8 @@
 //! each command group lives in its own module.
 
 mod ago;
+mod builder_cmd;
+mod builder_config_cmd;
 mod commit_cmd;
 mod config;
 mod container_json;
@@ -222,6 +224,9 @@ pub enum Command {
     /// Container commands as a group: `container ls`, `container rm`, …,
     /// and `container exists`.
     Container(groups::ContainerGroup),
+    /// Working containers for building images: buildah's from, run, copy,
+    /// add, config, mount, umount, commit, containers and rm.
+    Builder(builder_cmd::BuilderGroup),
     /// Image commands as a group: `image ls`, `image rm`, …, and
     /// `image exists`.
     Image(groups::ImageGroup),
@@ -408,6 +413,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Monitor(a) => containers::monitor(cli, a),
         Command::ContainerPrune(a) => container_prune::prune(cli, a),
         Command::Exists(what) => groups::exists(cli, what),
+        Command::Builder(g) => builder_cmd::builder(cli, g),
         Command::Container(_) | Command::Image(_) => {
             unreachable!("groups are opened into their commands before run")
         }
