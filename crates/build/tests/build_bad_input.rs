@@ -9,6 +9,7 @@ use build_env::*;
 #[test]
 fn bad_input_gives_one_error_and_leaves_nothing() {
     require!(can_build(), "root with namespaces");
+    let _serial = serial();
     let env = Env::new();
     env.write("ok.txt", "ok\n");
     let outside = env.dir.path().join("outside.txt");

@@ -31,6 +31,7 @@ fn write_tar(path: &Path, name: &str, body: &str) {
 #[test]
 fn every_instruction() {
     require!(can_build(), "root with namespaces");
+    let _serial = serial();
     let env = Env::new();
     env.write("greeting.txt", "hi there\n");
     write_tar(&env.context().join("archive.tar"), "inside.txt", "from the tar\n");
@@ -86,6 +87,7 @@ fn every_instruction() {
 #[test]
 fn multi_stage_copy_from_and_scratch() {
     require!(can_build(), "root with namespaces");
+    let _serial = serial();
     let env = Env::new();
     let text = "FROM busybox AS build\nRUN echo built > /out.txt\n\
                 FROM busybox AS unused\nRUN exit 1\n\

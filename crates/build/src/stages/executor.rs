@@ -303,13 +303,40 @@ impl Build<'_> {
         }
         let needs_commit = st.dirty || st.image.is_none() || (target && self.opts.squash);
         let name = if target { self.opts.tags.first().cloned() } else { None };
-        let id = if needs_commit {
+        // The stage's end state is cached too, so a fully cached rebuild
+        // commits nothing and gives the same image.
+        let final_key = next_key(
+            &st.key,
+            "COMMIT",
+            &[
+                ("squash".into(), (target && self.opts.squash).to_string()),
+                ("format".into(), format!("{:?}", self.opts.format)),
+                ("labels".into(), format!("{:?}", self.opts.labels)),
+                ("timestamp".into(), format!("{:?}", self.opts.timestamp)),
+            ],
+            "",
+        );
+        let cached = if needs_commit && self.opts.layers && !self.opts.no_cache {
+            self.cached(&final_key)
+        } else {
+            None
+        };
+        let id = if let Some(id) = cached {
+            self.say(&format!("--> Using cache {id}"));
+            if let Some(n) = &name {
+                self.tag(&id, n)?;
+            }
+            id
+        } else if needs_commit {
             if target {
                 self.say(&format!("COMMIT {}", name.as_deref().unwrap_or("")));
             }
             let id = self.commit(st, name.clone(), target && self.opts.squash)?;
             if !self.opts.layers && !target {
                 self.scratch_images.push(id.clone());
+            }
+            if self.opts.layers {
+                let _ = self.cache.put(&final_key, &id);
             }
             id
         } else {

@@ -170,6 +170,14 @@ impl Env {
     }
 }
 
+/// Builds in one test process run one at a time: the engine's foreground
+/// run reaps any child (it is a subreaper for the container's orphans), so
+/// two concurrent RUNs in one process can take each other's exit status.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 pub fn can_build() -> bool {
     berth_testkit::is_root() && Path::new("/proc/self/ns/user").exists()
 }
