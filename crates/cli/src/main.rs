@@ -2,6 +2,7 @@
 //! each command group lives in its own module.
 
 mod ago;
+mod build_cmd;
 mod builder_cmd;
 mod builder_config_cmd;
 mod commit_cmd;
@@ -227,6 +228,8 @@ pub enum Command {
     /// Working containers for building images: buildah's from, run, copy,
     /// add, config, mount, umount, commit, containers and rm.
     Builder(builder_cmd::BuilderGroup),
+    /// Build an image from a Containerfile (podman build).
+    Build(build_cmd::BuildArgs),
     /// Image commands as a group: `image ls`, `image rm`, …, and
     /// `image exists`.
     Image(groups::ImageGroup),
@@ -414,6 +417,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::ContainerPrune(a) => container_prune::prune(cli, a),
         Command::Exists(what) => groups::exists(cli, what),
         Command::Builder(g) => builder_cmd::builder(cli, g),
+        Command::Build(a) => build_cmd::build(cli, a),
         Command::Container(_) | Command::Image(_) => {
             unreachable!("groups are opened into their commands before run")
         }
