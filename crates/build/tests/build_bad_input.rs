@@ -35,8 +35,15 @@ fn bad_input_gives_one_error_and_leaves_nothing() {
         }
         let err = env.build(&opts).expect_err(text).to_string();
         assert!(err.contains(want), "{text:?}:\n got  {err}\n want {want}");
-        assert_eq!(env.working_containers(), 0, "{text:?} left a working container");
-        assert!(env.store().image(&format!("bad{i}")).is_err(), "{text:?} left an image");
+        assert_eq!(
+            env.working_containers(),
+            0,
+            "{text:?} left a working container"
+        );
+        assert!(
+            env.store().image(&format!("bad{i}")).is_err(),
+            "{text:?} left an image"
+        );
     }
     // The failing RUN says its exit code.
     let opts = env.options("FROM busybox\nRUN exit 3\n");

@@ -10,7 +10,9 @@ use std::path::Path;
 
 fn corpus(name: &str) -> String {
     std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/containerfiles").join(name),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/containerfiles")
+            .join(name),
     )
     .unwrap()
 }
@@ -34,7 +36,11 @@ fn every_instruction() {
     let _serial = serial();
     let env = Env::new();
     env.write("greeting.txt", "hi there\n");
-    write_tar(&env.context().join("archive.tar"), "inside.txt", "from the tar\n");
+    write_tar(
+        &env.context().join("archive.tar"),
+        "inside.txt",
+        "from the tar\n",
+    );
     let mut opts = env.options(&corpus("every_instruction.Containerfile"));
     opts.tags = vec!["every:latest".into()];
     opts.build_args.insert("WHO".into(), "tester".into());
@@ -43,13 +49,24 @@ fn every_instruction() {
     assert!(out.contains("STEP 1/21: FROM ${BASE} AS base"), "{out}");
     let cfg = env.config(&id);
     let c = &cfg["config"];
-    let envs: Vec<&str> = c["Env"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let envs: Vec<&str> = c["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
     assert!(envs.contains(&"GREETING=hello world"), "{envs:?}");
     assert!(envs.contains(&"EMPTY="), "{envs:?}");
-    assert!(!envs.iter().any(|e| e.starts_with("WHO=")), "ARG leaked into Env: {envs:?}");
+    assert!(
+        !envs.iter().any(|e| e.starts_with("WHO=")),
+        "ARG leaked into Env: {envs:?}"
+    );
     assert_eq!(c["Labels"]["org.example.title"], "every instruction");
     assert_eq!(c["Labels"]["version"], "1");
-    assert!(c["ExposedPorts"].get("8080/tcp").is_some() && c["ExposedPorts"].get("53/udp").is_some(), "{c}");
+    assert!(
+        c["ExposedPorts"].get("8080/tcp").is_some() && c["ExposedPorts"].get("53/udp").is_some(),
+        "{c}"
+    );
     assert!(c["Volumes"].get("/data").is_some(), "{c}");
     assert_eq!(c["User"], "1000:1000");
     assert_eq!(c["WorkingDir"], "/work");
@@ -61,7 +78,11 @@ fn every_instruction() {
     assert_eq!(hc["Test"], serde_json::json!(["CMD", "true"]), "{cfg}");
     assert_eq!(hc["Interval"], 30_000_000_000i64);
     assert_eq!(hc["Retries"], 3);
-    assert_eq!(c["OnBuild"], serde_json::json!(["USER root", "RUN echo triggered > /onbuild.txt"]), "{cfg}");
+    assert_eq!(
+        c["OnBuild"],
+        serde_json::json!(["USER root", "RUN echo triggered > /onbuild.txt"]),
+        "{cfg}"
+    );
     assert_eq!(c["Shell"], serde_json::json!(["/bin/sh", "-ec"]), "{cfg}");
 
     let said = env.file(&id, "work/said.txt").expect("said.txt in a layer");
@@ -71,8 +92,14 @@ fn every_instruction() {
     let script = env.file(&id, "work/script.sh").unwrap();
     assert_eq!(script.0, "#!/bin/sh\necho $NOT_EXPANDED\n");
     let greeting = env.file(&id, "work/greeting.txt").unwrap();
-    assert_eq!((greeting.0.as_str(), greeting.1 & 0o7777), ("hi there\n", 0o644));
-    assert_eq!(env.file(&id, "unpacked/inside.txt").unwrap().0, "from the tar\n");
+    assert_eq!(
+        (greeting.0.as_str(), greeting.1 & 0o7777),
+        ("hi there\n", 0o644)
+    );
+    assert_eq!(
+        env.file(&id, "unpacked/inside.txt").unwrap().0,
+        "from the tar\n"
+    );
     assert_eq!(env.working_containers(), 0);
 
     // A child build runs the ONBUILD trigger and does not inherit it.
@@ -80,8 +107,10 @@ fn every_instruction() {
     child.tags = vec!["child".into()];
     let (child_id, _) = env.build(&child).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(env.file(&child_id, "onbuild.txt").unwrap().0, "triggered\n");
-    assert!(env.config(&child_id)["config"]["OnBuild"].is_null()
-        || env.config(&child_id)["config"]["OnBuild"] == serde_json::json!([]));
+    assert!(
+        env.config(&child_id)["config"]["OnBuild"].is_null()
+            || env.config(&child_id)["config"]["OnBuild"] == serde_json::json!([])
+    );
 }
 
 #[test]
@@ -95,13 +124,20 @@ fn multi_stage_copy_from_and_scratch() {
     let mut opts = env.options(text);
     opts.tags = vec!["multi".into(), "multi:second".into()];
     let (id, out) = env.build(&opts).unwrap_or_else(|e| panic!("{e}"));
-    assert!(out.contains("[1/2] STEP 1/2: FROM busybox AS build"), "{out}");
+    assert!(
+        out.contains("[1/2] STEP 1/2: FROM busybox AS build"),
+        "{out}"
+    );
     assert!(!out.contains("exit 1"), "the unused stage ran: {out}");
     assert_eq!(env.file(&id, "copied.txt").unwrap().0, "built\n");
     assert!(env.file(&id, "busybox").is_some());
     // The image has one layer: the scratch stage's.
     assert_eq!(env.layer_tars(&id).len(), 1);
     let img = env.store().image(&id).unwrap();
-    assert!(img.names.iter().any(|n| n.ends_with("multi:second")), "{:?}", img.names);
+    assert!(
+        img.names.iter().any(|n| n.ends_with("multi:second")),
+        "{:?}",
+        img.names
+    );
     assert_eq!(env.working_containers(), 0);
 }

@@ -50,7 +50,10 @@ fn secrets_volumes_and_caches_never_reach_the_image() {
     let mut missing = env.options(text);
     missing.tags = vec!["never".into()];
     let err = env.build(&missing).unwrap_err().to_string();
-    assert!(err.contains("Containerfile:2:") && err.contains("secret \"tok\" is required"), "{err}");
+    assert!(
+        err.contains("Containerfile:2:") && err.contains("secret \"tok\" is required"),
+        "{err}"
+    );
     assert_eq!(env.working_containers(), 0);
     assert!(env.store().image("never").is_err());
 }
@@ -77,7 +80,10 @@ fn cache_hits_and_a_changed_file_rebuilds_from_its_copy() {
     assert_eq!(out.matches("Using cache").count(), 2, "{out}");
     let lines: Vec<&str> = out.lines().collect();
     let copy_b = lines.iter().position(|l| l.contains("COPY b.txt")).unwrap();
-    assert!(lines[copy_b + 1].starts_with("--> ") && !lines[copy_b + 1].contains("cache"), "{out}");
+    assert!(
+        lines[copy_b + 1].starts_with("--> ") && !lines[copy_b + 1].contains("cache"),
+        "{out}"
+    );
     assert_eq!(env.file(&changed, "rb").unwrap().0, "b2\n");
     assert_eq!(env.file(&changed, "ra").unwrap().0, "a1\n");
     // A build arg in scope is part of the key; --no-cache reuses nothing.

@@ -75,7 +75,9 @@ pub struct BuildArgs {
 
 pub fn build(cli: &Cli, a: &BuildArgs) -> anyhow::Result<()> {
     if !a.annotation.is_empty() {
-        anyhow::bail!("--annotation is not supported yet: the commit path writes no manifest annotations");
+        anyhow::bail!(
+            "--annotation is not supported yet: the commit path writes no manifest annotations"
+        );
     }
     let opts = options(a)?;
     let engine = cli.engine()?;

@@ -23,8 +23,16 @@ fn build_then_run() {
     let iid = env.dir.path().join("iid");
     let ctx_s = ctx.to_str().unwrap();
     let out = env.ok(&[
-        "build", "-t", "built:one", "-t", "built:two", "--build-arg", "SUFFIX=ok",
-        "--iidfile", iid.to_str().unwrap(), ctx_s,
+        "build",
+        "-t",
+        "built:one",
+        "-t",
+        "built:two",
+        "--build-arg",
+        "SUFFIX=ok",
+        "--iidfile",
+        iid.to_str().unwrap(),
+        ctx_s,
     ]);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "STEP 1/5: FROM busybox", "{out}");
@@ -33,11 +41,22 @@ fn build_then_run() {
     assert!(out.contains("Successfully tagged built:two"), "{out}");
     let id = lines.last().unwrap().to_string();
     assert_eq!(id.len(), 64, "{out}");
-    assert_eq!(std::fs::read_to_string(&iid).unwrap(), format!("sha256:{id}"));
+    assert_eq!(
+        std::fs::read_to_string(&iid).unwrap(),
+        format!("sha256:{id}")
+    );
     let ran = env.ok(&["run", "--rm", "built:two"]);
     assert_eq!(ran, "built by berth\nok\n");
     // Fully cached and quiet: only the same id.
-    let quiet = env.ok(&["build", "-q", "-t", "built:one", "--build-arg", "SUFFIX=ok", ctx_s]);
+    let quiet = env.ok(&[
+        "build",
+        "-q",
+        "-t",
+        "built:one",
+        "--build-arg",
+        "SUFFIX=ok",
+        ctx_s,
+    ]);
     assert_eq!(quiet.trim(), id);
     // No working container is left to show up anywhere.
     assert!(env.ok(&["builder", "containers", "-q"]).trim().is_empty());
@@ -47,7 +66,10 @@ fn build_then_run() {
     let out = env.berth(&["build", ctx_s]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("Containerfile:2: unknown instruction: BOGUS"), "{err}");
+    assert!(
+        err.contains("Containerfile:2: unknown instruction: BOGUS"),
+        "{err}"
+    );
     let out = env.berth(&["build", "--annotation", "a=b", ctx_s]);
     assert!(!out.status.success());
 }

@@ -9,7 +9,12 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 /// The key of the state after one more instruction.
-pub fn next_key(previous: &str, instruction: &str, args: &[(String, String)], content: &str) -> String {
+pub fn next_key(
+    previous: &str,
+    instruction: &str,
+    args: &[(String, String)],
+    content: &str,
+) -> String {
     let mut h = Sha256::new();
     h.update(previous.as_bytes());
     h.update([0]);

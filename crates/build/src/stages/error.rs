@@ -26,8 +26,8 @@ pub enum BuildError {
         line: usize,
         /// The instruction as written.
         step: String,
-        /// What failed.
-        kind: StepError,
+        /// What failed (boxed: a working container error is large).
+        kind: Box<StepError>,
     },
     /// The build context cannot be opened.
     #[error("build context: {0}")]

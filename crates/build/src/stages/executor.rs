@@ -130,7 +130,12 @@ impl Build<'_> {
         Ok(last)
     }
 
-    fn stage(&mut self, index: usize, prefix: &str, st: &mut StageRun) -> Result<String, BuildError> {
+    fn stage(
+        &mut self,
+        index: usize,
+        prefix: &str,
+        st: &mut StageRun,
+    ) -> Result<String, BuildError> {
         let plan = self.plan;
         let stage = &plan.stages[index];
         let total = stage.steps.len() + 1;
@@ -166,9 +171,12 @@ impl Build<'_> {
             })
             .map_err(from_err)?;
             for text in triggers {
-                let trigger = Containerfile::parse_trigger(&text, self.plan.escape).map_err(|k| {
-                    from_err(StepError::Invalid(format!("ONBUILD trigger {text:?} of the base image: {k}")))
-                })?;
+                let trigger =
+                    Containerfile::parse_trigger(&text, self.plan.escape).map_err(|k| {
+                        from_err(StepError::Invalid(format!(
+                            "ONBUILD trigger {text:?} of the base image: {k}"
+                        )))
+                    })?;
                 let step = Step {
                     line: stage.from.line,
                     text: text.clone(),
@@ -302,7 +310,11 @@ impl Build<'_> {
             })?;
         }
         let needs_commit = st.dirty || st.image.is_none() || (target && self.opts.squash);
-        let name = if target { self.opts.tags.first().cloned() } else { None };
+        let name = if target {
+            self.opts.tags.first().cloned()
+        } else {
+            None
+        };
         // The stage's end state is cached too, so a fully cached rebuild
         // commits nothing and gives the same image.
         let final_key = next_key(
@@ -377,7 +389,10 @@ impl Build<'_> {
             return Ok(wc.id.clone());
         }
         let wc = self.builder.from(&FromOptions {
-            image: st.image.clone().unwrap_or_else(|| crate::working::SCRATCH.to_string()),
+            image: st
+                .image
+                .clone()
+                .unwrap_or_else(|| crate::working::SCRATCH.to_string()),
             name: None,
             pull: berth_image::PullPolicy::Never,
         })?;
@@ -447,6 +462,6 @@ fn step_error(plan: &Plan, step: &Step, kind: StepError) -> BuildError {
         file: plan.file.clone(),
         line: step.line,
         step: step.text.clone(),
-        kind,
+        kind: Box::new(kind),
     }
 }

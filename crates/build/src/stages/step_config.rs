@@ -58,12 +58,18 @@ impl Build<'_> {
                 })?;
             }
             Instruction::Expose(ports) => {
-                let ports = ports.iter().map(|p| x(st, p)).collect::<Result<Vec<_>, _>>()?;
+                let ports = ports
+                    .iter()
+                    .map(|p| x(st, p))
+                    .collect::<Result<Vec<_>, _>>()?;
                 description = format!("EXPOSE {ports:?}");
                 self.configure(st, |c| ports.iter().try_for_each(|p| c.add_port(p)))?;
             }
             Instruction::Volume(paths) => {
-                let paths = paths.iter().map(|p| x(st, p)).collect::<Result<Vec<_>, _>>()?;
+                let paths = paths
+                    .iter()
+                    .map(|p| x(st, p))
+                    .collect::<Result<Vec<_>, _>>()?;
                 description = format!("VOLUME {paths:?}");
                 self.configure(st, |c| paths.iter().try_for_each(|p| c.add_volume(p)))?;
             }
@@ -147,9 +153,9 @@ impl Build<'_> {
                         ..
                     } => ConfigHealthcheck {
                         test: match command {
-                            CommandForm::Exec(v) => {
-                                std::iter::once("CMD".to_string()).chain(v.iter().cloned()).collect()
-                            }
+                            CommandForm::Exec(v) => std::iter::once("CMD".to_string())
+                                .chain(v.iter().cloned())
+                                .collect(),
                             CommandForm::Shell(s) => vec!["CMD-SHELL".into(), s.clone()],
                         },
                         interval: nanos(*interval),

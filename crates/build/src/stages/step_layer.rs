@@ -164,10 +164,19 @@ impl Build<'_> {
         }
     }
 
-    fn prepare_copy(&mut self, st: &StageRun, c: &CopyArgs, add: bool) -> Result<Prepared, StepError> {
+    fn prepare_copy(
+        &mut self,
+        st: &StageRun,
+        c: &CopyArgs,
+        add: bool,
+    ) -> Result<Prepared, StepError> {
         let escape = self.plan.escape;
         let x = |w: &str| expand(w, escape, &|n| st.lookup(n));
-        let sources = c.sources.iter().map(|s| x(s)).collect::<Result<Vec<_>, _>>()?;
+        let sources = c
+            .sources
+            .iter()
+            .map(|s| x(s))
+            .collect::<Result<Vec<_>, _>>()?;
         let dest = x(&c.dest)?;
         let chown = c.chown.as_deref().map(x).transpose()?;
         let chmod = match c.chmod.as_deref().map(x).transpose()? {
@@ -251,7 +260,13 @@ impl Build<'_> {
                         .stage_filtered(&rel, &dir.path().join(rels_all.len().to_string()))?;
                     host_sources.push(staged.to_string_lossy().into_owned());
                 } else {
-                    host_sources.push(self.context.root().join(&rel).to_string_lossy().into_owned());
+                    host_sources.push(
+                        self.context
+                            .root()
+                            .join(&rel)
+                            .to_string_lossy()
+                            .into_owned(),
+                    );
                 }
                 rels_all.push(rel);
             }
@@ -291,7 +306,11 @@ impl Build<'_> {
         })
     }
 
-    pub(super) fn execute(&mut self, st: &mut StageRun, prepared: Prepared) -> Result<(), StepError> {
+    pub(super) fn execute(
+        &mut self,
+        st: &mut StageRun,
+        prepared: Prepared,
+    ) -> Result<(), StepError> {
         let wc = self.with_wc(st)?;
         match prepared.action {
             Action::Run(opts) => self.builder.run(&wc, &opts)?,
@@ -317,7 +336,13 @@ fn cache_id_of(target: &str) -> String {
     let id: String = target
         .trim_matches('/')
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let id = id.trim_start_matches('.').to_string();
     if id.is_empty() {
@@ -331,6 +356,8 @@ fn absolute(p: &std::path::Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
     } else {
-        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+        std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
     }
 }

@@ -23,7 +23,11 @@ pub fn runtime() -> PathBuf {
         assert!(st.success(), "building berth-runtime failed");
     });
     let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().join("berth-runtime")
+    exe.parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("berth-runtime")
 }
 
 pub struct Env {
@@ -137,17 +141,17 @@ impl Env {
             let mut a = tar::Archive::new(tar.as_slice());
             for e in a.entries().unwrap() {
                 let mut e = e.unwrap();
-                let name = e.path().unwrap().to_string_lossy().trim_start_matches("./").to_string();
+                let name = e
+                    .path()
+                    .unwrap()
+                    .to_string_lossy()
+                    .trim_start_matches("./")
+                    .to_string();
                 if name.trim_end_matches('/') == path {
                     let mut s = String::new();
                     let h = e.header().clone();
                     let _ = std::io::Read::read_to_string(&mut e, &mut s);
-                    found = Some((
-                        s,
-                        h.mode().unwrap(),
-                        h.uid().unwrap(),
-                        h.gid().unwrap(),
-                    ));
+                    found = Some((s, h.mode().unwrap(), h.uid().unwrap(), h.gid().unwrap()));
                 }
             }
         }
