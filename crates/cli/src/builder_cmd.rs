@@ -426,7 +426,10 @@ fn rm(b: &Builder, a: &RmArgs) -> anyhow::Result<()> {
     let keys: Vec<String> = if a.all {
         b.containers()?.into_iter().map(|wc| wc.id).collect()
     } else {
-        anyhow::ensure!(!a.containers.is_empty(), "name a working container, or --all");
+        anyhow::ensure!(
+            !a.containers.is_empty(),
+            "name a working container, or --all"
+        );
         a.containers.clone()
     };
     let mut failed = None;
