@@ -404,8 +404,8 @@ fn containers(b: &Builder, a: &ContainersArgs) -> anyhow::Result<()> {
     }
     if !a.noheading {
         println!(
-            "{:<14}{:<9}{:<14}{:<33}{}",
-            "CONTAINER ID", "BUILDER", "IMAGE ID", "IMAGE NAME", "CONTAINER NAME"
+            "{:<14}{:<9}{:<14}{:<33}CONTAINER NAME",
+            "CONTAINER ID", "BUILDER", "IMAGE ID", "IMAGE NAME"
         );
     }
     for wc in &list {

@@ -221,10 +221,8 @@ fn source(s: &str, opts: &CopyOptions) -> Result<Source> {
             for c in Path::new(s).components() {
                 match c {
                     Component::Normal(n) => rel.push(n),
-                    Component::ParentDir => {
-                        if !rel.pop() {
-                            return Err(bad("outside the build context"));
-                        }
+                    Component::ParentDir if !rel.pop() => {
+                        return Err(bad("outside the build context"));
                     }
                     _ => {}
                 }
