@@ -4,6 +4,7 @@
 //! a failing run passes its exit code on; bad input leaves nothing.
 
 mod engine_env;
+mod podman_env;
 
 use berth_testkit::{is_root, require};
 use engine_env::Env;
@@ -126,4 +127,74 @@ fn a_failing_run_passes_its_code_and_bad_input_leaves_nothing() {
     env.ok(&["builder", "rm", "w"]);
     assert_eq!(env.stored_containers(), before);
     rm_all(&env);
+}
+
+#[test]
+fn a_built_image_runs_under_podman_through_an_oci_archive() {
+    require!(is_root(), "containers need root");
+    require!(podman_env::have_podman(), "podman");
+    let env = Env::new();
+    let ctr = env.ok(&["builder", "from", "--name", "for-podman", "busybox"]);
+    let ctr = ctr.trim();
+    env.ok(&[
+        "builder",
+        "run",
+        ctr,
+        "--",
+        "sh",
+        "-c",
+        "echo from-berth > /made",
+    ]);
+    env.ok(&[
+        "builder",
+        "config",
+        "--cmd",
+        r#"["cat","/made"]"#,
+        "--env",
+        "MADE=yes",
+        ctr,
+    ]);
+    // Reproducible from the environment, as buildah reads it.
+    let id = env
+        .command(&["builder", "commit", "--rm", "-q", "--iidfile"])
+        .arg(env.dir.path().join("iid"))
+        .args([ctr, "for-podman:1"])
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .output()
+        .unwrap();
+    assert!(
+        id.status.success(),
+        "{}",
+        String::from_utf8_lossy(&id.stderr)
+    );
+    let iid = std::fs::read_to_string(env.dir.path().join("iid")).unwrap();
+    assert!(iid.starts_with("sha256:"), "{iid}");
+    let inspect: serde_json::Value =
+        serde_json::from_str(&env.ok(&["image", "inspect", "for-podman:1"])).unwrap();
+    assert_eq!(inspect[0]["Created"], "2023-11-14T22:13:20Z", "{inspect}");
+    let archive = env.dir.path().join("built.oci.tar");
+    env.ok(&[
+        "save",
+        "-q",
+        "--format",
+        "oci-archive",
+        "-o",
+        archive.to_str().unwrap(),
+        "for-podman:1",
+    ]);
+    let podman = podman_env::Podman::new();
+    podman.ok(&["load", "-q", "-i", archive.to_str().unwrap()]);
+    let out = podman.ok(&["run", "--rm", "--network", "none", "localhost/for-podman:1"]);
+    assert_eq!(out, "from-berth\n");
+    let out = podman.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "localhost/for-podman:1",
+        "sh",
+        "-c",
+        "echo $MADE",
+    ]);
+    assert_eq!(out, "yes\n");
 }
