@@ -434,3 +434,113 @@ fn bad_input_is_refused_and_nothing_escapes() {
     assert!(env.store().containers().unwrap().is_empty());
     assert!(env.mounts().is_empty(), "{:?}", env.mounts());
 }
+
+/// Serve `body` once per connection on 127.0.0.1 (HTTP/1.0, then close);
+/// the port. The thread ends with the test process.
+fn serve(body: &'static [u8]) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let mut conn = conn;
+            let mut req = [0u8; 4096];
+            let _ = conn.read(&mut req);
+            let head = format!(
+                "HTTP/1.0 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = conn.write_all(head.as_bytes());
+            let _ = conn.write_all(body);
+        }
+    });
+    port
+}
+
+#[test]
+fn add_unpacks_local_tars_fetches_urls_and_copy_sets_owner_and_mode() {
+    require!(is_root(), "containers need root");
+    let env = Env::new();
+    let b = env.builder();
+    let id = from(&env, "busybox");
+    let ctx = env.dir.path().join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    // A gzip tar: ADD unpacks it; COPY would copy the file.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    {
+        let mut t = tar::Builder::new(&mut gz);
+        let mut h = tar::Header::new_gnu();
+        h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(1);
+        h.set_size(6);
+        t.append_data(&mut h, "inner/packed.txt", &b"packed"[..])
+            .unwrap();
+        t.finish().unwrap();
+    }
+    std::fs::write(ctx.join("a.tar.gz"), gz.finish().unwrap()).unwrap();
+    std::fs::write(ctx.join("plain"), "p").unwrap();
+    let add = |sources: Vec<String>, dest: &str, add: bool| {
+        b.copy(
+            &id,
+            &CopyOptions {
+                sources,
+                dest: dest.into(),
+                context: Some(ctx.clone()),
+                add,
+                ..Default::default()
+            },
+        )
+    };
+    add(vec!["a.tar.gz".into()], "/unpacked/", true).unwrap();
+    add(vec!["a.tar.gz".into()], "/copied/", false).unwrap();
+    let port = serve(b"fetched-body");
+    add(
+        vec![format!("http://127.0.0.1:{port}/dir/got.txt")],
+        "/web/",
+        true,
+    )
+    .unwrap();
+    let e = add(vec![format!("http://127.0.0.1:{port}/x")], "/web/", false).unwrap_err();
+    assert!(matches!(e, Error::BadSource { .. }), "{e}");
+    b.copy(
+        &id,
+        &CopyOptions {
+            sources: vec!["plain".into()],
+            dest: "/owned".into(),
+            context: Some(ctx.clone()),
+            chown: Some("1234:4321".into()),
+            chmod: Some(0o640),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let e = b
+        .copy(
+            &id,
+            &CopyOptions {
+                sources: vec!["plain".into()],
+                dest: "/x".into(),
+                context: Some(ctx.clone()),
+                chown: Some("nosuchuser".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("nosuchuser"), "{e}");
+    use std::os::unix::fs::MetadataExt;
+    let root = b.mount(&id).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(root.join("unpacked/inner/packed.txt")).unwrap(),
+        "packed"
+    );
+    assert!(root.join("copied/a.tar.gz").is_file());
+    let web = root.join("web/got.txt");
+    assert_eq!(std::fs::read_to_string(&web).unwrap(), "fetched-body");
+    assert_eq!(std::fs::metadata(&web).unwrap().mode() & 0o7777, 0o600);
+    let m = std::fs::metadata(root.join("owned")).unwrap();
+    assert_eq!((m.uid(), m.gid(), m.mode() & 0o7777), (1234, 4321, 0o640));
+    assert!(!root.join("x").exists());
+    b.unmount(&id).unwrap();
+}
