@@ -404,8 +404,8 @@ fn containers(b: &Builder, a: &ContainersArgs) -> anyhow::Result<()> {
     }
     if !a.noheading {
         println!(
-            "{:<14}{:<9}{:<14}{:<33}{}",
-            "CONTAINER ID", "BUILDER", "IMAGE ID", "IMAGE NAME", "CONTAINER NAME"
+            "{:<14}{:<9}{:<14}{:<33}CONTAINER NAME",
+            "CONTAINER ID", "BUILDER", "IMAGE ID", "IMAGE NAME"
         );
     }
     for wc in &list {
@@ -426,7 +426,10 @@ fn rm(b: &Builder, a: &RmArgs) -> anyhow::Result<()> {
     let keys: Vec<String> = if a.all {
         b.containers()?.into_iter().map(|wc| wc.id).collect()
     } else {
-        anyhow::ensure!(!a.containers.is_empty(), "name a working container, or --all");
+        anyhow::ensure!(
+            !a.containers.is_empty(),
+            "name a working container, or --all"
+        );
         a.containers.clone()
     };
     let mut failed = None;

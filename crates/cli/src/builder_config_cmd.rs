@@ -162,7 +162,8 @@ fn apply(c: &mut WorkingConfig, a: &ConfigArgs) -> anyhow::Result<()> {
 /// buildah) or the words (cmd, shell).
 fn argv(s: &str, shell: bool) -> anyhow::Result<Vec<String>> {
     if s.trim_start().starts_with('[') {
-        return serde_json::from_str(s).with_context(|| format!("{s}: not a JSON array of strings"));
+        return serde_json::from_str(s)
+            .with_context(|| format!("{s}: not a JSON array of strings"));
     }
     if s.is_empty() {
         return Ok(Vec::new());

@@ -16,7 +16,9 @@ pub(crate) fn with_mtime(input: std::fs::File, ts: i64) -> Result<std::fs::File>
     let mut reader = std::io::BufReader::new(input);
     let mut writer = std::io::BufWriter::new(&mut out);
     rewrite(&mut reader, &mut writer, ts.max(0) as u64)?;
-    writer.flush().map_err(crate::commit::io("write layer spool"))?;
+    writer
+        .flush()
+        .map_err(crate::commit::io("write layer spool"))?;
     drop(writer);
     out.seek(SeekFrom::Start(0))
         .map_err(crate::commit::io("rewind layer spool"))?;
@@ -32,13 +34,15 @@ fn rewrite(input: &mut impl Read, out: &mut impl Write, ts: u64) -> Result<()> {
         }
         if block.iter().all(|b| *b == 0) {
             // End of archive (two zero blocks) and any padding after it.
-            out.write_all(&block).map_err(crate::commit::io("write layer spool"))?;
+            out.write_all(&block)
+                .map_err(crate::commit::io("write layer spool"))?;
             std::io::copy(input, out).map_err(rerr)?;
             return Ok(());
         }
         let size = parse_size(&block[124..136]).ok_or_else(|| bad("a header's size"))?;
         set_mtime(&mut block, ts);
-        out.write_all(&block).map_err(crate::commit::io("write layer spool"))?;
+        out.write_all(&block)
+            .map_err(crate::commit::io("write layer spool"))?;
         let data = size.div_ceil(BLOCK as u64) * BLOCK as u64;
         let copied = std::io::copy(&mut input.by_ref().take(data), out)
             .map_err(crate::commit::io("copy layer data"))?;
@@ -111,7 +115,8 @@ mod tests {
             h.set_mode(0o644);
             h.set_mtime(1000 + i as u64);
             h.set_size(3);
-            b.append_data(&mut h, format!("{name}x"), &b"abc"[..]).unwrap();
+            b.append_data(&mut h, format!("{name}x"), &b"abc"[..])
+                .unwrap();
         }
         let input = b.into_inner().unwrap();
         let mut out = Vec::new();

@@ -15,7 +15,6 @@
 mod boot;
 mod bundle;
 pub mod clock;
-mod layer_timestamp;
 mod command_lookup;
 mod commit;
 pub mod config_changes;
@@ -41,6 +40,7 @@ mod image_removal;
 mod image_users;
 mod init;
 mod launcher;
+mod layer_timestamp;
 pub mod life_options;
 mod lifecycle;
 pub mod listen_fds;

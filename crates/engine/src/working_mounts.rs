@@ -5,7 +5,9 @@
 //! bind-mounted from the bundle, so the command's writes to them land in
 //! the bundle's copies; a copy that changed is written back into the root
 //! (the command wrote the file, as buildah keeps it), one that did not
-//! leaves the root as the image had it.
+//! leaves the root as the image had it. A directory of the image that
+//! overlay copied up only to hold such a mountpoint (`/etc` for
+//! `/etc/hosts`) is dropped from the layer again once unmounted.
 
 use crate::error::Result;
 use crate::rootfs_reader::RootfsReader;
@@ -31,25 +33,33 @@ pub(crate) struct BeforeRun {
     /// The bundle's copies of the etc files as written: (container path,
     /// bundle file, bytes).
     etc: Vec<(String, PathBuf, Vec<u8>)>,
+    /// Directories above mountpoints that the layer did not hold, with
+    /// their mode, uid and gid.
+    parents: Vec<(String, (u32, u32, u32))>,
 }
 
 /// Note which of `destinations` (and their parents) the root lacks, and
 /// the bundle's etc files in `dir`.
-pub(crate) fn before_run(root: &RootfsReader, destinations: &[String], dir: &Path) -> BeforeRun {
+pub(crate) fn before_run(
+    root: &RootfsReader,
+    destinations: &[String],
+    dir: &Path,
+    in_layer: impl Fn(&str) -> bool,
+) -> BeforeRun {
     let mut missing: Vec<String> = Vec::new();
+    let mut parents = Vec::new();
     for dest in destinations {
         let mut path = String::new();
         for comp in dest.split('/').filter(|c| !c.is_empty() && *c != ".") {
             path.push('/');
             path.push_str(comp);
-            if missing.contains(&path) {
+            if missing.contains(&path) || parents.iter().any(|(p, _)| *p == path) {
                 continue;
             }
-            if root
-                .open_in_root(&path, OFlag::O_PATH | OFlag::O_NOFOLLOW)
-                .is_err()
-            {
-                missing.push(path.clone());
+            match stat_of(root, &path) {
+                None => missing.push(path.clone()),
+                Some(st) if path != *dest && !in_layer(&path) => parents.push((path.clone(), st)),
+                Some(_) => {}
             }
         }
     }
@@ -62,12 +72,28 @@ pub(crate) fn before_run(root: &RootfsReader, destinations: &[String], dir: &Pat
             Some((ctr.to_string(), host, bytes))
         })
         .collect();
-    BeforeRun { missing, etc }
+    parents.sort_by_key(|(p, _)| std::cmp::Reverse(p.matches('/').count()));
+    BeforeRun {
+        missing,
+        etc,
+        parents,
+    }
+}
+
+/// Mode, uid and gid of `path` (not followed), or None when absent.
+fn stat_of(root: &RootfsReader, path: &str) -> Option<(u32, u32, u32)> {
+    let fd = root
+        .open_in_root(path, OFlag::O_PATH | OFlag::O_NOFOLLOW)
+        .ok()?;
+    let st = nix::sys::stat::fstat(fd.as_raw_fd()).ok()?;
+    Some((st.st_mode, st.st_uid, st.st_gid))
 }
 
 /// Put the root back as [`before_run`] saw it, keeping what the command
-/// itself wrote to the etc files.
-pub(crate) fn after_run(root: &RootfsReader, before: &BeforeRun) -> Result<()> {
+/// itself wrote to the etc files. Returns the directories the layer may
+/// drop once unmounted (deepest first): the copied-up parents whose mode
+/// and owner the command left alone.
+pub(crate) fn after_run(root: &RootfsReader, before: &BeforeRun) -> Result<Vec<String>> {
     let mut written = Vec::new();
     for (ctr, host, bytes) in &before.etc {
         let now = std::fs::read(host).unwrap_or_else(|_| bytes.clone());
@@ -82,7 +108,12 @@ pub(crate) fn after_run(root: &RootfsReader, before: &BeforeRun) -> Result<()> {
         }
         remove_if_empty(root, path)?;
     }
-    Ok(())
+    Ok(before
+        .parents
+        .iter()
+        .filter(|(p, st)| stat_of(root, p) == Some(*st))
+        .map(|(p, _)| p.clone())
+        .collect())
 }
 
 /// Write `bytes` to `path` in the root (created 0644 if missing).
@@ -103,7 +134,11 @@ fn remove_if_empty(root: &RootfsReader, path: &str) -> Result<()> {
         Ok(d) => d,
         Err(_) => return Ok(()),
     };
-    let st = match fstatat(Some(dir.as_raw_fd()), name, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW) {
+    let st = match fstatat(
+        Some(dir.as_raw_fd()),
+        name,
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    ) {
         Ok(st) => st,
         Err(_) => return Ok(()),
     };
@@ -120,4 +155,3 @@ fn remove_if_empty(root: &RootfsReader, path: &str) -> Result<()> {
         Err(e) => Err(root.error("remove", path, e.into())),
     }
 }
-

@@ -69,8 +69,16 @@ impl Engine {
         let rootfs = self.store.mount_container(&c.id)?;
         let result = self.run_mounted(&c, &run_id, &dir, &rootfs, run);
         let _ = std::fs::remove_dir_all(&dir);
-        let _ = self.store.unmount_container(&c.id, false);
-        result
+        let left = self.store.unmount_container(&c.id, false);
+        let (code, parents) = result?;
+        // Only with nobody else's mount: overlay's upper must not change
+        // under one (storage checks again under its lock).
+        if matches!(left, Ok(0)) {
+            for p in parents {
+                self.store.container_layer_drop_empty_dir(&c.id, &p)?;
+            }
+        }
+        Ok(code)
     }
 
     fn run_mounted(
@@ -80,7 +88,7 @@ impl Engine {
         dir: &Path,
         rootfs: &Path,
         run: &WorkingRun,
-    ) -> Result<i32> {
+    ) -> Result<(i32, Vec<String>)> {
         let opts = CreateOptions {
             image: c.name.clone(),
             command: run.command.clone(),
@@ -120,12 +128,12 @@ impl Engine {
             .map(|m| m.destination().to_string_lossy().into_owned())
             .collect();
         let root = RootfsReader::open(rootfs)?;
-        let before = crate::working_mounts::before_run(&root, &destinations, dir);
+        let in_layer = |p: &str| self.store.container_layer_has(&c.id, p).unwrap_or(true);
+        let before = crate::working_mounts::before_run(&root, &destinations, dir, in_layer);
         let code = self.run_bundle(run_id, dir);
         let restored = crate::working_mounts::after_run(&root, &before);
         let code = code?;
-        restored?;
-        Ok(code)
+        Ok((code, restored?))
     }
 
     /// Create, start and wait for the runtime's container `id` from bundle
@@ -136,7 +144,7 @@ impl Engine {
         let result = (|| {
             let pid = self.runtime.create(id, dir, stdio, None)?;
             self.runtime.start(id)?;
-            crate::lifecycle::wait_for(pid).ok_or_else(|| Error::Runtime {
+            wait_only(pid).ok_or_else(|| Error::Runtime {
                 runtime: self.runtime.path.clone(),
                 verb: "wait",
                 id: id.into(),
@@ -147,5 +155,23 @@ impl Engine {
         let code = result?;
         deleted?;
         Ok(code)
+    }
+}
+
+/// Reap `pid` alone (it is our child once the runtime exits: we are a
+/// subreaper). Not every child, as `berth run` does: a library caller may
+/// have other children (a server's, a test's threads) whose waits must
+/// not lose them. Orphans of the command die with its pid namespace.
+fn wait_only(pid: i32) -> Option<i32> {
+    loop {
+        match nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None) {
+            Ok(st) => {
+                if let Some(code) = crate::lifecycle::exit_code(st) {
+                    return Some(code);
+                }
+            }
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(_) => return None,
+        }
     }
 }

@@ -80,7 +80,9 @@ impl WorkingConfig {
         };
         let strings = |key: &str| -> Result<Option<Vec<String>>> {
             match cfg.get(key) {
-                Some(v) if !v.is_null() => Ok(Some(serde_json::from_value(v.clone()).map_err(bad)?)),
+                Some(v) if !v.is_null() => {
+                    Ok(Some(serde_json::from_value(v.clone()).map_err(bad)?))
+                }
                 _ => Ok(None),
             }
         };

@@ -75,7 +75,11 @@ impl Builder<'_> {
         let verb = if opts.add { "ADD" } else { "COPY" };
         self.note_step(
             &wc,
-            format!("/bin/sh -c #(nop) {verb} {} {}", opts.sources.join(" "), opts.dest),
+            format!(
+                "/bin/sh -c #(nop) {verb} {} {}",
+                opts.sources.join(" "),
+                opts.dest
+            ),
         )
     }
 
@@ -113,12 +117,17 @@ impl Builder<'_> {
                 _ => {
                     let trimmed = dest.trim_end_matches('/');
                     let (parent, file) = trimmed.rsplit_once('/').unwrap_or(("", trimmed));
-                    (format!("/{}", parent.trim_start_matches('/')), Some(file.to_string()))
+                    (
+                        format!("/{}", parent.trim_start_matches('/')),
+                        Some(file.to_string()),
+                    )
                 }
             };
             // The directory found in-root; the unpacker works below its
             // /proc/self/fd path, never the host's view of the root.
-            let dir_fd = root.mkdir_all(&dir).map_err(in_root("make directory", &dir))?;
+            let dir_fd = root
+                .mkdir_all(&dir)
+                .map_err(in_root("make directory", &dir))?;
             let target = fd_path(&dir_fd);
             match src {
                 Source::Path { path, .. } if opts.add && is_archive(path)? => {
@@ -126,9 +135,15 @@ impl Builder<'_> {
                     let file = open_host(path)?;
                     let mut head = [0u8; 2];
                     let n = (&file).read(&mut head).map_err(host("read", path))?;
-                    (&file).seek(SeekFrom::Start(0)).map_err(host("read", path))?;
+                    (&file)
+                        .seek(SeekFrom::Start(0))
+                        .map_err(host("read", path))?;
                     if n == 2 && head == [0x1f, 0x8b] {
-                        berth_storage::untar_into(&target, flate2::read::GzDecoder::new(file), chown)?;
+                        berth_storage::untar_into(
+                            &target,
+                            flate2::read::GzDecoder::new(file),
+                            chown,
+                        )?;
                     } else {
                         berth_storage::untar_into(&target, file, chown)?;
                     }
@@ -156,8 +171,11 @@ impl Builder<'_> {
                     {
                         let mut tar = tar::Builder::new(&mut spool);
                         let mut data = data;
-                        let len = data.seek(SeekFrom::End(0)).map_err(host("read", Path::new(&n)))?;
-                        data.seek(SeekFrom::Start(0)).map_err(host("read", Path::new(&n)))?;
+                        let len = data
+                            .seek(SeekFrom::End(0))
+                            .map_err(host("read", Path::new(&n)))?;
+                        data.seek(SeekFrom::Start(0))
+                            .map_err(host("read", Path::new(&n)))?;
                         let mut h = tar::Header::new_gnu();
                         h.set_entry_type(tar::EntryType::Regular);
                         h.set_mode(opts.chmod.unwrap_or(0o600));
@@ -167,9 +185,12 @@ impl Builder<'_> {
                         h.set_size(len);
                         tar.append_data(&mut h, &n, data)
                             .map_err(host("write a tar of", Path::new(&n)))?;
-                        tar.finish().map_err(host("write a tar of", Path::new(&n)))?;
+                        tar.finish()
+                            .map_err(host("write a tar of", Path::new(&n)))?;
                     }
-                    spool.seek(SeekFrom::Start(0)).map_err(host("read", Path::new(&n)))?;
+                    spool
+                        .seek(SeekFrom::Start(0))
+                        .map_err(host("read", Path::new(&n)))?;
                     berth_storage::untar_into(&target, spool, None)?;
                 }
             }
@@ -200,10 +221,8 @@ fn source(s: &str, opts: &CopyOptions) -> Result<Source> {
             for c in Path::new(s).components() {
                 match c {
                     Component::Normal(n) => rel.push(n),
-                    Component::ParentDir => {
-                        if !rel.pop() {
-                            return Err(bad("outside the build context"));
-                        }
+                    Component::ParentDir if !rel.pop() => {
+                        return Err(bad("outside the build context"));
                     }
                     _ => {}
                 }
@@ -318,7 +337,8 @@ impl Walk {
         let mut h = self.header(meta);
         if ft.is_dir() {
             h.set_entry_type(tar::EntryType::Directory);
-            tar.append_data(&mut h, name, std::io::empty()).map_err(werr)?;
+            tar.append_data(&mut h, name, std::io::empty())
+                .map_err(werr)?;
             return self.append_children(tar, path, name);
         }
         if ft.is_symlink() {
@@ -377,7 +397,8 @@ fn owner_of(root: &Root, spec: &str) -> Result<(u32, u32)> {
         Some((u, g)) => (u, Some(g)),
         None => (spec, None),
     };
-    let passwd = String::from_utf8_lossy(&root.read("/etc/passwd").unwrap_or_default()).into_owned();
+    let passwd =
+        String::from_utf8_lossy(&root.read("/etc/passwd").unwrap_or_default()).into_owned();
     let groups = String::from_utf8_lossy(&root.read("/etc/group").unwrap_or_default()).into_owned();
     let lookup = |text: &str, name: &str, gid_field: bool| -> Option<(u32, Option<u32>)> {
         text.lines().find_map(|l| {
@@ -386,7 +407,11 @@ fn owner_of(root: &Root, spec: &str) -> Result<(u32, u32)> {
                 return None;
             }
             let id = f[2].parse().ok()?;
-            let gid = if gid_field { f.get(3).and_then(|g| g.parse().ok()) } else { None };
+            let gid = if gid_field {
+                f.get(3).and_then(|g| g.parse().ok())
+            } else {
+                None
+            };
             Some((id, gid))
         })
     };
@@ -435,6 +460,7 @@ fn fetch(url: &str) -> Result<Source> {
     let mut body = response.into_body();
     let mut data = spool()?;
     std::io::copy(&mut body.as_reader(), &mut data).map_err(|e| fail(e.to_string()))?;
-    data.seek(SeekFrom::Start(0)).map_err(|e| fail(e.to_string()))?;
+    data.seek(SeekFrom::Start(0))
+        .map_err(|e| fail(e.to_string()))?;
     Ok(Source::Fetched { name, data })
 }

@@ -33,8 +33,17 @@ impl Root {
     }
 
     /// The directory `path`, made (0755, owned by root) with its missing
-    /// parents, opened as `O_PATH`.
+    /// parents, opened as `O_PATH`. A dangling symlink on the way has its
+    /// target made, inside the root, as the copy would follow it.
     pub(crate) fn mkdir_all(&self, path: &str) -> std::io::Result<OwnedFd> {
+        self.mkdir_all_following(path, 0)
+    }
+
+    fn mkdir_all_following(&self, path: &str, depth: usize) -> std::io::Result<OwnedFd> {
+        // The kernel's own limit on symlinks in one lookup.
+        if depth > 40 {
+            return Err(Errno::ELOOP.into());
+        }
         let mut cur = String::from("/");
         let mut dir = self.open(&cur, OFlag::O_PATH | OFlag::O_DIRECTORY)?;
         for comp in path.split('/').filter(|c| !c.is_empty() && *c != ".") {
@@ -47,7 +56,18 @@ impl Root {
                         comp,
                         Mode::from_bits_truncate(0o755),
                     ) {
-                        Ok(()) | Err(Errno::EEXIST) => {}
+                        Ok(()) => {}
+                        Err(Errno::EEXIST) => {
+                            // A dangling symlink: make what it points at.
+                            let target = nix::fcntl::readlinkat(Some(dir.as_raw_fd()), comp)?;
+                            let target = target.to_string_lossy();
+                            let target = if target.starts_with('/') {
+                                target.into_owned()
+                            } else {
+                                format!("{cur}/{target}")
+                            };
+                            self.mkdir_all_following(&target, depth + 1)?;
+                        }
                         Err(e) => return Err(e.into()),
                     }
                     dir = self.open(&next, OFlag::O_PATH | OFlag::O_DIRECTORY)?;

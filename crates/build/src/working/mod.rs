@@ -99,7 +99,10 @@ impl<'a> Builder<'a> {
                 &berth_image::progress::NoProgress,
             )?;
             let bytes = self.engine.store().image_config(&image.id)?;
-            (Some(image.id.clone()), WorkingConfig::from_image(&image.id, &bytes)?)
+            (
+                Some(image.id.clone()),
+                WorkingConfig::from_image(&image.id, &bytes)?,
+            )
         };
         let name = match &opts.name {
             Some(n) => n.clone(),

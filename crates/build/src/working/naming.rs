@@ -41,7 +41,10 @@ mod tests {
             base_name("docker.io/library/busybox:latest"),
             "busybox-working-container"
         );
-        assert_eq!(base_name("localhost:5000/a/b@sha256:00"), "b-working-container");
+        assert_eq!(
+            base_name("localhost:5000/a/b@sha256:00"),
+            "b-working-container"
+        );
         assert_eq!(base_name("scratch"), "working-container");
         let taken = |names: &[&str]| {
             names
@@ -58,9 +61,6 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         let all = taken(&["b-working-container", "b-working-container-1"]);
-        assert_eq!(
-            free_name("b", &all),
-            "b-working-container-2"
-        );
+        assert_eq!(free_name("b", &all), "b-working-container-2");
     }
 }
