@@ -25,6 +25,7 @@ fn bad_input_gives_one_error_and_leaves_nothing() {
         ("FROM busybox AS a\nCOPY --from=nosuchstage /x /y\n", "Containerfile:2: COPY --from=nosuchstage /x /y:"),
         ("FROM nosuchstage\nRUN true\n", "Containerfile:1: FROM nosuchstage:"),
         ("FROM busybox\nCOPY ok.txt /ok\nRUN echo partial > /p; exit 3\n", "Containerfile:3: RUN echo partial > /p; exit 3: running"),
+        ("FROM busybox\nCOPY --exclude=*.md ok.txt /x\n", "Containerfile:2: COPY --exclude=*.md ok.txt /x: --exclude is not supported yet"),
         ("FROM busybox\nRUN true\n", "--target \"nosuch\" names no stage"),
     ];
     for (i, (text, want)) in cases.iter().enumerate() {

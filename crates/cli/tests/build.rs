@@ -38,7 +38,10 @@ fn build_then_run() {
     assert_eq!(lines[0], "STEP 1/5: FROM busybox", "{out}");
     assert!(out.contains("STEP 3/5: COPY msg.txt /msg.txt"), "{out}");
     assert!(out.contains("COMMIT built:one"), "{out}");
-    assert!(out.contains("Successfully tagged built:two"), "{out}");
+    assert!(
+        out.contains("Successfully tagged localhost/built:two"),
+        "{out}"
+    );
     let id = lines.last().unwrap().to_string();
     assert_eq!(id.len(), 64, "{out}");
     assert_eq!(

@@ -367,7 +367,9 @@ impl Build<'_> {
             }
             self.say(&format!("--> {}", &id[..id.len().min(12)]));
             for t in &self.opts.tags {
-                self.say(&format!("Successfully tagged {t}"));
+                // podman prints the name as stored (`localhost/x:latest`).
+                let shown = berth_image::local_name(t).unwrap_or_else(|_| t.clone());
+                self.say(&format!("Successfully tagged {shown}"));
             }
         }
         Ok(id)

@@ -145,6 +145,14 @@ impl Build<'_> {
                         ..Default::default()
                     },
                     Healthcheck::Check {
+                        start_interval: Some(_),
+                        ..
+                    } => {
+                        return Err(StepError::Unsupported(
+                            "HEALTHCHECK --start-interval is not supported yet".into(),
+                        ))
+                    }
+                    Healthcheck::Check {
                         command,
                         interval,
                         timeout,

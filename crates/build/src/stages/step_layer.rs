@@ -171,6 +171,19 @@ impl Build<'_> {
         add: bool,
     ) -> Result<Prepared, StepError> {
         let escape = self.plan.escape;
+        // Refused rather than ignored: each would change what is copied.
+        for (given, flag) in [
+            (!c.exclude.is_empty(), "--exclude"),
+            (c.parents, "--parents"),
+            (c.checksum.is_some(), "--checksum"),
+            (c.keep_git_dir, "--keep-git-dir"),
+        ] {
+            if given {
+                return Err(StepError::Unsupported(format!(
+                    "{flag} is not supported yet"
+                )));
+            }
+        }
         let x = |w: &str| expand(w, escape, &|n| st.lookup(n));
         let sources = c
             .sources
