@@ -76,3 +76,70 @@ fn build_then_run() {
     let out = env.berth(&["build", "--annotation", "a=b", ctx_s]);
     assert!(!out.status.success());
 }
+
+mod podman_env;
+
+/// The same Containerfile through `berth build` and `podman build`: the
+/// configs agree, and berth's image runs under podman.
+#[test]
+fn berth_and_podman_build_alike() {
+    if !berth_testkit::is_root() || !podman_env::have_podman() {
+        eprintln!("SKIP berth_and_podman_build_alike: needs root and podman");
+        return;
+    }
+    let env = Env::new();
+    let ctx = env.dir.path().join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(ctx.join("a.txt"), "alpha\n").unwrap();
+    std::fs::write(
+        ctx.join("Containerfile"),
+        "FROM busybox\nARG WHO=podman\nENV GREETING=\"hello there\" PATH=/bin:/usr/bin\n\
+         LABEL one=1 two=\"2 2\"\nWORKDIR /srv\nCOPY a.txt ./\nRUN echo \"$GREETING $WHO\" > said\n\
+         EXPOSE 80 53/udp\nUSER 1:2\nSTOPSIGNAL SIGINT\nENTRYPOINT [\"/bin/sh\", \"-c\"]\nCMD [\"cat said a.txt\"]\n",
+    )
+    .unwrap();
+    let ctx_s = ctx.to_str().unwrap();
+    env.ok(&["build", "-q", "--format", "docker", "-t", "alike", ctx_s]);
+    let archive = env.dir.path().join("alike.tar");
+    env.ok(&[
+        "save",
+        "-q",
+        "--format",
+        "oci-archive",
+        "-o",
+        archive.to_str().unwrap(),
+        "alike",
+    ]);
+    let podman = podman_env::Podman::new();
+    podman.load_busybox("busybox");
+    podman.ok(&["build", "-q", "--network", "none", "-t", "by-podman", ctx_s]);
+    podman.ok(&["load", "-q", "-i", archive.to_str().unwrap()]);
+    let out = podman.ok(&["run", "--rm", "--network", "none", "localhost/alike"]);
+    assert_eq!(out, "hello there podman\nalpha\n");
+    let config = |name: &str| -> serde_json::Value {
+        let v: serde_json::Value =
+            serde_json::from_str(&podman.ok(&["image", "inspect", name])).unwrap();
+        v[0]["Config"].clone()
+    };
+    let (ours, theirs) = (config("localhost/alike"), config("localhost/by-podman"));
+    for key in [
+        "Env",
+        "Entrypoint",
+        "Cmd",
+        "WorkingDir",
+        "User",
+        "ExposedPorts",
+        "StopSignal",
+    ] {
+        assert_eq!(
+            ours[key], theirs[key],
+            "{key}: berth {ours} podman {theirs}"
+        );
+    }
+    for label in ["one", "two"] {
+        assert_eq!(
+            ours["Labels"][label], theirs["Labels"][label],
+            "{ours} {theirs}"
+        );
+    }
+}
