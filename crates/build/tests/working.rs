@@ -544,3 +544,30 @@ fn add_unpacks_local_tars_fetches_urls_and_copy_sets_owner_and_mode() {
     assert!(!root.join("x").exists());
     b.unmount(&id).unwrap();
 }
+
+#[test]
+fn a_run_on_the_bridge_has_its_interface_and_leaves_no_namespace() {
+    require!(is_root(), "containers need root");
+    let plugins = ["bridge", "host-local"]
+        .iter()
+        .all(|p| std::path::Path::new("/usr/lib/cni").join(p).is_file());
+    require!(plugins, "CNI's bridge and host-local plugins");
+    let env = Env::new();
+    let b = env.builder();
+    let id = from(&env, "busybox");
+    b.run(
+        &id,
+        &RunOptions {
+            network: berth_engine::NetworkMode::Bridge,
+            ..sh("test -e /sys/class/net/eth0")
+        },
+    )
+    .unwrap();
+    // Without the bridge, no eth0.
+    let e = b.run(&id, &sh("test -e /sys/class/net/eth0")).unwrap_err();
+    assert!(matches!(e, Error::RunFailed { code: 1, .. }), "{e}");
+    let pins: Vec<_> = std::fs::read_dir(env.dir.path().join("run/netns"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(pins.is_empty(), "{pins:?}");
+}

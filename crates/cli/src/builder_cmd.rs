@@ -70,7 +70,7 @@ pub struct RunArgs {
     /// The working directory (made when missing).
     #[arg(long)]
     pub workingdir: Option<String>,
-    /// none or host.
+    /// none, host or bridge.
     #[arg(long, default_value = "none")]
     pub network: String,
     /// Add a capability.

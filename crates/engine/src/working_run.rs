@@ -28,7 +28,7 @@ pub struct WorkingRun {
     pub user: Option<String>,
     /// Overrides the config's WorkingDir (it must exist in the root).
     pub workdir: Option<String>,
-    /// `none` or `host`; `bridge` is refused for now.
+    /// `none`, `host`, or `bridge` (attached for the run, detached after).
     pub network: NetworkMode,
     /// Capabilities added to podman's default set.
     pub cap_add: Vec<String>,
@@ -51,9 +51,6 @@ impl Engine {
     /// the run's mounts does.
     pub fn run_working(&self, key: &str, run: &WorkingRun) -> Result<i32> {
         let c = self.working_container(key)?;
-        if run.network == NetworkMode::Bridge {
-            return Err(Error::NotImplemented("--network bridge for a build's RUN"));
-        }
         for b in &run.binds {
             if !b.source.starts_with('/') || !Path::new(&b.source).exists() {
                 return Err(Error::InvalidOption {
@@ -115,7 +112,7 @@ impl Engine {
             rootfs,
             dir,
             cgroup_parent: &self.opts.cgroup_parent,
-            netns: None,
+            netns: (run.network == NetworkMode::Bridge).then(|| self.netns_path(run_id)),
             shared_namespaces: Vec::new(),
             pod: None,
         };
@@ -130,10 +127,25 @@ impl Engine {
         let root = RootfsReader::open(rootfs)?;
         let in_layer = |p: &str| self.store.container_layer_has(&c.id, p).unwrap_or(true);
         let before = crate::working_mounts::before_run(&root, &destinations, dir, in_layer);
-        let code = self.run_bundle(run_id, dir);
+        let code = self.run_bundle_networked(run_id, dir, run.network);
         let restored = crate::working_mounts::after_run(&root, &before);
         let code = code?;
         Ok((code, restored?))
+    }
+
+    /// [`Engine::run_bundle`] on the bridge when `network` says so: the
+    /// run's namespace is attached before and detached after, whatever
+    /// happened in between.
+    fn run_bundle_networked(&self, id: &str, dir: &Path, network: NetworkMode) -> Result<i32> {
+        if network != NetworkMode::Bridge {
+            return self.run_bundle(id, dir);
+        }
+        self.networks.attach(id, &[])?;
+        let code = self.run_bundle(id, dir);
+        let detached = self.networks.detach(id);
+        let code = code?;
+        detached?;
+        Ok(code)
     }
 
     /// Create, start and wait for the runtime's container `id` from bundle

@@ -112,7 +112,9 @@ impl Build<'_> {
             let mut stage = StageRun {
                 image: None,
                 wc: None,
-                config: WorkingConfig::scratch(),
+                config: WorkingConfig::scratch().map_err(|e| {
+                    step_error(self.plan, &self.plan.stages[i].from, StepError::Working(e))
+                })?,
                 key: String::new(),
                 args: ArgScope::default(),
                 dirty: false,

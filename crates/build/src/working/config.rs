@@ -52,17 +52,21 @@ pub struct WorkingConfig {
 impl WorkingConfig {
     /// The config of a build from `scratch`: this host's platform, nothing
     /// else.
-    pub fn scratch() -> WorkingConfig {
+    pub fn scratch() -> Result<WorkingConfig> {
         let v = json!({
             "architecture": host_arch(),
             "os": "linux",
             "config": {},
             "rootfs": {"type": "layers", "diff_ids": []},
         });
-        WorkingConfig {
-            image: serde_json::from_value(v).unwrap_or_default(),
+        let image = serde_json::from_value(v).map_err(|source| Error::ImageConfig {
+            image: "scratch".into(),
+            source,
+        })?;
+        Ok(WorkingConfig {
+            image,
             ..Default::default()
-        }
+        })
     }
 
     /// The config of a build from image `id`, whose config is `bytes`.

@@ -6,7 +6,10 @@
 //! Each is a storage container the engine marks as a working one (so
 //! `berth ps` never lists it); what it holds besides its layer (the base
 //! image, the config being built) is kept with it in storage as a
-//! [`WorkingContainer`], so every call works from any process.
+//! [`WorkingContainer`], so every call works from any process. Changes to
+//! that record are read-modify-write without a lock of their own: two
+//! processes configuring one working container at once may lose one's
+//! change (buildah locks each container; berth does not yet).
 
 mod commit;
 mod config;
@@ -89,7 +92,7 @@ impl<'a> Builder<'a> {
     pub fn from(&self, opts: &FromOptions) -> Result<WorkingContainer> {
         let scratch = opts.image == SCRATCH;
         let (from_id, config) = if scratch {
-            (None, WorkingConfig::scratch())
+            (None, WorkingConfig::scratch()?)
         } else {
             let image = berth_image::image_for_container(
                 self.ctx,

@@ -57,7 +57,7 @@ pub struct RunOptions {
     pub user: Option<String>,
     /// Over the config's WorkingDir; made when missing, as buildah does.
     pub workdir: Option<String>,
-    /// `none` (default) or `host`.
+    /// `none` (default), `host`, or `bridge`.
     pub network: NetworkMode,
     /// Capabilities added to the default set.
     pub cap_add: Vec<String>,
