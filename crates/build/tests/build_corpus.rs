@@ -141,3 +141,30 @@ fn multi_stage_copy_from_and_scratch() {
     );
     assert_eq!(env.working_containers(), 0);
 }
+
+#[test]
+fn squash_labels_and_docker_format() {
+    require!(can_build(), "root with namespaces");
+    let _serial = serial();
+    let env = Env::new();
+    env.write("f.txt", "f\n");
+    let mut opts = env.options("FROM busybox\nCOPY f.txt /f.txt\nRUN echo r > /r\n");
+    opts.squash = true;
+    opts.labels = vec![("from.cli".into(), "yes".into())];
+    opts.format = berth_engine::ImageFormat::Docker;
+    opts.tags = vec!["squashed".into()];
+    let (id, _) = env.build(&opts).unwrap_or_else(|e| panic!("{e}"));
+    // One layer holding the whole root: busybox and both steps' files.
+    assert_eq!(env.layer_tars(&id).len(), 1);
+    assert!(env.file(&id, "f.txt").is_some() && env.file(&id, "r").is_some());
+    assert!(env.file(&id, "bin/busybox").is_some());
+    let cfg = env.config(&id);
+    assert_eq!(cfg["config"]["Labels"]["from.cli"], "yes", "{cfg}");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&env.store().image_manifest(&id).unwrap()).unwrap();
+    assert_eq!(
+        manifest["mediaType"],
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
+    assert_eq!(env.working_containers(), 0);
+}

@@ -335,6 +335,9 @@ impl Build<'_> {
         } else {
             None
         };
+        if target {
+            self.say(&format!("COMMIT {}", name.as_deref().unwrap_or("")));
+        }
         let id = if let Some(id) = cached {
             self.say(&format!("--> Using cache {id}"));
             if let Some(n) = &name {
@@ -342,9 +345,6 @@ impl Build<'_> {
             }
             id
         } else if needs_commit {
-            if target {
-                self.say(&format!("COMMIT {}", name.as_deref().unwrap_or("")));
-            }
             let id = self.commit(st, name.clone(), target && self.opts.squash)?;
             if !self.opts.layers && !target {
                 self.scratch_images.push(id.clone());
