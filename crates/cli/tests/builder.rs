@@ -30,6 +30,14 @@ fn from_run_copy_config_commit_then_run_the_image() {
         "",
         "a working container in ps -a"
     );
+    // podman's --external shows them, as it shows buildah's.
+    let ext = env.ok(&[
+        "ps",
+        "--external",
+        "--format",
+        "{{.Names}} {{.Status}} {{.Command}}",
+    ]);
+    assert_eq!(ext.trim(), format!("{ctr} Storage storage"), "{ext}");
     let listed = env.ok(&["builder", "containers", "--noheading"]);
     assert!(
         listed.contains(ctr) && listed.contains("busybox"),

@@ -5,7 +5,7 @@
 //! them out, and what they hold beyond the layer (the image config being
 //! built) belongs to their owner, the build crate.
 
-use crate::engine::Engine;
+use crate::engine::{ContainerInfo, Engine};
 use crate::error::{Error, Result};
 use berth_storage::{Container, NewContainer};
 
@@ -48,6 +48,26 @@ impl Engine {
             .collect();
         out.sort_by_key(|c| (c.created, c.created_nanos));
         Ok(out)
+    }
+
+    /// Working containers as `ps --external` shows them (podman's view of
+    /// buildah's): never run, so created, with no command, record or log.
+    pub fn working_container_infos(&self) -> Result<Vec<ContainerInfo>> {
+        Ok(self
+            .working_containers()?
+            .into_iter()
+            .map(|c| ContainerInfo {
+                id: c.id,
+                name: c.name,
+                image_id: c.image,
+                meta: crate::meta::Meta::default(),
+                created: c.created,
+                created_nanos: c.created_nanos,
+                state: crate::records::State::default(),
+                log_path: std::path::PathBuf::new(),
+                bundle: std::path::PathBuf::new(),
+            })
+            .collect())
     }
 
     /// The working container `key` (id, id prefix or name); a container
