@@ -168,3 +168,26 @@ fn squash_labels_and_docker_format() {
     );
     assert_eq!(env.working_containers(), 0);
 }
+
+#[test]
+fn a_heredoc_with_a_shebang_runs_as_a_program() {
+    require!(can_build(), "root with namespaces");
+    let _serial = serial();
+    let env = Env::new();
+    // busybox's `cat` as the interpreter: it prints the script itself.
+    let text = "FROM busybox\nRUN <<EOF\n#!/bin/cat\nline two\nEOF\nRUN <<EOF\n#!/bin/sh\necho \"$0\" > /ran-as\nEOF\n";
+    let (id, _) = env
+        .build(&env.options(text))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ran = env.file(&id, "ran-as").unwrap().0;
+    assert!(ran.starts_with("/run/berth-heredoc-"), "{ran}");
+    // The program was bound in, never written to the root.
+    for tar in env.layer_tars(&id).iter().skip(1) {
+        let mut a = tar::Archive::new(tar.as_slice());
+        for e in a.entries().unwrap() {
+            let e = e.unwrap();
+            let p = e.path().unwrap().to_string_lossy().into_owned();
+            assert!(!p.contains("berth-heredoc"), "{p} in a layer");
+        }
+    }
+}

@@ -23,7 +23,8 @@ pub(super) struct Prepared {
 }
 
 enum Action {
-    Run(RunOptions),
+    /// The options, and the directory of a heredoc program it runs.
+    Run(Option<tempfile::TempDir>, RunOptions),
     Copy {
         opts: CopyOptions,
         /// Holds heredoc files and filtered copies until the copy is done.
@@ -50,12 +51,54 @@ impl Build<'_> {
                     .shell
                     .clone()
                     .unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()]);
+                let mut run_mounts = Vec::new();
+                let mut described = Vec::new();
+                let whole = |s: &str| !s.trim().contains(char::is_whitespace);
+                let mut script_dir = None;
                 let argv = match command {
                     CommandForm::Exec(v) => v.clone(),
+                    // `RUN <<EOF` whose body starts with `#!`: the body is
+                    // a program run by the interpreter it names, as
+                    // BuildKit runs it; bound in read-only, never a file
+                    // in the root.
+                    CommandForm::Shell(s)
+                        if heredocs.len() == 1
+                            && whole(s)
+                            && heredocs[0].content.starts_with("#!") =>
+                    {
+                        let doc = &heredocs[0];
+                        let dir = self.temp_dir()?;
+                        let path = dir.path().join("script");
+                        let io = |source| StepError::Io {
+                            op: format!("write heredoc {}", doc.name),
+                            source,
+                        };
+                        std::fs::write(&path, &doc.content).map_err(io)?;
+                        std::fs::set_permissions(
+                            &path,
+                            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+                        )
+                        .map_err(io)?;
+                        let target = format!("/run/berth-heredoc-{}", cache_id_of(&doc.name));
+                        script_dir = Some((dir, path, target.clone()));
+                        described.push(doc.content.clone());
+                        // The engine looks the program up in the root, where
+                        // the bound script is not yet: run its interpreter,
+                        // as the kernel would (one optional argument).
+                        let line = doc.content[2..].lines().next().unwrap_or_default().trim();
+                        let (interp, arg) = match line.split_once(char::is_whitespace) {
+                            Some((i, a)) => (i.to_string(), Some(a.trim().to_string())),
+                            None => (line.to_string(), None),
+                        };
+                        let mut v = vec![interp];
+                        v.extend(arg);
+                        v.push(target);
+                        v
+                    }
                     CommandForm::Shell(s) => {
                         let script = match heredocs.as_slice() {
                             // `RUN <<EOF`: the body is the script.
-                            [one] if !s.trim().contains(char::is_whitespace) => one.content.clone(),
+                            [one] if whole(s) => one.content.clone(),
                             [] => s.clone(),
                             docs => {
                                 let mut full = format!("{s}\n");
@@ -72,8 +115,6 @@ impl Build<'_> {
                         v
                     }
                 };
-                let mut run_mounts = Vec::new();
-                let mut described = Vec::new();
                 for m in mounts {
                     let target = x(&m.target)?;
                     described.push(format!("{:?}:{target}:{:?}", m.kind, m.id));
@@ -121,6 +162,15 @@ impl Build<'_> {
                         }
                     }
                 }
+                let mut keep = None;
+                if let Some((dir, path, target)) = script_dir {
+                    run_mounts.push(RunMount::Bind {
+                        source: path,
+                        target,
+                        readonly: true,
+                    });
+                    keep = Some(dir);
+                }
                 for (src, target, readonly) in &self.opts.volumes {
                     run_mounts.push(RunMount::Bind {
                         source: absolute(src),
@@ -142,17 +192,20 @@ impl Build<'_> {
                 Ok(Prepared {
                     description,
                     content: String::new(),
-                    action: Action::Run(RunOptions {
-                        command: argv,
-                        env: st.args.run_env(&self.opts.build_args),
-                        user: None,
-                        workdir: None,
-                        network,
-                        cap_add: self.opts.cap_add.clone(),
-                        cap_drop: self.opts.cap_drop.clone(),
-                        mounts: run_mounts,
-                        hostname: None,
-                    }),
+                    action: Action::Run(
+                        keep,
+                        RunOptions {
+                            command: argv,
+                            env: st.args.run_env(&self.opts.build_args),
+                            user: None,
+                            workdir: None,
+                            network,
+                            cap_add: self.opts.cap_add.clone(),
+                            cap_drop: self.opts.cap_drop.clone(),
+                            mounts: run_mounts,
+                            hostname: None,
+                        },
+                    ),
                 })
             }
             Instruction::Copy(c) => self.prepare_copy(st, c, false),
@@ -326,7 +379,7 @@ impl Build<'_> {
     ) -> Result<(), StepError> {
         let wc = self.with_wc(st)?;
         match prepared.action {
-            Action::Run(opts) => self.builder.run(&wc, &opts)?,
+            Action::Run(_script, opts) => self.builder.run(&wc, &opts)?,
             Action::Copy {
                 opts,
                 _files,
