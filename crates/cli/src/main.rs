@@ -3,6 +3,9 @@
 
 mod ago;
 mod attach_cmd;
+mod build_cmd;
+mod builder_cmd;
+mod builder_config_cmd;
 mod commit_cmd;
 mod config;
 mod container_host_json;
@@ -241,6 +244,11 @@ pub enum Command {
     /// Container commands as a group: `container ls`, `container rm`, …,
     /// and `container exists`.
     Container(groups::ContainerGroup),
+    /// Working containers for building images: buildah's from, run, copy,
+    /// add, config, mount, umount, commit, containers and rm.
+    Builder(builder_cmd::BuilderGroup),
+    /// Build an image from a Containerfile (podman build).
+    Build(build_cmd::BuildArgs),
     /// Image commands as a group: `image ls`, `image rm`, …, and
     /// `image exists`.
     Image(groups::ImageGroup),
@@ -434,6 +442,8 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Monitor(a) => containers::monitor(cli, a),
         Command::ContainerPrune(a) => container_prune::prune(cli, a),
         Command::Exists(what) => groups::exists(cli, what),
+        Command::Builder(g) => builder_cmd::builder(cli, g),
+        Command::Build(a) => build_cmd::build(cli, a),
         Command::Container(_) | Command::Image(_) => {
             unreachable!("groups are opened into their commands before run")
         }
