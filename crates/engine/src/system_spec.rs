@@ -74,10 +74,14 @@ pub fn system_spec(
             netns: None,
         },
     )?;
+    // `-v …:O` overlays of a system container keep their upper and work
+    // directories in its deployment, beside config.json.
+    let overlays = inp.bundle.join("volume-overlays");
     let extra = crate::spec_apply::ApplyInputs {
         root: &root,
         dir: inp.bundle,
         shared: &[],
+        overlays: &overlays,
     };
     crate::spec_apply::apply(&mut config, opts, &extra)?;
     crate::init::apply(&mut config, opts)?;

@@ -66,6 +66,10 @@ impl Engine {
             author: None,
             changes: Vec::new(),
             format: opts.format,
+            // The working commit spools its own layer (squashed or not) and
+            // writes the config it holds: these two are `commit`'s.
+            squash: false,
+            include_volumes: false,
         };
         let created = opts.timestamp.map(crate::clock::rfc3339_of);
         self.new_image_at(

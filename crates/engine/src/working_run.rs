@@ -115,6 +115,8 @@ impl Engine {
             netns: (run.network == NetworkMode::Bridge).then(|| self.netns_path(run_id)),
             shared_namespaces: Vec::new(),
             pod: None,
+            // Goes with the run's bundle directory.
+            volume_overlays: dir.join("volume-overlays"),
         };
         bundle::write(&inputs, |_| Ok(opts.clone()))?;
         let spec = crate::exec_process::read_config(&dir.join("config.json"))?;

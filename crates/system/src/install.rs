@@ -229,6 +229,7 @@ fn default_options(layout: &SystemLayout, name: &str, image: &str) -> CreateOpti
         destination: inside,
         readonly: false,
         anonymous: false,
+        options: Default::default(),
     };
     CreateOptions {
         image: image.to_string(),

@@ -200,5 +200,6 @@ fn volume(source: PathBuf, target: &str, readonly: bool) -> Result<Volume> {
         destination: target.into(),
         readonly,
         anonymous: false,
+        options: Default::default(),
     })
 }
