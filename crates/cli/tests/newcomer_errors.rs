@@ -8,10 +8,16 @@ use engine_env::Env;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 
-/// The last line berth printed on stderr, and the number of lines.
+/// The last line berth printed on stderr, and the number of lines other
+/// than the pull's `Resolving …`/`Trying to pull …` (podman prints those
+/// before its error too).
 fn error_line(out: &std::process::Output) -> (String, usize) {
     let text = String::from_utf8_lossy(&out.stderr).into_owned();
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter(|l| !l.starts_with("Resolving \"") && !l.starts_with("Trying to pull "))
+        .collect();
     (lines.last().unwrap_or(&"").to_string(), lines.len())
 }
 

@@ -258,11 +258,9 @@ impl RegistriesConf {
         {
             return None;
         }
-        let origin = self
-            .search_origin
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default();
+        // berth's built-in docker.io default has no file to name, and podman
+        // (which has no default) prints nothing like it.
+        let origin = self.search_origin.as_ref()?.display().to_string();
         Some(format!(
             "Resolving \"{text}\" using unqualified-search registries ({origin})"
         ))
