@@ -27,6 +27,8 @@ pub struct Daemon {
     /// this process's pid, so two ExecSyncs at once would share the file:
     /// they take turns.
     pub exec_turn: Mutex<()>,
+    /// The streaming server (Exec, Attach, PortForward), bound at open.
+    pub streaming: crate::streaming::Streaming,
 }
 
 impl Daemon {
@@ -52,6 +54,13 @@ impl Daemon {
             ctx.tls_verify = Some(false);
         }
         let runtime = runtime_path(&config);
+        let streaming =
+            crate::streaming::Streaming::bind(&config.streaming_address).with_context(|| {
+                format!(
+                    "binding the streaming server on {}",
+                    config.streaming_address
+                )
+            })?;
         let engine = Engine::new(
             store,
             ctx.clone(),
@@ -69,6 +78,7 @@ impl Daemon {
             runtime,
             pod_cidr: Mutex::new(String::new()),
             exec_turn: Mutex::new(()),
+            streaming,
         })
     }
 }

@@ -18,3 +18,4 @@ pub mod proto;
 mod runtime_info;
 mod service;
 mod status_codes;
+mod streaming;

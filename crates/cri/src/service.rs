@@ -7,7 +7,7 @@ use crate::daemon::{blocking, Daemon};
 use crate::proto::image_service_server::{ImageService, ImageServiceServer};
 use crate::proto::runtime_service_server::{RuntimeService, RuntimeServiceServer};
 use crate::proto::*;
-use crate::{containers, images, pod_stats, pods, runtime_info};
+use crate::{containers, images, pod_stats, pods, runtime_info, streaming};
 use std::pin::Pin;
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
@@ -25,6 +25,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let listener = tokio::net::UnixListener::from_std(listener)?;
     let incoming = tokio_stream::wrappers::UnixListenerStream::new(listener);
+    tokio::spawn(streaming::serve(Arc::clone(&daemon)));
     let cri = Cri { daemon };
     tracing::info!("berthd serving");
     tonic::transport::Server::builder()
@@ -89,8 +90,6 @@ macro_rules! rpcs {
 type EventStream =
     Pin<Box<dyn tokio_stream::Stream<Item = Result<ContainerEventResponse, Status>> + Send>>;
 
-const STREAMING: &str = "streaming (Exec, Attach, PortForward) is not built yet";
-
 rpcs! {
     RuntimeService {
         inline version(VersionRequest) -> VersionResponse = |_: &Daemon, _| Ok(runtime_info::version());
@@ -114,9 +113,9 @@ rpcs! {
         missing update_container_resources(UpdateContainerResourcesRequest) -> UpdateContainerResourcesResponse = "changing a running container's resources is not built yet (the engine has no update)";
         missing reopen_container_log(ReopenContainerLogRequest) -> ReopenContainerLogResponse = "reopening a log is not built yet (the monitor keeps its log open)";
         blocking exec_sync(ExecSyncRequest) -> ExecSyncResponse = containers::exec_sync;
-        missing exec(ExecRequest) -> ExecResponse = STREAMING;
-        missing attach(AttachRequest) -> AttachResponse = STREAMING;
-        missing port_forward(PortForwardRequest) -> PortForwardResponse = STREAMING;
+        blocking exec(ExecRequest) -> ExecResponse = streaming::exec;
+        blocking attach(AttachRequest) -> AttachResponse = streaming::attach;
+        blocking port_forward(PortForwardRequest) -> PortForwardResponse = streaming::port_forward;
         blocking container_stats(ContainerStatsRequest) -> ContainerStatsResponse = containers::stats;
         blocking list_container_stats(ListContainerStatsRequest) -> ListContainerStatsResponse = containers::list_stats;
         blocking pod_sandbox_stats(PodSandboxStatsRequest) -> PodSandboxStatsResponse = pod_stats::stats;
