@@ -39,11 +39,28 @@ pub async fn accept_loop(daemon: Arc<Daemon>, listener: TcpListener) {
     }
 }
 
-async fn connection(daemon: Arc<Daemon>, stream: TcpStream) {
+async fn connection(daemon: Arc<Daemon>, mut stream: TcpStream) {
+    if !is_websocket_upgrade(&stream).await {
+        // SPDY and plain requests get a clear answer, not a dropped line.
+        use tokio::io::AsyncWriteExt;
+        let why = "berthd's streaming server speaks WebSocket only (v5.channel.k8s.io, \
+                   v4.channel.k8s.io); SPDY is not built\n";
+        let answer = format!(
+            "HTTP/1.1 501 Not Implemented\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{why}",
+            why.len()
+        );
+        let _ = stream.write_all(answer.as_bytes()).await;
+        let _ = stream.shutdown().await;
+        return;
+    }
     let mut taken: Option<(Pending, Option<&'static str>)> = None;
     let d = Arc::clone(&daemon);
+    // The callback's type is tungstenite's, large error and all.
+    #[allow(clippy::result_large_err)]
     let callback = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
-        let (pending, protocol) = route(&d, req)?;
+        let (pending, protocol) = route(&d, req)
+            .map(Ok)
+            .unwrap_or_else(|(code, why)| Err(refusal(code, why)))?;
         taken = Some((pending, protocol));
         let mut resp = resp;
         if let Some(p) = protocol {
@@ -70,8 +87,41 @@ async fn connection(daemon: Arc<Daemon>, stream: TcpStream) {
     }
 }
 
+/// Whether the request waiting on `stream` (looked at, not consumed)
+/// asks for a WebSocket upgrade; false for anything else or a head that
+/// does not come within 10 s or 16 KiB.
+async fn is_websocket_upgrade(stream: &TcpStream) -> bool {
+    let mut buf = vec![0u8; 16 * 1024];
+    let head = async {
+        loop {
+            let n = stream.peek(&mut buf).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            if let Some(end) = buf[..n].windows(4).position(|w| w == b"\r\n\r\n") {
+                return Some(String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase());
+            }
+            if n == buf.len() {
+                return None;
+            }
+            // Part of the head: wait for more before peeking again.
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(10), head).await {
+        Ok(Some(h)) => h.lines().any(|l| {
+            l.strip_prefix("upgrade:")
+                .is_some_and(|v| v.split(',').any(|p| p.trim() == "websocket"))
+        }),
+        _ => false,
+    }
+}
+
 /// The token's request and the subprotocol to answer, or the refusal.
-fn route(d: &Daemon, req: &Request) -> Result<(Pending, Option<&'static str>), ErrorResponse> {
+fn route(
+    d: &Daemon,
+    req: &Request,
+) -> Result<(Pending, Option<&'static str>), (StatusCode, &'static str)> {
     let mut parts = req.uri().path().trim_start_matches('/').splitn(2, '/');
     let (kind, token) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     let offered: Vec<String> = req
@@ -83,14 +133,14 @@ fn route(d: &Daemon, req: &Request) -> Result<(Pending, Option<&'static str>), E
         .collect();
     let exec_like = matches!(kind, "exec" | "attach");
     if !exec_like && kind != "portforward" {
-        return Err(refusal(StatusCode::NOT_FOUND, "no such streaming endpoint"));
+        return Err((StatusCode::NOT_FOUND, "no such streaming endpoint"));
     }
     let protocol = if exec_like {
         let Some(p) = EXEC_PROTOCOLS
             .iter()
             .find(|p| offered.iter().any(|o| o == *p))
         else {
-            return Err(refusal(
+            return Err((
                 StatusCode::BAD_REQUEST,
                 "offer the subprotocol v5.channel.k8s.io or v4.channel.k8s.io",
             ));
@@ -101,19 +151,17 @@ fn route(d: &Daemon, req: &Request) -> Result<(Pending, Option<&'static str>), E
     } else if offered.is_empty() {
         None
     } else {
-        return Err(refusal(
+        return Err((
             StatusCode::BAD_REQUEST,
             "offer the subprotocol v4.channel.k8s.io",
         ));
     };
     // Taken only once the request is one we can serve: a malformed try
     // does not burn the token.
-    let pending = d.streaming.tokens.take(token).ok_or_else(|| {
-        refusal(
-            StatusCode::NOT_FOUND,
-            "unknown, expired or already used streaming token",
-        )
-    })?;
+    let pending = d.streaming.tokens.take(token).ok_or((
+        StatusCode::NOT_FOUND,
+        "unknown, expired or already used streaming token",
+    ))?;
     let matches = matches!(
         (&pending, kind),
         (Pending::Exec(_), "exec")
@@ -121,10 +169,7 @@ fn route(d: &Daemon, req: &Request) -> Result<(Pending, Option<&'static str>), E
             | (Pending::PortForward { .. }, "portforward")
     );
     if !matches {
-        return Err(refusal(
-            StatusCode::NOT_FOUND,
-            "the token is for another endpoint",
-        ));
+        return Err((StatusCode::NOT_FOUND, "the token is for another endpoint"));
     }
     Ok((pending, protocol))
 }
