@@ -381,3 +381,59 @@ async fn attach_to_a_running_containers_stdout() {
         .unwrap();
     assert_eq!(st.state, ContainerState::ContainerRunning as i32);
 }
+
+#[tokio::test]
+async fn a_client_leaving_mid_exec_leaks_nothing() {
+    berth_testkit::require!(berth_testkit::is_root(), "berthd needs root");
+    let reg = Registry::with_busybox();
+    let b = Berthd::start();
+    let image = pull(&b, &reg).await;
+    let mut rt = b.runtime().await;
+    let (_pod, ctr) = pod_with(&mut rt, &image, "leaver", "exec sleep 300").await;
+    let fds = || {
+        std::fs::read_dir(format!("/proc/{}/fd", b.pid()))
+            .unwrap()
+            .count()
+    };
+    let before = fds();
+    let url = exec_url(&mut rt, &ctr)
+        .await
+        .replacen("http://", "ws://", 1);
+    let (mut ws, _) = connect(&url, "v5.channel.k8s.io").await.unwrap();
+    send(&mut ws, 0, b"echo started-$((1+1)); sleep 600\n").await;
+    read_until(&mut ws, 1, "started-2", 20).await;
+    drop(ws);
+    // The terminal closes under the shell: it and its sleep end, and
+    // berthd holds no descriptor more than before.
+    let sleeps = |rt: &mut RuntimeServiceClient<Channel>| {
+        let mut rt = rt.clone();
+        let ctr = ctr.clone();
+        async move {
+            let r = rt
+                .exec_sync(ExecSyncRequest {
+                    container_id: ctr,
+                    cmd: vec!["ps".into(), "-o".into(), "args".into()],
+                    timeout: 5,
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            String::from_utf8_lossy(&r.stdout).to_string()
+        }
+    };
+    let mut ps = String::new();
+    for _ in 0..100 {
+        ps = sleeps(&mut rt).await;
+        if !ps.contains("sleep 600") && fds() <= before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!ps.contains("sleep 600"), "left in the container: {ps}");
+    assert!(
+        fds() <= before,
+        "berthd's descriptors: {} before, {} after",
+        before,
+        fds()
+    );
+}
