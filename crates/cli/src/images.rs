@@ -51,6 +51,11 @@ pub struct ImagesArgs {
     /// Whole image ids.
     #[arg(long)]
     pub no_trunc: bool,
+    /// The images of installed system containers, with their digests.
+    #[arg(long)]
+    pub system: bool,
+    #[command(flatten)]
+    pub system_dirs: crate::system_containers::SystemDirs,
 }
 
 /// The size of the layer chain under `top`, stopping at layers in `seen`
@@ -78,6 +83,9 @@ pub(crate) fn layers_size(
 }
 
 pub fn list(cli: &Cli, a: &ImagesArgs) -> anyhow::Result<()> {
+    if a.system {
+        return crate::system_containers::images(cli, &a.system_dirs);
+    }
     crate::images_list::list(cli, a)
 }
 

@@ -3,6 +3,9 @@
 
 mod ago;
 mod attach_cmd;
+mod build_cmd;
+mod builder_cmd;
+mod builder_config_cmd;
 mod commit_cmd;
 mod config;
 mod container_host_json;
@@ -21,6 +24,7 @@ mod events_cmd;
 mod exec_flags;
 mod exit_code;
 mod export_import;
+mod generate_cmd;
 mod groups;
 mod healthcheck_cmd;
 mod history_cmd;
@@ -41,6 +45,7 @@ mod run_pull;
 mod save_load;
 mod stats_cmd;
 mod system;
+mod system_containers;
 mod tar_rewrite;
 mod template;
 mod transfer;
@@ -223,9 +228,27 @@ pub enum Command {
     Version(system::FormatArgs),
     /// Disk use and clean-up: `system df`, `system prune`.
     System(system::SystemArgs),
+    /// Install an image as a system container (`--system`): a systemd unit
+    /// that runs it with berth-runtime, no daemon.
+    Install(system_containers::InstallArgs),
+    /// Deploy a system container's image again (or a new one) and switch to it.
+    Update(system_containers::UpdateArgs),
+    /// Switch a system container back to its previous deployment.
+    Rollback(system_containers::RollbackArgs),
+    /// Remove a system container: unit, deployments, tmpfiles snippet.
+    Uninstall(system_containers::UninstallArgs),
+    /// List installed system containers (`--system`).
+    Containers(system_containers::ContainersArgs),
+    /// Generate files for other tools: `generate systemd`.
+    Generate(generate_cmd::GenerateArgs),
     /// Container commands as a group: `container ls`, `container rm`, …,
     /// and `container exists`.
     Container(groups::ContainerGroup),
+    /// Working containers for building images: buildah's from, run, copy,
+    /// add, config, mount, umount, commit, containers and rm.
+    Builder(builder_cmd::BuilderGroup),
+    /// Build an image from a Containerfile (podman build).
+    Build(build_cmd::BuildArgs),
     /// Image commands as a group: `image ls`, `image rm`, …, and
     /// `image exists`.
     Image(groups::ImageGroup),
@@ -410,9 +433,17 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Info(a) => system::info(cli, a),
         Command::Version(a) => system::version(cli, a),
         Command::System(a) => system::system(cli, a),
+        Command::Install(a) => system_containers::install(cli, a),
+        Command::Update(a) => system_containers::update(cli, a),
+        Command::Rollback(a) => system_containers::rollback(cli, a),
+        Command::Uninstall(a) => system_containers::uninstall(cli, a),
+        Command::Containers(a) => system_containers::containers(cli, a),
+        Command::Generate(a) => generate_cmd::generate(cli, a),
         Command::Monitor(a) => containers::monitor(cli, a),
         Command::ContainerPrune(a) => container_prune::prune(cli, a),
         Command::Exists(what) => groups::exists(cli, what),
+        Command::Builder(g) => builder_cmd::builder(cli, g),
+        Command::Build(a) => build_cmd::build(cli, a),
         Command::Container(_) | Command::Image(_) => {
             unreachable!("groups are opened into their commands before run")
         }

@@ -43,6 +43,11 @@ pub struct PsArgs {
     /// Add the POD ID and PODNAME columns (the pod a container is in).
     #[arg(short, long)]
     pub pod: bool,
+    /// Also the containers in storage that berth does not run (the working
+    /// containers of `berth builder`), as podman's for buildah's: command
+    /// `storage`, status `Storage`.
+    #[arg(long)]
+    pub external: bool,
 }
 
 const DEFAULT: &str =
@@ -180,12 +185,29 @@ pub fn ps(cli: &Cli, a: &PsArgs) -> anyhow::Result<()> {
         .map(|p| (p.id, p.options.name))
         .collect();
     let mut list: Vec<(ContainerInfo, PsEntry, Vec<String>)> = Vec::new();
-    for i in engine.list()? {
-        if !all && (i.state.status != Status::Running || i.state.paused) {
+    let mut infos: Vec<(ContainerInfo, bool)> =
+        engine.list()?.into_iter().map(|i| (i, false)).collect();
+    if a.external {
+        infos.extend(
+            engine
+                .working_container_infos()?
+                .into_iter()
+                .map(|i| (i, true)),
+        );
+        infos.sort_by_key(|(i, _)| std::cmp::Reverse((i.created, i.created_nanos)));
+    }
+    for (i, external) in infos {
+        let stopped = i.state.status != Status::Running || i.state.paused;
+        if !all && !external && stopped {
             continue;
         }
         let facts = ImageFacts::of(&store, &i);
         let mut row = ps_entry(&i, &facts);
+        if external {
+            row.command = vec!["storage".into()];
+            row.state = "storage".into();
+            row.status = "Storage".into();
+        }
         if let Some(pod) = i.pod() {
             row.pod = pod.to_string();
             row.pod_name = pod_names.get(pod).cloned().unwrap_or_default();

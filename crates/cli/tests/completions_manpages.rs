@@ -116,8 +116,8 @@ fn bash_completion_completes_subcommands_at_every_depth() {
     for sub in ["df", "prune"] {
         assert!(sys.contains(&sub.to_string()), "{sys:?}");
     }
-    let run = bash_complete(&script, &["berth", "run", "--netw"]);
-    assert_eq!(run, ["--network"]);
+    let run = bash_complete(&script, &["berth", "run", "--networ"]);
+    assert_eq!(run, ["--network", "--network-alias"]);
 }
 
 #[test]

@@ -6,7 +6,18 @@ pub fn now_rfc3339() -> String {
     let d = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    let secs = d.as_secs();
+    civil(d.as_secs(), d.subsec_nanos())
+}
+
+/// `secs` since the epoch as RFC 3339 UTC without fractions
+/// (`1970-01-01T00:00:00Z`), as buildah writes a `--timestamp`; a time
+/// before the epoch is the epoch.
+pub fn rfc3339_of(secs: i64) -> String {
+    let t = civil(secs.max(0) as u64, 0);
+    format!("{}Z", &t[..19])
+}
+
+fn civil(secs: u64, nanos: u32) -> String {
     let (days, rem) = (secs / 86_400, secs % 86_400);
     // Howard Hinnant's civil_from_days.
     let z = days as i64 + 719_468;
@@ -23,7 +34,7 @@ pub fn now_rfc3339() -> String {
         rem / 3600,
         rem / 60 % 60,
         rem % 60,
-        d.subsec_nanos()
+        nanos
     )
 }
 
@@ -34,5 +45,7 @@ mod tests {
         let t = super::now_rfc3339();
         assert_eq!(t.len(), 30, "{t}");
         assert!(t.starts_with("20") && t.ends_with('Z'));
+        assert_eq!(super::rfc3339_of(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::rfc3339_of(1_700_000_000), "2023-11-14T22:13:20Z");
     }
 }

@@ -131,10 +131,24 @@ impl Engine {
     fn new_image(
         &self,
         parent: Option<&str>,
+        config: Value,
+        layer_tar: std::fs::File,
+        created_by: Option<&str>,
+        opts: &NewImageOptions,
+    ) -> Result<String> {
+        self.new_image_at(parent, config, layer_tar, created_by, opts, None)
+    }
+
+    /// [`Engine::new_image`] created at `created` (RFC 3339; now when
+    /// None): a fixed time gives a reproducible config.
+    pub(crate) fn new_image_at(
+        &self,
+        parent: Option<&str>,
         mut config: Value,
         layer_tar: std::fs::File,
         created_by: Option<&str>,
         opts: &NewImageOptions,
+        created: Option<String>,
     ) -> Result<String> {
         let name = opts
             .name
@@ -153,7 +167,7 @@ impl Engine {
                 value: layer.id.clone(),
                 reason: "stored without a diff digest".into(),
             })?;
-        let now = crate::clock::now_rfc3339();
+        let now = created.unwrap_or_else(crate::clock::now_rfc3339);
         let obj = config
             .as_object_mut()
             .ok_or_else(|| malformed("base", "not an object"))?;
@@ -245,7 +259,7 @@ impl Engine {
 }
 
 /// A temporary file for a layer's tar, gone once closed.
-fn spool() -> Result<std::fs::File> {
+pub(crate) fn spool() -> Result<std::fs::File> {
     let dir = std::env::temp_dir();
     let path = dir.join(format!("berth-layer-{}", berth_storage::random_hex(8)));
     let f = std::fs::OpenOptions::new()
@@ -262,7 +276,7 @@ fn spool() -> Result<std::fs::File> {
     Ok(f)
 }
 
-fn io(op: &'static str) -> impl FnOnce(std::io::Error) -> Error {
+pub(crate) fn io(op: &'static str) -> impl FnOnce(std::io::Error) -> Error {
     move |source| Error::Io {
         op,
         path: std::env::temp_dir(),

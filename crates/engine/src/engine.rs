@@ -306,10 +306,14 @@ impl Engine {
         crate::exec_process::read_config(&path).map(Some)
     }
 
-    /// Every container, newest first.
+    /// Every container, newest first; builds' working containers are not
+    /// containers to run and stay out ([`Engine::working_containers`]).
     pub fn list(&self) -> Result<Vec<ContainerInfo>> {
         let mut out = Vec::new();
         for c in self.store.containers()? {
+            if crate::working_containers::is_working_container(&c) {
+                continue;
+            }
             match self.info(c) {
                 Ok(i) => out.push(i),
                 Err(Error::NotFound(_)) => {}

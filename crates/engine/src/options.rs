@@ -180,6 +180,10 @@ pub struct CreateOptions {
     /// The pod (id or id prefix; kept as the id) whose namespaces, files
     /// and cgroup parent the container shares (see the `pod` module).
     pub pod: Option<String>,
+    /// The command line that created it (podman's `CreateCommand`), for
+    /// `generate systemd --new`; empty when not made from a command line.
+    #[serde(default)]
+    pub create_command: Vec<String>,
 }
 
 /// What the host's configuration (containers.conf's `[containers]`) gives

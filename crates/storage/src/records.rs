@@ -62,7 +62,7 @@ pub struct Container {
     pub id: String,
     /// The unique name.
     pub name: String,
-    /// Id of the image the container was created from.
+    /// Id of the image the container was created from (empty: none).
     pub image: String,
     /// Id of the container's read-write layer.
     pub layer: String,

@@ -204,6 +204,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         console_socket: a.console_socket,
         preserve_fds: a.preserve_fds + socket_activation_fds(),
         no_pivot: a.no_pivot,
+        notify_dir: None,
     };
     match cli.command {
         Command::Create(a) => {

@@ -40,6 +40,9 @@ pub struct CreateOptions {
     pub preserve_fds: u32,
     /// Use MS_MOVE + chroot instead of pivot_root.
     pub no_pivot: bool,
+    /// A foreground run's notify relay directory, bound in for the
+    /// process's `NOTIFY_SOCKET` ([`super::notify_relay`]).
+    pub notify_dir: Option<PathBuf>,
 }
 
 /// A container whose init is set up and waiting.
@@ -85,8 +88,11 @@ pub fn create(
 ) -> Result<Created> {
     let bundle =
         std::fs::canonicalize(&opts.bundle).map_err(|e| Error::io("bundle", &opts.bundle, e))?;
-    let spec = crate::spec::load_config(&bundle)?;
+    let mut spec = crate::spec::load_config(&bundle)?;
     crate::spec::validate(&spec)?;
+    if let Some(dir) = &opts.notify_dir {
+        super::notify_relay::apply(&mut spec, dir)?;
+    }
     crate::warning::debug(|| {
         format!(
             "{}: config {}/config.json is valid",

@@ -6,6 +6,7 @@ pub mod exec;
 mod init;
 pub mod lifecycle;
 pub mod manage;
+pub mod notify_relay;
 pub mod run;
 
 pub use create::{create, CreateOptions, Launch};

@@ -3,6 +3,7 @@
 
 use super::attach::{receive_master, TerminalProxy};
 use super::create::{create, forwarded_signals, CreateOptions, Created, Launch};
+use super::notify_relay::NotifyRelay;
 use crate::error::{Error, Result};
 use crate::state::StateRoot;
 use crate::sync::Message;
@@ -14,6 +15,24 @@ use std::os::unix::net::UnixStream;
 /// Run the container; returns the exit code the runtime should exit with:
 /// the container's own, or 128+signal if a signal ended it.
 pub fn run(root: &StateRoot, opts: &CreateOptions, detach: bool) -> Result<i32> {
+    // Only a foreground run stays to relay: a detached one would need a
+    // process of its own for it.
+    crate::state::validate_id(&opts.id)?;
+    let relay = match detach {
+        true => None,
+        false => NotifyRelay::from_env(root.path(), &opts.id)?,
+    };
+    let with_relay;
+    let opts = match &relay {
+        Some(r) => {
+            with_relay = CreateOptions {
+                notify_dir: Some(r.dir().to_path_buf()),
+                ..opts.clone()
+            };
+            &with_relay
+        }
+        None => opts,
+    };
     // A foreground run with a terminal and no console socket proxies the
     // terminal itself; the pair is dropped unused when there is no terminal.
     let own_console = if detach || opts.console_socket.is_some() {
@@ -32,6 +51,9 @@ pub fn run(root: &StateRoot, opts: &CreateOptions, detach: bool) -> Result<i32> 
         terminal,
     } = create(root, opts, Launch::Run, theirs)?;
     let pid = Pid::from_raw(state.pid);
+    if let Some(Err(e)) = relay.as_ref().map(NotifyRelay::start) {
+        return Err(abandon(root, &state, e));
+    }
     let proxy = match (terminal, &ours) {
         (true, Some(ours)) => receive_master(ours)
             .and_then(TerminalProxy::start)

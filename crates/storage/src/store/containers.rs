@@ -13,7 +13,8 @@ pub struct NewContainer {
     pub id: Option<String>,
     /// The unique name; the first 12 digits of the id when None.
     pub name: Option<String>,
-    /// The image (id, prefix or name) to start from.
+    /// The image (id, prefix or name) to start from; empty starts from an
+    /// empty root (buildah's `scratch`), and the record's image is empty.
     pub image: String,
     /// Whatever the engine wants kept with the container.
     pub metadata: serde_json::Value,
@@ -91,7 +92,12 @@ impl Store {
         }
         let _c = self.lock(&self.locks.containers, LockMode::Exclusive)?;
         let _i = self.lock(&self.locks.images, LockMode::Shared)?;
-        let image = self.find_image(&new.image)?;
+        let (image_id, top) = if new.image.is_empty() {
+            (String::new(), None)
+        } else {
+            let image = self.find_image(&new.image)?;
+            (image.id, image.top_layer)
+        };
         for c in self.all_containers()? {
             if c.name == name {
                 return Err(Error::NameInUse { name, by: c.id });
@@ -103,14 +109,14 @@ impl Store {
                 });
             }
         }
-        let layer = self.create_rw_layer(&id, image.top_layer.as_deref())?;
+        let layer = self.create_rw_layer(&id, top.as_deref())?;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
         let container = Container {
             id: id.clone(),
             name,
-            image: image.id,
+            image: image_id,
             layer: layer.id,
             metadata: new.metadata,
             created: now.as_secs(),

@@ -18,6 +18,7 @@
 
 mod apply_many;
 mod container_rename;
+mod container_upper;
 mod containers;
 mod images;
 mod layer_changes;

@@ -1,0 +1,197 @@
+//! A Quadlet-compatible systemd generator: `.container`, `.volume`,
+//! `.network` and `.image` files (podman's documented key names, see
+//! podman-systemd.unit(5)) become `.service` units that run berth. Keys
+//! berth does not handle are warned about, never dropped in silence.
+
+mod container;
+mod others;
+pub mod unit_file;
+
+use std::path::{Path, PathBuf};
+use unit_file::UnitFile;
+
+/// One generated unit.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    /// The unit's file name (`NAME.service`).
+    pub unit: String,
+    /// Its text.
+    pub text: String,
+    /// Targets its `[Install]` `WantedBy=`/`RequiredBy=` name (the
+    /// generator links the unit into `TARGET.wants/` or `.requires/`).
+    pub wanted_by: Vec<String>,
+    /// See `wanted_by`.
+    pub required_by: Vec<String>,
+}
+
+/// What the generator made of one source file.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// The unit, unless the file was refused.
+    pub unit: Option<Generated>,
+    /// Warnings (unsupported keys) and, when refused, why.
+    pub messages: Vec<String>,
+}
+
+/// The directories a root generator reads, in priority order: berth's
+/// own, then Quadlet's.
+pub const SEARCH_DIRS: [&str; 2] = ["/etc/berth/systemd", "/etc/containers/systemd"];
+
+/// The unit files of `dirs` (first directory wins for a file name).
+pub fn sources(dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut seen = std::collections::BTreeMap::new();
+    for d in dirs {
+        let Ok(entries) = std::fs::read_dir(d) else {
+            continue;
+        };
+        let mut names: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        names.sort();
+        for p in names {
+            let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+            if ["container", "volume", "network", "image"].contains(&ext) {
+                if let Some(name) = p.file_name() {
+                    seen.entry(name.to_os_string()).or_insert(p);
+                }
+            }
+        }
+    }
+    seen.into_values().collect()
+}
+
+/// Translate the source file `path`, whose units run `berth`.
+pub fn translate(path: &Path, berth: &str) -> Outcome {
+    let mut out = Outcome::default();
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            out.messages.push(format!("{}: {e}", path.display()));
+            return out;
+        }
+    };
+    let file = match UnitFile::parse(&text) {
+        Ok(f) => f,
+        Err(e) => {
+            out.messages.push(format!("{}: {e}", path.display()));
+            return out;
+        }
+    };
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let mut ctx = Ctx {
+        source: path.display().to_string(),
+        berth: berth.to_string(),
+        messages: Vec::new(),
+    };
+    let made = match ext {
+        "container" => container::translate(&mut ctx, &stem, &file),
+        "volume" => others::volume(&mut ctx, &stem, &file),
+        "image" => others::image(&mut ctx, &stem, &file),
+        "network" => others::network(&mut ctx, &stem, &file),
+        _ => Err(format!("unknown unit file type .{ext}")),
+    };
+    match made {
+        Ok(unit) => out.unit = Some(unit),
+        Err(e) => ctx
+            .messages
+            .push(format!("{}: {e}; no unit generated", ctx.source)),
+    }
+    out.messages = ctx.messages;
+    out
+}
+
+/// What a translation carries along.
+pub(crate) struct Ctx {
+    /// The source file, for messages and `SourcePath=`.
+    pub source: String,
+    /// The berth binary.
+    pub berth: String,
+    /// Warnings.
+    pub messages: Vec<String>,
+}
+
+impl Ctx {
+    /// Warn about every key of `section` not in `known`.
+    pub fn check_keys(&mut self, file: &UnitFile, section: &str, known: &[&str]) {
+        if let Some(s) = file.section(section) {
+            for (k, _) in &s.entries {
+                if !known.contains(&k.as_str()) {
+                    self.messages.push(format!(
+                        "{}: unsupported key {k}= in [{section}]: ignored",
+                        self.source
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Quote a word for an Exec line (`%` and `$` left to systemd: Quadlet
+/// files use specifiers such as `%h` on purpose).
+pub(crate) fn quote(w: &str) -> String {
+    if w.is_empty() || w.contains([' ', '\t', '"', '\'', '\\', ';']) {
+        format!("\"{}\"", w.replace('\\', "\\\\").replace('"', "\\\""))
+    } else {
+        w.to_string()
+    }
+}
+
+/// The unit text: the source's `[Unit]` entries plus `extra_unit`, a
+/// `[Service]` with `service` lines then the source's own, and its
+/// `[Install]` as written.
+pub(crate) fn assemble(
+    ctx: &Ctx,
+    unit_name: &str,
+    file: &UnitFile,
+    extra_unit: &[String],
+    service: &[String],
+) -> Generated {
+    let mut text = format!(
+        "# Automatically generated by berth-generator from {}\n\n[Unit]\n",
+        ctx.source
+    );
+    for (k, v) in file
+        .section("Unit")
+        .map(|s| s.entries.as_slice())
+        .unwrap_or_default()
+    {
+        text.push_str(&format!("{k}={v}\n"));
+    }
+    text.push_str(&format!("SourcePath={}\n", ctx.source));
+    for l in extra_unit {
+        text.push_str(l);
+        text.push('\n');
+    }
+    text.push_str("\n[Service]\n");
+    for l in service {
+        text.push_str(l);
+        text.push('\n');
+    }
+    for (k, v) in file
+        .section("Service")
+        .map(|s| s.entries.as_slice())
+        .unwrap_or_default()
+    {
+        text.push_str(&format!("{k}={v}\n"));
+    }
+    let split = |key: &str| -> Vec<String> {
+        file.values("Install", key)
+            .iter()
+            .flat_map(|v| unit_file::words(v))
+            .collect()
+    };
+    if let Some(install) = file.section("Install") {
+        text.push_str("\n[Install]\n");
+        for (k, v) in &install.entries {
+            text.push_str(&format!("{k}={v}\n"));
+        }
+    }
+    Generated {
+        unit: unit_name.to_string(),
+        text,
+        wanted_by: split("WantedBy"),
+        required_by: split("RequiredBy"),
+    }
+}
