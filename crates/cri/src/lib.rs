@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod config;
 mod container_config;
+mod container_events;
 mod containers;
 mod daemon;
 mod images;

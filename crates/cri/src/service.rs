@@ -7,8 +7,7 @@ use crate::daemon::{blocking, Daemon};
 use crate::proto::image_service_server::{ImageService, ImageServiceServer};
 use crate::proto::runtime_service_server::{RuntimeService, RuntimeServiceServer};
 use crate::proto::*;
-use crate::{containers, images, pod_stats, pods, runtime_info};
-use std::pin::Pin;
+use crate::{container_events, containers, images, pod_stats, pods, runtime_info};
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
@@ -86,8 +85,7 @@ macro_rules! rpcs {
     };
 }
 
-type EventStream =
-    Pin<Box<dyn tokio_stream::Stream<Item = Result<ContainerEventResponse, Status>> + Send>>;
+use crate::container_events::EventStream;
 
 const STREAMING: &str = "streaming (Exec, Attach, PortForward) is not built yet";
 
@@ -132,7 +130,7 @@ rpcs! {
         &self,
         _request: Request<GetEventsRequest>,
     ) -> Result<Response<EventStream>, Status> {
-        Err(Status::unimplemented("container events are not built yet"))
+        Ok(Response::new(container_events::stream(Arc::clone(&self.daemon))))
     }
 }
 
