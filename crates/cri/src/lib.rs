@@ -13,6 +13,7 @@ mod containers;
 mod daemon;
 mod images;
 mod listener;
+mod pod_metrics;
 mod pod_stats;
 mod pods;
 pub mod proto;

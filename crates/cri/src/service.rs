@@ -7,7 +7,7 @@ use crate::daemon::{blocking, Daemon};
 use crate::proto::image_service_server::{ImageService, ImageServiceServer};
 use crate::proto::runtime_service_server::{RuntimeService, RuntimeServiceServer};
 use crate::proto::*;
-use crate::{container_events, containers, images, pod_stats, pods, runtime_info};
+use crate::{container_events, containers, images, pod_metrics, pod_stats, pods, runtime_info};
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
@@ -120,8 +120,8 @@ rpcs! {
         blocking pod_sandbox_stats(PodSandboxStatsRequest) -> PodSandboxStatsResponse = pod_stats::stats;
         blocking list_pod_sandbox_stats(ListPodSandboxStatsRequest) -> ListPodSandboxStatsResponse = pod_stats::list;
         missing checkpoint_container(CheckpointContainerRequest) -> CheckpointContainerResponse = "checkpoint is not built yet";
-        missing list_metric_descriptors(ListMetricDescriptorsRequest) -> ListMetricDescriptorsResponse = "metrics are not built yet";
-        missing list_pod_sandbox_metrics(ListPodSandboxMetricsRequest) -> ListPodSandboxMetricsResponse = "metrics are not built yet";
+        inline list_metric_descriptors(ListMetricDescriptorsRequest) -> ListMetricDescriptorsResponse = pod_metrics::descriptors;
+        blocking list_pod_sandbox_metrics(ListPodSandboxMetricsRequest) -> ListPodSandboxMetricsResponse = pod_metrics::list;
     }
 
     type GetContainerEventsStream = EventStream;
