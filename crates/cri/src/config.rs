@@ -56,6 +56,8 @@ pub struct Config {
     pub tls_verify: bool,
     /// Where a container's log goes when kubelet names no log path.
     pub log_dir: PathBuf,
+    /// HOST:PORT of the Prometheus `/metrics` endpoint; empty: off.
+    pub metrics_address: String,
 }
 
 impl Default for Config {
@@ -80,6 +82,7 @@ impl Default for Config {
             auth_file: PathBuf::new(),
             tls_verify: true,
             log_dir: "/var/log/berth/containers".into(),
+            metrics_address: String::new(),
         }
     }
 }

@@ -27,6 +27,8 @@ pub struct Daemon {
     /// this process's pid, so two ExecSyncs at once would share the file:
     /// they take turns.
     pub exec_turn: Mutex<()>,
+    /// berthd's own counters for the Prometheus endpoint.
+    pub metrics: crate::prometheus::Metrics,
 }
 
 impl Daemon {
@@ -69,6 +71,7 @@ impl Daemon {
             runtime,
             pod_cidr: Mutex::new(String::new()),
             exec_turn: Mutex::new(()),
+            metrics: Default::default(),
         })
     }
 }

@@ -16,6 +16,7 @@ mod listener;
 mod pod_metrics;
 mod pod_stats;
 mod pods;
+mod prometheus;
 pub mod proto;
 mod runtime_info;
 mod service;

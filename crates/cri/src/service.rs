@@ -24,6 +24,13 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let listener = tokio::net::UnixListener::from_std(listener)?;
     let incoming = tokio_stream::wrappers::UnixListenerStream::new(listener);
+    if !daemon.config.metrics_address.is_empty() {
+        let addr = &daemon.config.metrics_address;
+        let metrics = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("metrics_address {addr}: {e}"))?;
+        tokio::spawn(crate::prometheus::serve(metrics, Arc::clone(&daemon)));
+    }
     let cri = Cri { daemon };
     tracing::info!("berthd serving");
     tonic::transport::Server::builder()
@@ -77,7 +84,10 @@ macro_rules! rpcs {
         impl $service for Cri {
             $(
                 async fn $name(&self, request: Request<$req>) -> Result<Response<$resp>, Status> {
-                    rpc_body!($kind, self, request, $h)
+                    let began = std::time::Instant::now();
+                    let r = rpc_body!($kind, self, request, $h);
+                    self.daemon.metrics.operation(stringify!($name), began.elapsed(), r.is_ok());
+                    r
                 }
             )*
             $($extra)*
