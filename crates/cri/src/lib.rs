@@ -18,6 +18,7 @@ mod pod_stats;
 mod pods;
 mod prometheus;
 pub mod proto;
+mod resources_update;
 mod runtime_info;
 mod service;
 mod status_codes;

@@ -7,7 +7,10 @@ use crate::daemon::{blocking, Daemon};
 use crate::proto::image_service_server::{ImageService, ImageServiceServer};
 use crate::proto::runtime_service_server::{RuntimeService, RuntimeServiceServer};
 use crate::proto::*;
-use crate::{container_events, containers, images, pod_metrics, pod_stats, pods, runtime_info};
+use crate::{
+    container_events, containers, images, pod_metrics, pod_stats, pods, resources_update,
+    runtime_info,
+};
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
@@ -119,7 +122,7 @@ rpcs! {
         blocking remove_container(RemoveContainerRequest) -> RemoveContainerResponse = containers::remove;
         blocking list_containers(ListContainersRequest) -> ListContainersResponse = containers::list;
         blocking container_status(ContainerStatusRequest) -> ContainerStatusResponse = containers::status;
-        missing update_container_resources(UpdateContainerResourcesRequest) -> UpdateContainerResourcesResponse = "changing a running container's resources is not built yet (the engine has no update)";
+        blocking update_container_resources(UpdateContainerResourcesRequest) -> UpdateContainerResourcesResponse = resources_update::update;
         missing reopen_container_log(ReopenContainerLogRequest) -> ReopenContainerLogResponse = "reopening a log is not built yet (the monitor keeps its log open)";
         blocking exec_sync(ExecSyncRequest) -> ExecSyncResponse = containers::exec_sync;
         missing exec(ExecRequest) -> ExecResponse = STREAMING;
