@@ -59,6 +59,8 @@ pub struct Config {
     /// The streaming server's `host:port` (Exec, Attach, PortForward
     /// URLs); port 0 picks a free one.
     pub streaming_address: String,
+    /// HOST:PORT of the Prometheus `/metrics` endpoint; empty: off.
+    pub metrics_address: String,
 }
 
 impl Default for Config {
@@ -84,6 +86,7 @@ impl Default for Config {
             tls_verify: true,
             log_dir: "/var/log/berth/containers".into(),
             streaming_address: "127.0.0.1:0".into(),
+            metrics_address: String::new(),
         }
     }
 }

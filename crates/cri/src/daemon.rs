@@ -29,6 +29,8 @@ pub struct Daemon {
     pub exec_turn: Mutex<()>,
     /// The streaming server (Exec, Attach, PortForward), bound at open.
     pub streaming: crate::streaming::Streaming,
+    /// berthd's own counters for the Prometheus endpoint.
+    pub metrics: crate::prometheus::Metrics,
 }
 
 impl Daemon {
@@ -79,6 +81,7 @@ impl Daemon {
             pod_cidr: Mutex::new(String::new()),
             exec_turn: Mutex::new(()),
             streaming,
+            metrics: Default::default(),
         })
     }
 }
