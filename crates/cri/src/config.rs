@@ -56,6 +56,11 @@ pub struct Config {
     pub tls_verify: bool,
     /// Where a container's log goes when kubelet names no log path.
     pub log_dir: PathBuf,
+    /// The streaming server's `host:port` (Exec, Attach, PortForward
+    /// URLs); port 0 picks a free one.
+    pub streaming_address: String,
+    /// HOST:PORT of the Prometheus `/metrics` endpoint; empty: off.
+    pub metrics_address: String,
 }
 
 impl Default for Config {
@@ -80,6 +85,8 @@ impl Default for Config {
             auth_file: PathBuf::new(),
             tls_verify: true,
             log_dir: "/var/log/berth/containers".into(),
+            streaming_address: "127.0.0.1:0".into(),
+            metrics_address: String::new(),
         }
     }
 }

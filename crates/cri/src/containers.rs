@@ -124,6 +124,11 @@ fn metadata(i: &ContainerInfo) -> proto::ContainerMetadata {
     }
 }
 
+/// The container's name as kubelet gave it.
+pub(crate) fn cri_name(i: &ContainerInfo) -> String {
+    metadata(i).name
+}
+
 fn labels(i: &ContainerInfo) -> HashMap<String, String> {
     i.meta.options.labels.clone().into_iter().collect()
 }

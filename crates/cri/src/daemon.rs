@@ -27,6 +27,10 @@ pub struct Daemon {
     /// this process's pid, so two ExecSyncs at once would share the file:
     /// they take turns.
     pub exec_turn: Mutex<()>,
+    /// The streaming server (Exec, Attach, PortForward), bound at open.
+    pub streaming: crate::streaming::Streaming,
+    /// berthd's own counters for the Prometheus endpoint.
+    pub metrics: crate::prometheus::Metrics,
 }
 
 impl Daemon {
@@ -52,6 +56,13 @@ impl Daemon {
             ctx.tls_verify = Some(false);
         }
         let runtime = runtime_path(&config);
+        let streaming =
+            crate::streaming::Streaming::bind(&config.streaming_address).with_context(|| {
+                format!(
+                    "binding the streaming server on {}",
+                    config.streaming_address
+                )
+            })?;
         let engine = Engine::new(
             store,
             ctx.clone(),
@@ -69,6 +80,8 @@ impl Daemon {
             runtime,
             pod_cidr: Mutex::new(String::new()),
             exec_turn: Mutex::new(()),
+            streaming,
+            metrics: Default::default(),
         })
     }
 }

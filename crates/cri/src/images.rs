@@ -59,6 +59,7 @@ pub fn pull(d: &Daemon, req: proto::PullImageRequest) -> Result<proto::PullImage
             ctx.credentials = Some(c);
         }
     }
+    let began = std::time::Instant::now();
     let (image, reference) = berth_image::pull(
         &ctx,
         d.engine.store(),
@@ -67,6 +68,8 @@ pub fn pull(d: &Daemon, req: proto::PullImageRequest) -> Result<proto::PullImage
     )
     .map_err(status_codes::image)?;
     tracing::info!(image = %reference, id = %image.id, "pulled");
+    let bytes = chain_size(d.engine.store(), image.top_layer.as_deref()).unwrap_or(0);
+    d.metrics.pull(bytes, began.elapsed());
     Ok(proto::PullImageResponse {
         image_ref: format!("sha256:{}", image.id),
     })

@@ -8,13 +8,18 @@
 pub mod cli;
 pub mod config;
 mod container_config;
+mod container_events;
 mod containers;
 mod daemon;
 mod images;
 mod listener;
+mod pod_metrics;
 mod pod_stats;
 mod pods;
+mod prometheus;
 pub mod proto;
+mod resources_update;
 mod runtime_info;
 mod service;
 mod status_codes;
+mod streaming;

@@ -7,8 +7,10 @@ use crate::daemon::{blocking, Daemon};
 use crate::proto::image_service_server::{ImageService, ImageServiceServer};
 use crate::proto::runtime_service_server::{RuntimeService, RuntimeServiceServer};
 use crate::proto::*;
-use crate::{containers, images, pod_stats, pods, runtime_info};
-use std::pin::Pin;
+use crate::{
+    container_events, containers, images, pod_metrics, pod_stats, pods, resources_update,
+    runtime_info, streaming,
+};
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
@@ -25,6 +27,14 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let listener = tokio::net::UnixListener::from_std(listener)?;
     let incoming = tokio_stream::wrappers::UnixListenerStream::new(listener);
+    tokio::spawn(streaming::serve(Arc::clone(&daemon)));
+    if !daemon.config.metrics_address.is_empty() {
+        let addr = &daemon.config.metrics_address;
+        let metrics = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("metrics_address {addr}: {e}"))?;
+        tokio::spawn(crate::prometheus::serve(metrics, Arc::clone(&daemon)));
+    }
     let cri = Cri { daemon };
     tracing::info!("berthd serving");
     tonic::transport::Server::builder()
@@ -78,7 +88,10 @@ macro_rules! rpcs {
         impl $service for Cri {
             $(
                 async fn $name(&self, request: Request<$req>) -> Result<Response<$resp>, Status> {
-                    rpc_body!($kind, self, request, $h)
+                    let began = std::time::Instant::now();
+                    let r = rpc_body!($kind, self, request, $h);
+                    self.daemon.metrics.operation(stringify!($name), began.elapsed(), r.is_ok());
+                    r
                 }
             )*
             $($extra)*
@@ -86,10 +99,7 @@ macro_rules! rpcs {
     };
 }
 
-type EventStream =
-    Pin<Box<dyn tokio_stream::Stream<Item = Result<ContainerEventResponse, Status>> + Send>>;
-
-const STREAMING: &str = "streaming (Exec, Attach, PortForward) is not built yet";
+use crate::container_events::EventStream;
 
 rpcs! {
     RuntimeService {
@@ -111,19 +121,19 @@ rpcs! {
         blocking remove_container(RemoveContainerRequest) -> RemoveContainerResponse = containers::remove;
         blocking list_containers(ListContainersRequest) -> ListContainersResponse = containers::list;
         blocking container_status(ContainerStatusRequest) -> ContainerStatusResponse = containers::status;
-        missing update_container_resources(UpdateContainerResourcesRequest) -> UpdateContainerResourcesResponse = "changing a running container's resources is not built yet (the engine has no update)";
+        blocking update_container_resources(UpdateContainerResourcesRequest) -> UpdateContainerResourcesResponse = resources_update::update;
         missing reopen_container_log(ReopenContainerLogRequest) -> ReopenContainerLogResponse = "reopening a log is not built yet (the monitor keeps its log open)";
         blocking exec_sync(ExecSyncRequest) -> ExecSyncResponse = containers::exec_sync;
-        missing exec(ExecRequest) -> ExecResponse = STREAMING;
-        missing attach(AttachRequest) -> AttachResponse = STREAMING;
-        missing port_forward(PortForwardRequest) -> PortForwardResponse = STREAMING;
+        blocking exec(ExecRequest) -> ExecResponse = streaming::exec;
+        blocking attach(AttachRequest) -> AttachResponse = streaming::attach;
+        blocking port_forward(PortForwardRequest) -> PortForwardResponse = streaming::port_forward;
         blocking container_stats(ContainerStatsRequest) -> ContainerStatsResponse = containers::stats;
         blocking list_container_stats(ListContainerStatsRequest) -> ListContainerStatsResponse = containers::list_stats;
         blocking pod_sandbox_stats(PodSandboxStatsRequest) -> PodSandboxStatsResponse = pod_stats::stats;
         blocking list_pod_sandbox_stats(ListPodSandboxStatsRequest) -> ListPodSandboxStatsResponse = pod_stats::list;
         missing checkpoint_container(CheckpointContainerRequest) -> CheckpointContainerResponse = "checkpoint is not built yet";
-        missing list_metric_descriptors(ListMetricDescriptorsRequest) -> ListMetricDescriptorsResponse = "metrics are not built yet";
-        missing list_pod_sandbox_metrics(ListPodSandboxMetricsRequest) -> ListPodSandboxMetricsResponse = "metrics are not built yet";
+        inline list_metric_descriptors(ListMetricDescriptorsRequest) -> ListMetricDescriptorsResponse = pod_metrics::descriptors;
+        blocking list_pod_sandbox_metrics(ListPodSandboxMetricsRequest) -> ListPodSandboxMetricsResponse = pod_metrics::list;
     }
 
     type GetContainerEventsStream = EventStream;
@@ -132,7 +142,7 @@ rpcs! {
         &self,
         _request: Request<GetEventsRequest>,
     ) -> Result<Response<EventStream>, Status> {
-        Err(Status::unimplemented("container events are not built yet"))
+        Ok(Response::new(container_events::stream(Arc::clone(&self.daemon))))
     }
 }
 

@@ -102,6 +102,12 @@ impl Runtime {
         self.quiet(verb, id, &[])
     }
 
+    /// `update FLAGS ID`: change a container's cgroup limits.
+    pub(crate) fn update(&self, id: &str, flags: &[String]) -> Result<()> {
+        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+        self.quiet("update", id, &flags)
+    }
+
     /// `events --stats ID`: one sample of the cgroup's statistics as runc
     /// prints it (a JSON line whose `data` is runc's `types.Stats`).
     pub fn stats(&self, id: &str) -> Result<Vec<u8>> {

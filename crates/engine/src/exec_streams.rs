@@ -1,0 +1,94 @@
+//! An exec whose stdio a server relays (the CRI's streaming Exec): the
+//! process is made as `berth exec` makes it ([`Engine::exec_process_file`]),
+//! and its ends are handed to the caller — the pty master with a terminal,
+//! else pipes — instead of being joined to our own stdio.
+
+use crate::console_socket::ConsoleSocket;
+use crate::engine::Engine;
+use crate::error::{IoContext, Result};
+use crate::exec_process::ExecOptions;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+/// A running exec whose ends the caller owns. Waiting for `runtime` gives
+/// the process's exit status (the runtime's exec waits for it).
+#[derive(Debug)]
+pub struct ExecStreams {
+    /// The runtime's `exec`; with pipes, its stdin/stdout/stderr are the
+    /// process's.
+    pub runtime: Child,
+    /// The pty master, when a terminal was asked for.
+    pub terminal: Option<OwnedFd>,
+}
+
+impl Engine {
+    /// Start a process in running container `key` and hand back its ends:
+    /// with `opts.tty` the pty master (stdin goes to it only if
+    /// `opts.interactive`, by the caller), else pipes for stdout and
+    /// stderr and, with `opts.interactive`, stdin.
+    pub fn exec_streams(&self, key: &str, opts: &ExecOptions) -> Result<ExecStreams> {
+        let (c, file) = self.exec_process_file(key, opts)?;
+        let started = self.start_streams(&c.id, &file, opts);
+        // The runtime has read the process object once it started (and,
+        // with a terminal, sent the master), or it failed.
+        let _ = std::fs::remove_file(&file);
+        started
+    }
+
+    fn start_streams(
+        &self,
+        id: &str,
+        file: &std::path::Path,
+        opts: &ExecOptions,
+    ) -> Result<ExecStreams> {
+        let record = self.record(id);
+        let console = match opts.tty {
+            true => Some(ConsoleSocket::bind(
+                record.path(),
+                &format!("exec-{}.sock", std::process::id()),
+            )?),
+            false => None,
+        };
+        let piped = |yes: bool| if yes { Stdio::piped() } else { Stdio::null() };
+        let mut runtime = self
+            .runtime
+            .exec_command(id, file, console.as_ref().map(|c| c.path()))
+            .stdin(piped(opts.interactive && !opts.tty))
+            .stdout(piped(!opts.tty))
+            .stderr(piped(!opts.tty))
+            .spawn()
+            .ctx("run", &self.runtime.path)?;
+        let Some(console) = console else {
+            return Ok(ExecStreams {
+                runtime,
+                terminal: None,
+            });
+        };
+        let done = crate::pty_relay::pidfd(runtime.id() as i32)?;
+        match console.receive(Some(done.as_fd()), Duration::from_secs(30)) {
+            Ok(master) => Ok(ExecStreams {
+                runtime,
+                terminal: Some(master),
+            }),
+            Err(e) => {
+                let _ = runtime.kill();
+                let _ = runtime.wait();
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Set the window size of the terminal whose master is `master`; the
+/// kernel sends the process group SIGWINCH.
+pub fn resize_terminal(master: BorrowedFd<'_>, width: u16, height: u16) {
+    let ws = libc::winsize {
+        ws_row: height,
+        ws_col: width,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads a winsize we own from a descriptor we borrow.
+    unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+}
