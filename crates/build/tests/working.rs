@@ -4,12 +4,12 @@
 //! config, reproducible commits, the docker-format extras, and bad input
 //! that leaves nothing behind or outside.
 
-mod working_env;
+mod build_env;
 
 use berth_build::{CommitOptions, CopyOptions, Error, FromOptions, RunMount, RunOptions};
 use berth_engine::ImageFormat;
 use berth_testkit::{is_root, require};
-use working_env::Env;
+use build_env::Env;
 
 fn from(env: &Env, image: &str) -> String {
     env.builder()

@@ -204,6 +204,7 @@ struct InspectState {
 struct InspectConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     healthcheck: Option<berth_engine::health::Healthcheck>,
+    healthcheck_on_failure_action: &'static str,
     hostname: String,
     domainname: String,
     user: String,
@@ -395,6 +396,7 @@ pub fn inspect(
         is_infra: false,
         config: InspectConfig {
             healthcheck: o.life.healthcheck.clone(),
+            healthcheck_on_failure_action: o.life.health_on_failure.as_str(),
             hostname,
             domainname: String::new(),
             user,

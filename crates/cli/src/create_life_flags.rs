@@ -6,6 +6,7 @@
 
 use anyhow::Context as _;
 use berth_engine::health::{HealthFlags, Healthcheck};
+use berth_engine::health_action::HealthOnFailure;
 use berth_engine::life_options::{check_add_host, check_dns, LifeOptions, RestartPolicy};
 use berth_engine::Engine;
 use clap::Args;
@@ -58,6 +59,10 @@ pub struct LifeFlags {
     /// No health check, not even the image's.
     #[arg(long)]
     pub no_healthcheck: bool,
+    /// What to do once the container turns unhealthy: none, kill, restart
+    /// or stop.
+    #[arg(long, default_value = "none")]
+    pub health_on_failure: String,
 }
 
 impl LifeFlags {
@@ -79,6 +84,7 @@ impl LifeFlags {
             dns_options: self.dns_option.clone(),
             no_hosts: self.no_hosts,
             healthcheck: self.healthcheck()?,
+            health_on_failure: HealthOnFailure::parse(&self.health_on_failure)?,
         })
     }
 

@@ -138,3 +138,95 @@ fn bad_health_flags_are_podmans_errors() {
     }
     assert_eq!(env.stored_containers(), 0);
 }
+
+#[test]
+fn a_check_past_its_timeout_is_killed_and_fails() {
+    require!(is_root(), "containers need root");
+    let env = Env::new();
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "slow",
+        "--health-cmd",
+        "sleep 30",
+        "--health-timeout",
+        "1s",
+        "--health-retries",
+        "1",
+        "busybox",
+        "sleep",
+        "100",
+    ]);
+    let began = std::time::Instant::now();
+    let out = env.berth(&["healthcheck", "run", "slow"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "unhealthy\n");
+    assert!(
+        began.elapsed() < std::time::Duration::from_secs(20),
+        "the check ran to its end: {:?}",
+        began.elapsed()
+    );
+    let health = &env.inspect("slow")["State"]["Health"];
+    assert_eq!(health["Status"], "unhealthy");
+    let log = health["Log"].as_array().unwrap();
+    assert_eq!(log[0]["ExitCode"], 1);
+    assert_eq!(
+        log[0]["Output"],
+        "healthcheck command exceeded timeout of 1s"
+    );
+    env.ok(&["rm", "-f", "slow"]);
+}
+
+#[test]
+fn health_on_failure_takes_its_action_once_unhealthy() {
+    require!(is_root(), "containers need root");
+    let env = Env::new();
+    let out = env.berth(&[
+        "create",
+        "--health-cmd",
+        "false",
+        "--health-on-failure",
+        "reboot",
+        "busybox",
+    ]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(
+            "invalid on-failure action \"reboot\" for health check: supported actions are: none,kill,restart,stop"
+        ),
+        "{out:?}"
+    );
+    assert!(env.ps().is_empty(), "a container was made");
+    for action in ["kill", "restart"] {
+        env.ok(&[
+            "run",
+            "-d",
+            "--name",
+            action,
+            "--health-cmd",
+            "false",
+            "--health-retries",
+            "1",
+            "--health-on-failure",
+            action,
+            "busybox",
+            "sleep",
+            "100",
+        ]);
+        let v = env.inspect(action);
+        assert_eq!(v["Config"]["HealthcheckOnFailureAction"], action);
+        let pid = v["State"]["Pid"].as_i64().unwrap();
+        let out = env.berth(&["healthcheck", "run", action]);
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        let state = &env.inspect(action)["State"];
+        match action {
+            "kill" => assert_eq!(state["Status"], "exited", "{state}"),
+            _ => {
+                assert_eq!(state["Status"], "running", "{state}");
+                assert_ne!(state["Pid"].as_i64().unwrap(), pid, "not restarted");
+            }
+        }
+        env.ok(&["rm", "-f", action]);
+    }
+}

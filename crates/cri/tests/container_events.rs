@@ -7,26 +7,10 @@ mod common;
 
 use berth_cri::proto::runtime_service_client::RuntimeServiceClient;
 use berth_cri::proto::*;
-use common::{container_config, pod_config, Berthd, Registry};
+use common::{container_config, pod_config, pull, Berthd, Registry};
 use std::time::Duration;
 use tonic::transport::Channel;
 use tonic::Streaming;
-
-async fn pull(b: &Berthd, reg: &Registry) -> String {
-    b.images()
-        .await
-        .pull_image(PullImageRequest {
-            image: Some(ImageSpec {
-                image: reg.busybox(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .image_ref
-}
 
 async fn events(rt: &mut RuntimeServiceClient<Channel>) -> Streaming<ContainerEventResponse> {
     rt.get_container_events(GetEventsRequest {})

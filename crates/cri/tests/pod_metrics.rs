@@ -6,7 +6,7 @@ mod common;
 
 use berth_cri::proto::runtime_service_client::RuntimeServiceClient;
 use berth_cri::proto::*;
-use common::{container_config, pod_config, Berthd, Registry};
+use common::{container_config, pod_config, pull, Berthd, Registry};
 use std::time::Duration;
 use tonic::transport::Channel;
 
@@ -39,20 +39,7 @@ async fn cpu_seconds_grow_while_a_container_burns_cpu() {
     berth_testkit::require!(berth_testkit::is_root(), "berthd needs root");
     let reg = Registry::with_busybox();
     let b = Berthd::start();
-    let image = b
-        .images()
-        .await
-        .pull_image(PullImageRequest {
-            image: Some(ImageSpec {
-                image: reg.busybox(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .image_ref;
+    let image = pull(&b, &reg).await;
     let mut rt = b.runtime().await;
 
     let d = rt

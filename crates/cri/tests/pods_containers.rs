@@ -7,27 +7,11 @@ mod common;
 
 use berth_cri::proto::runtime_service_client::RuntimeServiceClient;
 use berth_cri::proto::*;
-use common::{container_config, pod_config, wait_for, Berthd, Registry};
+use common::{container_config, pod_config, pull, wait_for, Berthd, Registry};
 use tonic::transport::Channel;
 use tonic::Code;
 
 /// Pull the fixture through berthd; its image id.
-async fn pull(b: &Berthd, reg: &Registry) -> String {
-    b.images()
-        .await
-        .pull_image(PullImageRequest {
-            image: Some(ImageSpec {
-                image: reg.busybox(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .image_ref
-}
-
 async fn run_pod(rt: &mut RuntimeServiceClient<Channel>, config: &PodSandboxConfig) -> String {
     rt.run_pod_sandbox(RunPodSandboxRequest {
         config: Some(config.clone()),

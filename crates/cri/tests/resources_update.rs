@@ -5,7 +5,7 @@
 mod common;
 
 use berth_cri::proto::*;
-use common::{container_config, pod_config, Berthd, Registry};
+use common::{container_config, pod_config, pull, Berthd, Registry};
 use tonic::Code;
 
 #[tokio::test]
@@ -13,20 +13,7 @@ async fn limits_reach_the_running_container_s_cgroup() {
     berth_testkit::require!(berth_testkit::is_root(), "berthd needs root");
     let reg = Registry::with_busybox();
     let b = Berthd::start();
-    let image = b
-        .images()
-        .await
-        .pull_image(PullImageRequest {
-            image: Some(ImageSpec {
-                image: reg.busybox(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .image_ref;
+    let image = pull(&b, &reg).await;
     let mut rt = b.runtime().await;
     let pcfg = pod_config("upd", "uid-upd");
     let pod = rt

@@ -108,57 +108,6 @@ fn exit_code(status: &[u8]) -> i32 {
     cause["message"].as_str().unwrap().parse().unwrap()
 }
 
-async fn pull(b: &Berthd, reg: &Registry) -> String {
-    b.images()
-        .await
-        .pull_image(PullImageRequest {
-            image: Some(ImageSpec {
-                image: reg.busybox(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .image_ref
-}
-
-/// A pod with one started container running `script`; (pod, container).
-async fn pod_with(
-    rt: &mut RuntimeServiceClient<Channel>,
-    image: &str,
-    name: &str,
-    script: &str,
-) -> (String, String) {
-    let pcfg = pod_config(name, &format!("uid-{name}"));
-    let pod = rt
-        .run_pod_sandbox(RunPodSandboxRequest {
-            config: Some(pcfg.clone()),
-            runtime_handler: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .pod_sandbox_id;
-    let ctr = rt
-        .create_container(CreateContainerRequest {
-            pod_sandbox_id: pod.clone(),
-            config: Some(container_config(name, image, script, "c.log")),
-            sandbox_config: Some(pcfg),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .container_id;
-    rt.start_container(StartContainerRequest {
-        container_id: ctr.clone(),
-    })
-    .await
-    .unwrap();
-    (pod, ctr)
-}
-
 async fn exec_url(rt: &mut RuntimeServiceClient<Channel>, ctr: &str) -> String {
     rt.exec(ExecRequest {
         container_id: ctr.into(),

@@ -34,9 +34,14 @@ impl Engine {
         timeout: Option<Duration>,
     ) -> Result<ExecOutput> {
         let (c, file) = self.exec_process_file(key, opts)?;
+        // The process's host pid, so a deadline kills it and not only the
+        // runtime waiting for it (which would leave it holding the pipes).
+        let pid_file = file.with_extension("pid");
         let spawned = self
             .runtime
             .exec_command(&c.id, &file, None)
+            .arg("--pid-file")
+            .arg(&pid_file)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -77,20 +82,45 @@ impl Engine {
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 timed_out = true;
+                kill_from_pid_file(&pid_file);
                 let _ = child.kill();
                 break child.wait().ctx("wait for", &self.runtime.path)?;
             }
             std::thread::sleep(Duration::from_millis(5));
         };
         let _ = std::fs::remove_file(&file);
+        let _ = std::fs::remove_file(&pid_file);
+        // A child the process left behind may still hold the pipes: past the
+        // deadline, what was read in a moment more is all there is.
+        let grace = Instant::now() + Duration::from_secs(1);
+        while timed_out && !(out.is_finished() && err.is_finished()) && Instant::now() < grace {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let take = |h: std::thread::JoinHandle<Vec<u8>>| match h.is_finished() || !timed_out {
+            true => h.join().unwrap_or_default(),
+            false => Vec::new(),
+        };
         use std::os::unix::process::ExitStatusExt;
         Ok(ExecOutput {
             exit_code: status
                 .code()
                 .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
-            stdout: out.join().unwrap_or_default(),
-            stderr: err.join().unwrap_or_default(),
+            stdout: take(out),
+            stderr: take(err),
             timed_out,
         })
+    }
+}
+
+/// SIGKILL the process whose host pid the runtime wrote at `path`.
+fn kill_from_pid_file(path: &std::path::Path) {
+    let pid = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| t.trim().parse::<i32>().ok());
+    if let Some(pid) = pid.filter(|p| *p > 0) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
     }
 }

@@ -11,7 +11,7 @@ use crate::exec_process::ExecOptions;
 use crate::life_options::LifeOptionError;
 use crate::meta::Meta;
 use serde::{Deserialize, Serialize};
-use std::process::Stdio;
+use std::time::Duration;
 
 /// The check, as podman's inspect shows it (durations in nanoseconds,
 /// zero ones left out).
@@ -236,33 +236,36 @@ impl Engine {
     /// result; whether it passed.
     pub fn healthcheck_run(&self, key: &str) -> Result<bool> {
         let c = self.container(key)?;
-        let check = Meta::of(&c)?
-            .options
-            .life
+        let life = Meta::of(&c)?.options.life;
+        let check = life
             .healthcheck
             .filter(Healthcheck::defined)
             .ok_or(LifeOptionError::NoHealthcheck)?;
         let record = self.record(&c.id);
-        let out_path = record
-            .path()
-            .join(format!("health-{}.out", std::process::id()));
-        let out = std::fs::File::create(&out_path).ctx("create", &out_path)?;
-        let err = out.try_clone().ctx("dup", &out_path)?;
         let start = now_rfc3339();
         let opts = ExecOptions {
             command: check.argv(),
             ..Default::default()
         };
-        let ran = self.exec_with_output(&c.id, &opts, Stdio::from(out), Stdio::from(err));
+        // `--health-timeout`: a check still running then is killed and
+        // fails, as podman's does.
+        let timeout = (check.timeout > 0).then(|| Duration::from_nanos(check.timeout as u64));
+        let ran = self.exec_output(&c.id, &opts, timeout);
         let end = now_rfc3339();
-        let output = std::fs::read(&out_path).unwrap_or_default();
-        let _ = std::fs::remove_file(&out_path);
-        let exit_code = match ran {
-            Ok(code) => code,
+        let (exit_code, output) = match ran {
+            Ok(o) if o.timed_out => (
+                1,
+                format!(
+                    "healthcheck command exceeded timeout of {}s",
+                    check.timeout / 1_000_000_000
+                )
+                .into_bytes(),
+            ),
+            Ok(o) => (o.exit_code, [o.stdout, o.stderr].concat()),
             // A check that can't run at all (no such command) failed.
             Err(
                 crate::error::Error::CommandNotFound(_) | crate::error::Error::NotExecutable { .. },
-            ) => 127,
+            ) => (127, Vec::new()),
             Err(e) => return Err(e),
         };
         let mut output = String::from_utf8_lossy(&output).into_owned();
@@ -307,6 +310,9 @@ impl Engine {
         })?;
         std::fs::write(&path, bytes).ctx("write", &path)?;
         drop(lock);
+        if !passed && health.status == "unhealthy" {
+            self.on_unhealthy(&c.id, life.health_on_failure)?;
+        }
         Ok(passed)
     }
 }

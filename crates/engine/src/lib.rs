@@ -41,6 +41,7 @@ mod exec_process;
 mod exec_streams;
 mod exit_codes;
 pub mod health;
+pub mod health_action;
 mod health_timer;
 mod host_devices;
 pub mod image_config;

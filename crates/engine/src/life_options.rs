@@ -49,6 +49,9 @@ pub enum LifeOptionError {
     /// `--health-retries` under 1.
     #[error("healthcheck-retries must be greater than 0")]
     HealthRetries,
+    /// `--health-on-failure` with an unknown action.
+    #[error("invalid on-failure action {0:?} for health check: supported actions are: none,kill,restart,stop")]
+    HealthOnFailure(String),
     /// `--health-timeout` under a second.
     #[error("healthcheck-timeout must be at least 1 second")]
     HealthTimeout,
@@ -163,6 +166,8 @@ pub struct LifeOptions {
     pub no_hosts: bool,
     /// `--health-cmd` and companions, or `--no-healthcheck` (`NONE`).
     pub healthcheck: Option<crate::health::Healthcheck>,
+    /// `--health-on-failure`.
+    pub health_on_failure: crate::health_action::HealthOnFailure,
 }
 
 /// Check `--add-host HOST:IP` (IPv6 addresses keep their colons: only

@@ -1,11 +1,12 @@
-//! A private engine for Containerfile builds: its own store on tmpfs
-//! (holding the busybox fixture as `busybox`), runroot and cgroup parent
-//! under `/berth-test/`, berth-runtime of this build, and a build context
-//! directory. On drop: working containers removed, the cgroup parent
+//! A private engine for Containerfile builds and working-container tests:
+//! its own store (holding the busybox fixture as `busybox`), runroot and
+//! cgroup parent under `/berth-test/`, berth-runtime of this build, and a
+//! build context directory. On drop: working containers removed, the cgroup parent
 //! removed, and the directory deleted only when nothing is mounted in it.
 #![allow(dead_code)]
 
 use berth_build::stages::{build, BuildError, BuildOptions};
+use berth_build::Builder;
 use berth_engine::{Engine, EngineOptions};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -108,6 +109,26 @@ impl Env {
         let mut out = Vec::new();
         let id = build(&self.engine, &self.ctx, opts, &mut out)?;
         Ok((id, String::from_utf8_lossy(&out).into_owned()))
+    }
+
+    pub fn builder(&self) -> Builder<'_> {
+        Builder::new(&self.engine, &self.ctx)
+    }
+
+    /// The entry names of a layer tar.
+    pub fn names(tar: &[u8]) -> Vec<String> {
+        let mut a = tar::Archive::new(tar);
+        a.entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                e.path()
+                    .unwrap()
+                    .to_string_lossy()
+                    .trim_end_matches('/')
+                    .to_string()
+            })
+            .collect()
     }
 
     pub fn store(&self) -> &berth_storage::Store {
