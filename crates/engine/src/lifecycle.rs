@@ -56,9 +56,12 @@ impl Engine {
             state.process = None;
             state.monitor = None;
             let released = self.release(&c.id, &mut state);
+            // Storage first: whoever sees the exit in the runroot (`wait`)
+            // must find it kept for a reboot too.
+            let remembered = self.remember_run(&c, &state);
             record.save(&lock, &state)?;
             released?;
-            self.remember_run(&c, &state)?;
+            remembered?;
         }
         self.event(&c, "died", code);
         if Meta::of(&c)?.options.remove && !restarting {
