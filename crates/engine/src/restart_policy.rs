@@ -18,6 +18,12 @@ impl Engine {
             Err(e) => return Err(e),
         };
         let policy = Meta::of(&c)?.options.life.restart;
+        // Without a policy, the record is not touched again: `wait` has
+        // returned, and a lock would make its directory anew under a
+        // runroot that was emptied meanwhile (a reboot showed "Created").
+        if policy.name == crate::life_options::RestartPolicyName::No {
+            return Ok(false);
+        }
         let record = self.record(&c.id);
         let lock = record.lock()?;
         let mut state = record.load()?;
