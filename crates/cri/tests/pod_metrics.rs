@@ -6,7 +6,7 @@ mod common;
 
 use berth_cri::proto::runtime_service_client::RuntimeServiceClient;
 use berth_cri::proto::*;
-use common::{container_config, pod_config, pull, Berthd, Registry};
+use common::{pod_with, pull, Berthd, Registry};
 use std::time::Duration;
 use tonic::transport::Channel;
 
@@ -59,36 +59,7 @@ async fn cpu_seconds_grow_while_a_container_burns_cpu() {
         assert!(d.iter().any(|m| m.name == name), "{name} described");
     }
 
-    let pcfg = pod_config("burn", "uid-burn");
-    let pod = rt
-        .run_pod_sandbox(RunPodSandboxRequest {
-            config: Some(pcfg.clone()),
-            runtime_handler: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .pod_sandbox_id;
-    let ctr = rt
-        .create_container(CreateContainerRequest {
-            pod_sandbox_id: pod.clone(),
-            config: Some(container_config(
-                "burn",
-                &image,
-                "while :; do :; done",
-                "burn.log",
-            )),
-            sandbox_config: Some(pcfg),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .container_id;
-    rt.start_container(StartContainerRequest {
-        container_id: ctr.clone(),
-    })
-    .await
-    .unwrap();
+    let (pod, ctr) = pod_with(&mut rt, &image, "burn", "while :; do :; done").await;
 
     let cpu = "container_cpu_usage_seconds_total";
     let mut first = None;

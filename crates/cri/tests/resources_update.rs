@@ -5,7 +5,7 @@
 mod common;
 
 use berth_cri::proto::*;
-use common::{container_config, pod_config, pull, Berthd, Registry};
+use common::{pod_with, pull, Berthd, Registry};
 use tonic::Code;
 
 #[tokio::test]
@@ -15,31 +15,7 @@ async fn limits_reach_the_running_container_s_cgroup() {
     let b = Berthd::start();
     let image = pull(&b, &reg).await;
     let mut rt = b.runtime().await;
-    let pcfg = pod_config("upd", "uid-upd");
-    let pod = rt
-        .run_pod_sandbox(RunPodSandboxRequest {
-            config: Some(pcfg.clone()),
-            runtime_handler: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .pod_sandbox_id;
-    let ctr = rt
-        .create_container(CreateContainerRequest {
-            pod_sandbox_id: pod.clone(),
-            config: Some(container_config("upd", &image, "exec sleep 300", "upd.log")),
-            sandbox_config: Some(pcfg),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .container_id;
-    rt.start_container(StartContainerRequest {
-        container_id: ctr.clone(),
-    })
-    .await
-    .unwrap();
+    let (pod, ctr) = pod_with(&mut rt, &image, "upd", "exec sleep 300").await;
     let info = rt
         .container_status(ContainerStatusRequest {
             container_id: ctr.clone(),
