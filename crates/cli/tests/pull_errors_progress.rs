@@ -6,7 +6,7 @@
 mod common;
 use berth_testkit::require;
 use common::*;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 fn prerequisites() -> Result<(), String> {
     if !berth_testkit::is_root() {
@@ -169,21 +169,6 @@ fn under_script(b: &Berth, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).replace('\r', "")
 }
 
-/// A registry over TLS with a certificate that is its own CA, made as
-/// Docker's documentation shows; certs.d/ADDR/ca.crt holds it.
-struct SelfSigned {
-    child: Child,
-    addr: String,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for SelfSigned {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn self_signed_cert(dir: &std::path::Path, name: &str) {
     let st = Command::new("openssl")
         .args([
@@ -205,46 +190,12 @@ fn self_signed_cert(dir: &std::path::Path, name: &str) {
     assert!(st.success(), "openssl failed");
 }
 
-fn start_self_signed() -> SelfSigned {
+/// A registry over TLS with a certificate that is its own CA, made as
+/// Docker's documentation shows; certs.d/ADDR/ca.crt holds it.
+fn start_self_signed() -> PinnedTlsRegistry {
     let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    self_signed_cert(d, "domain");
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap().to_string();
-    drop(l);
-    std::fs::create_dir_all(d.join("certs.d").join(&addr)).unwrap();
-    std::fs::copy(
-        d.join("domain.crt"),
-        d.join("certs.d").join(&addr).join("ca.crt"),
-    )
-    .unwrap();
-    let cfg = d.join("config.yml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {addr}\n  secret: x\n  tls:\n    certificate: {}\n    key: {}\n",
-            d.join("data").display(),
-            d.join("domain.crt").display(),
-            d.join("domain.key").display()
-        ),
-    )
-    .unwrap();
-    let child = Command::new(REGISTRY_BIN)
-        .arg("serve")
-        .arg(&cfg)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    while std::net::TcpStream::connect(&addr).is_err() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "registry did not start"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    SelfSigned { child, addr, dir }
+    self_signed_cert(dir.path(), "domain");
+    PinnedTlsRegistry::serve(dir)
 }
 
 #[test]

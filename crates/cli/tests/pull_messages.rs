@@ -9,9 +9,9 @@ mod common;
 mod engine_env;
 
 use berth_testkit::{is_root, require};
-use common::{seed_busybox, tools_present, Berth, Registry, REGISTRY_BIN};
+use common::{seed_busybox, tools_present, Berth, PinnedTlsRegistry, Registry, REGISTRY_BIN};
 use engine_env::Env;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -143,22 +143,7 @@ fn containers_conf_pull_policy_is_runs_default() {
     assert_eq!(env.ok(&["ps", "-a", "-q"]), "");
 }
 
-/// A registry serving a self-signed certificate that is its own CA and
-/// expired on 2020-01-02, trusted by its bytes in `certs.d/ADDR/ca.crt`.
-struct ExpiredTls {
-    child: Child,
-    addr: String,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for ExpiredTls {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_expired() -> ExpiredTls {
+fn start_expired() -> PinnedTlsRegistry {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // openssl req cannot back-date; `openssl ca -selfsign` can.
@@ -182,42 +167,7 @@ fn start_expired() -> ExpiredTls {
         .status()
         .unwrap();
     assert!(st.success(), "openssl failed");
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap().to_string();
-    drop(l);
-    std::fs::create_dir_all(d.join("certs.d").join(&addr)).unwrap();
-    std::fs::copy(
-        d.join("domain.crt"),
-        d.join("certs.d").join(&addr).join("ca.crt"),
-    )
-    .unwrap();
-    let cfg = d.join("config.yml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {addr}\n  secret: x\n  tls:\n    certificate: {}\n    key: {}\n",
-            d.join("data").display(),
-            d.join("domain.crt").display(),
-            d.join("domain.key").display()
-        ),
-    )
-    .unwrap();
-    let child = Command::new(REGISTRY_BIN)
-        .arg("serve")
-        .arg(&cfg)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    while std::net::TcpStream::connect(&addr).is_err() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "registry did not start"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    ExpiredTls { child, addr, dir }
+    PinnedTlsRegistry::serve(dir)
 }
 
 #[test]

@@ -250,3 +250,59 @@ pub fn tools_present(tools: &[&str]) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// A registry over TLS serving `dir/domain.crt` (with `domain.key`), that
+/// certificate pinned by its bytes in `dir/certs.d/ADDR/ca.crt`. Killed on
+/// drop.
+pub struct PinnedTlsRegistry {
+    pub child: Child,
+    pub addr: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl PinnedTlsRegistry {
+    /// Serve the certificate already made in `dir`.
+    pub fn serve(dir: tempfile::TempDir) -> PinnedTlsRegistry {
+        let d = dir.path();
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        drop(l);
+        std::fs::create_dir_all(d.join("certs.d").join(&addr)).unwrap();
+        std::fs::copy(
+            d.join("domain.crt"),
+            d.join("certs.d").join(&addr).join("ca.crt"),
+        )
+        .unwrap();
+        let cfg = d.join("config.yml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {addr}\n  secret: x\n  tls:\n    certificate: {}\n    key: {}\n",
+                d.join("data").display(),
+                d.join("domain.crt").display(),
+                d.join("domain.key").display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new(REGISTRY_BIN)
+            .arg("serve")
+            .arg(&cfg)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while TcpStream::connect(&addr).is_err() {
+            assert!(Instant::now() < deadline, "registry did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        PinnedTlsRegistry { child, addr, dir }
+    }
+}
+
+impl Drop for PinnedTlsRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
