@@ -36,19 +36,35 @@ pub(crate) fn exit_code(status: WaitStatus) -> Option<i32> {
 impl Engine {
     /// Record that the container's process ended with `code`, release what
     /// the run held, and remove the container if it was made with `--rm`.
-    pub(crate) fn finish(&self, id: &str, code: Option<i32>) -> Result<()> {
+    /// Whether its `--restart` policy starts it again is decided here, under
+    /// the same record lock (the restart counted in the same save): true
+    /// tells the waiter to start it. Nothing touches the record after the
+    /// exit is visible, so a `wait` that returned sees the final word.
+    pub(crate) fn finish(&self, id: &str, code: Option<i32>) -> Result<bool> {
         let c = match self.container(id) {
             Ok(c) => c,
             // Removed meanwhile (`rm -f`): nothing to record.
-            Err(Error::NotFound(_)) => return Ok(()),
+            Err(Error::NotFound(_)) => return Ok(false),
             Err(e) => return Err(e),
         };
+        let meta = Meta::of(&c)?;
         let record = self.record(&c.id);
-        let restarting;
+        let (restarting, restart_due);
         {
             let lock = record.lock()?;
             let mut state = record.load()?;
             restarting = std::mem::take(&mut state.restarting);
+            // As in podman, an exit `stop` or `kill` caused is never restarted.
+            restart_due = !restarting
+                && !state.stopped_by_user
+                && meta
+                    .options
+                    .life
+                    .restart
+                    .restarts_after(code, state.restart_count);
+            if restart_due {
+                state.restart_count += 1;
+            }
             state.status = Status::Exited;
             state.paused = false;
             state.exit_code = code;
@@ -64,13 +80,13 @@ impl Engine {
             remembered?;
         }
         self.event(&c, "died", code);
-        if Meta::of(&c)?.options.remove && !restarting {
+        if meta.options.remove && !restarting && !restart_due {
             if let Some(code) = code {
                 ExitCodes::new(&self.opts.runroot).keep(&c.id, code);
             }
             self.remove_with_volumes(&c.id, true)?;
         }
-        Ok(())
+        Ok(restart_due)
     }
 
     /// Keep a failure of the run that nobody is there to hear (the
@@ -184,8 +200,9 @@ impl Engine {
         if let Some(e) = log_failure {
             self.note_error(&c.id, &format!("writing the log: {e}"));
         }
-        self.finish(&c.id, code)?;
-        self.restart_detached_if_due(&c.id);
+        if self.finish(&c.id, code)? {
+            self.restart_detached(&c.id);
+        }
         relayed?;
         Ok(code.unwrap_or(-1))
     }

@@ -94,18 +94,12 @@ pub fn run(engine: &Engine, id: &str) -> i32 {
             hub: &mut hub,
             health: health.as_mut(),
         };
-        let status = watch_once(engine, id, pid, streams, &wake, log.take(), side);
+        let restart = watch_once(engine, id, pid, streams, &wake, log.take(), side);
         hub.end_run();
-        if status != 0 {
-            return status;
-        }
-        match engine.restart_due(id) {
-            Ok(true) => {}
-            Ok(false) => return 0,
-            Err(e) => {
-                engine.note_error(id, &format!("restart policy: {e}"));
-                return 1;
-            }
+        match restart {
+            Some(true) => {}
+            Some(false) => return 0,
+            None => return 1,
         }
         // A short pause keeps a command that fails at once from spinning.
         std::thread::sleep(std::time::Duration::from_millis(100));
@@ -124,7 +118,8 @@ pub fn run(engine: &Engine, id: &str) -> i32 {
     }
 }
 
-/// Watch one run of the container until it exited and record the exit.
+/// Watch one run of the container until it exited and record the exit:
+/// whether its restart policy starts it again (None: the monitor failed).
 fn watch_once(
     engine: &Engine,
     id: &str,
@@ -133,10 +128,10 @@ fn watch_once(
     wake: &OwnedFd,
     log: Option<std::fs::File>,
     side: MonitorSide<'_>,
-) -> i32 {
+) -> Option<bool> {
     let (Some(log), Ok(wake)) = (log, wake.try_clone()) else {
         engine.note_error(id, "watching the container: no log or wake pipe");
-        return 1;
+        return None;
     };
     let (code, log_failure) =
         crate::output_watch::watch(pid, streams, wake, log, [false; 2], Some(side));
@@ -144,10 +139,10 @@ fn watch_once(
         engine.note_error(id, &format!("writing the log: {e}"));
     }
     match engine.finish(id, code) {
-        Ok(()) => 0,
+        Ok(restart) => Some(restart),
         Err(e) => {
             engine.note_error(id, &format!("recording the exit: {e}"));
-            1
+            None
         }
     }
 }

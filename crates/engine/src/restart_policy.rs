@@ -1,57 +1,21 @@
-//! The `--restart` policy at work: after an exit is recorded, the waiter
-//! (the monitor, or a foreground `run` that hands over to one) asks
-//! whether the policy starts the container again, and counts the restart.
-//! As in podman, an exit caused by `stop` or `kill` is never restarted.
+//! The `--restart` policy at work: [`Engine::finish`] decides, as it
+//! records the exit, whether the policy starts the container again (and
+//! counts the restart); the waiter (the monitor, or a foreground `run` that
+//! hands over to one) then starts it. Also the note that the user ends a
+//! container, so its exit is not restarted.
 
 use crate::engine::Engine;
-use crate::error::{Error, Result};
-use crate::meta::Meta;
+use crate::error::Result;
 use crate::records::Status;
 
 impl Engine {
-    /// Whether the container's `--restart` policy starts it again after
-    /// the exit just recorded; if so, the restart is counted.
-    pub(crate) fn restart_due(&self, id: &str) -> Result<bool> {
-        let c = match self.container(id) {
-            Ok(c) => c,
-            Err(Error::NotFound(_)) => return Ok(false),
-            Err(e) => return Err(e),
-        };
-        let policy = Meta::of(&c)?.options.life.restart;
-        // Without a policy, the record is not touched again: `wait` has
-        // returned, and a lock would make its directory anew under a
-        // runroot that was emptied meanwhile (a reboot showed "Created").
-        if policy.name == crate::life_options::RestartPolicyName::No {
-            return Ok(false);
-        }
-        let record = self.record(&c.id);
-        let lock = record.lock()?;
-        let mut state = record.load()?;
-        // A start by someone else meanwhile has taken over.
-        if state.status != Status::Exited
-            || state.stopped_by_user
-            || !policy.restarts_after(state.exit_code, state.restart_count)
-        {
-            return Ok(false);
-        }
-        state.restart_count += 1;
-        record.save(&lock, &state)?;
-        Ok(true)
-    }
-
-    /// After a foreground run ended: when the policy restarts it, the
-    /// container goes on detached under a monitor, as podman's does once
-    /// `run` returned. A failure is kept for `inspect`, not raised: the
-    /// run itself ended as reported.
-    pub(crate) fn restart_detached_if_due(&self, id: &str) {
-        match self.restart_due(id) {
-            Ok(true) => {
-                if let Err(e) = self.start_detached(id) {
-                    self.note_error(id, &format!("restarting: {e}"));
-                }
-            }
-            Ok(false) => {}
-            Err(e) => self.note_error(id, &format!("restart policy: {e}")),
+    /// After a foreground run ended and [`Engine::finish`] found its
+    /// policy restarts it: the container goes on detached under a monitor,
+    /// as podman's does once `run` returned. A failure is kept for
+    /// `inspect`, not raised: the run itself ended as reported.
+    pub(crate) fn restart_detached(&self, id: &str) {
+        if let Err(e) = self.start_detached(id) {
+            self.note_error(id, &format!("restarting: {e}"));
         }
     }
 
