@@ -133,18 +133,15 @@ fn options(a: &BuildArgs) -> anyhow::Result<BuildOptions> {
     }
     let mut volumes = Vec::new();
     for v in &a.volumes {
-        let parts: Vec<&str> = v.split(':').collect();
-        let (host, ctr, ro) = match parts.as_slice() {
-            [h, c] => (h, c, false),
-            [h, c, "ro"] => (h, c, true),
-            [h, c, "rw"] => (h, c, false),
-            _ => anyhow::bail!("-v {v}: expected HOST:CONTAINER[:ro|rw]"),
-        };
-        let host = std::fs::canonicalize(host).with_context(|| format!("-v {v}: {host}"))?;
-        if !ctr.starts_with('/') {
-            anyhow::bail!("-v {v}: the container path must be absolute");
-        }
-        volumes.push((host, ctr.to_string(), ro));
+        // The syntax of `run -v` and `builder run -v`, a host path only.
+        let parsed = berth_engine::Volume::parse(v)?;
+        anyhow::ensure!(
+            parsed.source.starts_with('/'),
+            "-v {v}: a build volume is a host path"
+        );
+        let host = std::fs::canonicalize(&parsed.source)
+            .with_context(|| format!("-v {v}: {}", parsed.source))?;
+        volumes.push((host, parsed.destination, parsed.readonly));
     }
     let mut labels = Vec::new();
     for l in &a.label {

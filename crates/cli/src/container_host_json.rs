@@ -302,7 +302,9 @@ pub fn host_config(info: &ContainerInfo, spec: Option<&Spec>, port_bindings: Val
         .map(|t| {
             let (path, opts) = t.split_once(':').unwrap_or((t.as_str(), ""));
             let mut all: Vec<&str> = opts.split(',').filter(|x| !x.is_empty()).collect();
-            // What berth's tmpfs mounts add (spec.rs), after the user's.
+            // podman 4.3 prints its defaults after the user's options (the
+            // mount spec.rs makes has rw,nosuid,nodev first and no rprivate;
+            // the value shown is podman's, as podman_compat_hostconfig checks).
             all.extend(["rw", "rprivate", "nosuid", "nodev"]);
             (path.to_string(), all.join(","))
         })

@@ -193,45 +193,12 @@ pub fn list(
     Ok(proto::ListContainersResponse { containers })
 }
 
-/// RFC 3339 (`2026-01-02T03:04:05.123456789Z`, or with an offset) as
-/// nanoseconds since the epoch; 0 for none.
+/// An RFC 3339 time as the engine writes them (`…T03:04:05.123456789Z`,
+/// UTC) as nanoseconds since the epoch; 0 for none or another form.
 pub fn rfc3339_nanos(s: Option<&str>) -> i64 {
-    let Some(s) = s else { return 0 };
-    let parse = || -> Option<i64> {
-        let (date, rest) = s.split_once('T')?;
-        let mut d = date.split('-').map(|p| p.parse::<i64>());
-        let (y, m, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
-        let (clock, offset) = match rest.find(['Z', '+', '-']) {
-            Some(i) => rest.split_at(i),
-            None => (rest, ""),
-        };
-        let (hms, frac) = clock.split_once('.').unwrap_or((clock, ""));
-        let mut t = hms.split(':').map(|p| p.parse::<i64>());
-        let (h, mi, sec) = (t.next()?.ok()?, t.next()?.ok()?, t.next()?.ok()?);
-        let nanos: i64 = format!("{frac:0<9}")[..9].parse().ok()?;
-        let off = match offset.as_bytes().first() {
-            Some(b'+') | Some(b'-') => {
-                let (oh, om) = offset[1..].split_once(':')?;
-                let v = oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60;
-                if offset.starts_with('-') {
-                    -v
-                } else {
-                    v
-                }
-            }
-            _ => 0,
-        };
-        // Howard Hinnant's days_from_civil.
-        let y = if m <= 2 { y - 1 } else { y };
-        let era = y.div_euclid(400);
-        let yoe = y - era * 400;
-        let mp = (m + 9) % 12;
-        let doy = (153 * mp + 2) / 5 + day - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        let days = era * 146_097 + doe - 719_468;
-        Some((days * 86_400 + h * 3600 + mi * 60 + sec - off) * 1_000_000_000 + nanos)
-    };
-    parse().unwrap_or(0)
+    s.and_then(|s| humantime::parse_rfc3339(s).ok())
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
 fn log_path(i: &ContainerInfo) -> String {
