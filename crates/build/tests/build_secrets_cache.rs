@@ -127,3 +127,32 @@ fn a_timestamp_makes_rebuilds_bit_identical() {
     assert_eq!(env.layer_tars(&one), env.layer_tars(&two));
     assert_eq!(env.config(&one)["created"], "2023-11-14T22:13:20Z");
 }
+
+#[test]
+fn a_cached_copy_from_leaves_no_working_container_and_no_mount() {
+    require!(can_build(), "root with namespaces");
+    let _serial = serial();
+    let env = Env::new();
+    let text = "FROM busybox AS build\nRUN echo made > /out.txt\n\
+                FROM busybox\nCOPY --from=build /out.txt /copied.txt\n\
+                COPY --from=busybox /bin/busybox /bb\n";
+    let opts = env.options(text);
+    let (first, out) = env.build(&opts).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!out.contains("Using cache"), "{out}");
+    assert_eq!(env.working_containers(), 0);
+    assert_eq!(env.mounts(), Vec::<String>::new());
+    let (again, out) = env.build(&opts).unwrap_or_else(|e| panic!("{e}"));
+    // Both COPY --from steps are cache hits: neither may leave its
+    // source mounted or a container behind.
+    assert!(
+        out.lines()
+            .skip_while(|l| !l.contains("COPY --from=busybox"))
+            .nth(1)
+            .is_some_and(|l| l.contains("Using cache")),
+        "{out}"
+    );
+    assert_eq!(again, first);
+    assert_eq!(env.file(&again, "copied.txt").unwrap().0, "made\n");
+    assert_eq!(env.working_containers(), 0);
+    assert_eq!(env.mounts(), Vec::<String>::new());
+}

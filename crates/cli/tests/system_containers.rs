@@ -588,3 +588,33 @@ fn socket_activated_system_container_accepts_a_connection() {
     assert!(status.success(), "{err}");
     s.ok(&["uninstall", "--system", "--purge", "listener"]);
 }
+
+#[test]
+fn update_keeps_the_users_requires_and_after() {
+    require!(is_root(), "needs root");
+    let s = System::new();
+    s.env.load_image(
+        "ordered",
+        &json!({"Cmd": ["sleep", "1000"], "Labels": {"io.berth.system.after": "etcd"}}),
+    );
+    s.ok(&[
+        "install",
+        "--system",
+        "--requires",
+        "db",
+        "--after",
+        "network-online.target",
+        "ordered",
+    ]);
+    let installed = s.unit("ordered");
+    s.ok(&["update", "--system", "ordered"]);
+    let updated = s.unit("ordered");
+    assert!(updated.contains("Requires=db.service\n"), "{updated}");
+    assert!(
+        updated.contains("After=etcd.service db.service network-online.target\n")
+            || updated.contains("After=db.service etcd.service network-online.target\n"),
+        "{updated}"
+    );
+    assert_eq!(installed, updated);
+    s.ok(&["uninstall", "--system", "--purge", "ordered"]);
+}

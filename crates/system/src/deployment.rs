@@ -43,15 +43,13 @@ pub(crate) fn switch_link(layout: &SystemLayout, name: &str, index: u8) -> Resul
     std::fs::rename(&tmp, &link).ctx("switch link", &link)
 }
 
-/// Write `text` to `path` through a temporary file and a rename.
+/// Write `text` to `path` with `berth_storage::write_atomic`, making its
+/// directory first.
 pub(crate) fn write_atomic(path: &Path, text: &str) -> Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).ctx("create", dir)?;
     }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".berth-tmp");
-    std::fs::write(&tmp, text).ctx("write", &tmp)?;
-    std::fs::rename(&tmp, path).ctx("rename into", path)
+    Ok(berth_storage::write_atomic(path, text.as_bytes())?)
 }
 
 /// Copy deployment `index`'s unit and tmpfiles snippet to where systemd

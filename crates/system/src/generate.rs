@@ -73,12 +73,7 @@ const RESTART_POLICIES: [&str; 7] = [
 /// One word of an Exec line: `%` and `$` escaped (systemd would expand
 /// them), quoted when it holds blanks or quotes.
 fn word(w: &str) -> String {
-    let escaped = w.replace('%', "%%").replace('$', "$$");
-    if escaped.is_empty() || escaped.contains([' ', '\t', '"', '\'', '\\', ';']) {
-        format!("\"{}\"", escaped.replace('\\', "\\\\").replace('"', "\\\""))
-    } else {
-        escaped
-    }
+    crate::quadlet::quote(&w.replace('%', "%%").replace('$', "$$"))
 }
 
 fn line(words: impl IntoIterator<Item = String>) -> String {

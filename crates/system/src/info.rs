@@ -23,6 +23,13 @@ pub struct DeploymentInfo {
     pub requires: Vec<String>,
     /// Units this one starts after (`After=`).
     pub after: Vec<String>,
+    /// The `--requires` names as the user gave them (`requires` adds the
+    /// image's label): an update merges them with the new image's label.
+    #[serde(default)]
+    pub given_requires: Vec<String>,
+    /// The `--after` names as the user gave them (see `given_requires`).
+    #[serde(default)]
+    pub given_after: Vec<String>,
     /// Which image templates were used (paths under `/exports`).
     pub templates: Vec<String>,
 }

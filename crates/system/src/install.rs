@@ -209,6 +209,8 @@ pub(crate) fn deploy(
             values: req.values.clone(),
             requires: requires.clone(),
             after: after.clone(),
+            given_requires: req.requires.clone(),
+            given_after: req.after.clone(),
             templates: r.templates,
         };
         info.write(&dir)?;

@@ -42,9 +42,9 @@ pub fn update(
         name,
         image: &image,
         values: was.values.clone(),
-        // The new image's labels are read again; only the user's stay.
-        requires: Vec::new(),
-        after: Vec::new(),
+        // The new image's labels are read again; the user's names stay.
+        requires: was.given_requires.clone(),
+        after: was.given_after.clone(),
     };
     let info = deploy(store, ctx, layout, &req, next)?;
     switch_to(layout, name, next)?;

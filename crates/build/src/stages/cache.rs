@@ -51,13 +51,15 @@ impl CacheIndex {
             .filter(|s| !s.is_empty())
     }
 
-    /// Records `image` for `key`; written aside and renamed so a reader
-    /// never sees half an id.
-    pub fn put(&self, key: &str, image: &str) -> std::io::Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
-        let tmp = self.dir.join(format!(".{key}.{}", std::process::id()));
-        std::fs::write(&tmp, image)?;
-        std::fs::rename(tmp, self.dir.join(key))
+    /// Records `image` for `key` with `berth_storage::write_atomic`, so a
+    /// reader never sees half an id.
+    pub fn put(&self, key: &str, image: &str) -> berth_storage::Result<()> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| berth_storage::Error::Io {
+            op: "create",
+            path: self.dir.clone(),
+            source: e,
+        })?;
+        berth_storage::write_atomic(&self.dir.join(key), image.as_bytes())
     }
 
     /// Forgets `key` (its image is gone).

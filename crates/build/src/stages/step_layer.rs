@@ -11,7 +11,7 @@ use super::error::StepError;
 use super::executor::{Build, StageRun};
 use crate::containerfile::substitute::{expand, expand_heredoc};
 use crate::containerfile::{CommandForm, CopyArgs, Instruction, MountType, Step};
-use crate::working::{CopyOptions, FromOptions, RunMount, RunOptions};
+use crate::working::{CopyOptions, RunMount, RunOptions};
 
 /// A layer step ready to run.
 pub(super) struct Prepared {
@@ -29,8 +29,9 @@ enum Action {
         opts: CopyOptions,
         /// Holds heredoc files and filtered copies until the copy is done.
         _files: Option<tempfile::TempDir>,
-        /// A working container over a `--from` image, mounted.
-        helper: Option<String>,
+        /// The `--from` image (its id), mounted read-only for the copy
+        /// in `execute` only, so a cache hit mounts nothing.
+        from_image: Option<String>,
     },
 }
 
@@ -257,7 +258,6 @@ impl Build<'_> {
             format!("{keyword} from={from:?} chown={chown:?} chmod={chmod:?} {sources:?} {dest}");
         let mut files = None;
         let mut host_sources = Vec::new();
-        let mut helper = None;
         let content;
         if let Some(from) = from {
             let image = match self.plan.stage_named(&from) {
@@ -276,27 +276,14 @@ impl Build<'_> {
                     .id
                 }
             };
-            let wc = self.builder.from(&FromOptions {
-                image: image.clone(),
-                name: None,
-                pull: berth_image::PullPolicy::Never,
-            })?;
-            let root = match self.builder.mount(&wc.id) {
-                Ok(r) => r,
-                Err(e) => {
-                    let _ = self.builder.remove(&wc.id);
-                    return Err(e.into());
-                }
-            };
-            helper = Some(wc.id);
             for s in &sources {
                 host_sources.push(s.trim_start_matches('/').to_string());
             }
-            content = image;
+            content = image.clone();
             let opts = CopyOptions {
                 sources: host_sources,
                 dest,
-                context: Some(root),
+                context: None,
                 chown,
                 chmod,
                 add,
@@ -307,7 +294,7 @@ impl Build<'_> {
                 action: Action::Copy {
                     opts,
                     _files: None,
-                    helper,
+                    from_image: Some(image),
                 },
             });
         }
@@ -367,7 +354,7 @@ impl Build<'_> {
                     add,
                 },
                 _files: files,
-                helper,
+                from_image: None,
             },
         })
     }
@@ -381,17 +368,22 @@ impl Build<'_> {
         match prepared.action {
             Action::Run(_script, opts) => self.builder.run(&wc, &opts)?,
             Action::Copy {
-                opts,
+                mut opts,
                 _files,
-                helper,
-            } => {
-                let copied = self.builder.copy(&wc, &opts);
-                if let Some(h) = helper {
-                    let _ = self.builder.unmount(&h);
-                    let _ = self.builder.remove(&h);
+                from_image,
+            } => match from_image {
+                None => self.builder.copy(&wc, &opts)?,
+                Some(image) => {
+                    let store = self.engine.store();
+                    let root = store
+                        .mount_image(&image)
+                        .map_err(|e| StepError::Working(e.into()))?;
+                    opts.context = Some(root);
+                    let copied = self.builder.copy(&wc, &opts);
+                    let _ = store.unmount_image(&image, false);
+                    copied?;
                 }
-                copied?;
-            }
+            },
         }
         Ok(())
     }
