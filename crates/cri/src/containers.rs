@@ -332,10 +332,6 @@ pub fn exec_sync(
         ..Default::default()
     };
     let timeout = (req.timeout > 0).then(|| std::time::Duration::from_secs(req.timeout as u64));
-    let _turn = d
-        .exec_turn
-        .lock()
-        .map_err(|_| Status::internal("exec lock poisoned"))?;
     let mut out = d
         .engine
         .exec_output(id, &opts, timeout)
