@@ -7,7 +7,7 @@ use crate::pods::selected;
 use crate::proto;
 use crate::status_codes::{self, invalid};
 use berth_engine::{ContainerInfo, ExecOptions, Status as Run};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use tonic::Status;
 
@@ -163,6 +163,15 @@ pub(crate) fn ours(d: &Daemon) -> Result<Vec<ContainerInfo>, Status> {
     Ok(all.into_iter().filter(|c| c.pod().is_some()).collect())
 }
 
+/// The filter `ListContainers` and `ListContainerStats` share: `id` and
+/// `pod` as prefixes (empty for any), every label in `selector` (an empty
+/// selector takes all).
+fn matches(c: &ContainerInfo, id: &str, pod: &str, selector: &HashMap<String, String>) -> bool {
+    c.id.starts_with(id)
+        && (pod.is_empty() || c.pod().is_some_and(|p| p.starts_with(pod)))
+        && selected(&c.meta.options.labels, selector)
+}
+
 /// `ListContainers`, filtered by id (or prefix), pod, state and labels.
 pub fn list(
     d: &Daemon,
@@ -171,12 +180,8 @@ pub fn list(
     let f = req.filter.unwrap_or_default();
     let containers = ours(d)?
         .iter()
-        .filter(|c| f.id.is_empty() || c.id.starts_with(&f.id))
-        .filter(|c| {
-            f.pod_sandbox_id.is_empty() || c.pod().is_some_and(|p| p.starts_with(&f.pod_sandbox_id))
-        })
+        .filter(|c| matches(c, &f.id, &f.pod_sandbox_id, &f.label_selector))
         .filter(|c| f.state.as_ref().is_none_or(|s| state(c) as i32 == s.state))
-        .filter(|c| selected(&c.meta.options.labels, &f.label_selector))
         .map(|c| proto::Container {
             id: c.id.clone(),
             pod_sandbox_id: c.pod().unwrap_or_default().to_string(),
@@ -410,23 +415,9 @@ pub fn list_stats(
     req: proto::ListContainerStatsRequest,
 ) -> Result<proto::ListContainerStatsResponse, Status> {
     let f = req.filter.unwrap_or_default();
-    let empty = BTreeMap::new();
     let stats = ours(d)?
         .iter()
-        .filter(|c| f.id.is_empty() || c.id.starts_with(&f.id))
-        .filter(|c| {
-            f.pod_sandbox_id.is_empty() || c.pod().is_some_and(|p| p.starts_with(&f.pod_sandbox_id))
-        })
-        .filter(|c| {
-            selected(
-                if f.label_selector.is_empty() {
-                    &empty
-                } else {
-                    &c.meta.options.labels
-                },
-                &f.label_selector,
-            )
-        })
+        .filter(|c| matches(c, &f.id, &f.pod_sandbox_id, &f.label_selector))
         .map(|c| stats_of(d, c))
         .collect::<Result<_, _>>()?;
     Ok(proto::ListContainerStatsResponse { stats })
