@@ -250,7 +250,13 @@ pub fn status(
 ) -> Result<proto::ContainerStatusResponse, Status> {
     let id = container_id(&req.container_id)?;
     let i = d.engine.inspect(id).map_err(status_codes::engine)?;
-    let st = state(&i);
+    Ok(status_of(&i, req.verbose))
+}
+
+/// What `ContainerStatus` answers for `i`, already read from the engine
+/// (the events stream has every container of a tick from one list).
+pub(crate) fn status_of(i: &ContainerInfo, verbose: bool) -> proto::ContainerStatusResponse {
+    let st = state(i);
     let (reason, exit_code) = match st {
         proto::ContainerState::ContainerExited => {
             let code = i.state.exit_code.unwrap_or(-1);
@@ -276,7 +282,7 @@ pub fn status(
         })
         .collect();
     let mut info = HashMap::new();
-    if req.verbose {
+    if verbose {
         let v = serde_json::json!({
             "id": i.id,
             "name": i.name,
@@ -291,9 +297,9 @@ pub fn status(
     }
     let status = proto::ContainerStatus {
         id: i.id.clone(),
-        metadata: Some(metadata(&i)),
+        metadata: Some(metadata(i)),
         state: st as i32,
-        created_at: created_nanos(&i),
+        created_at: created_nanos(i),
         started_at: rfc3339_nanos(i.state.started_at.as_deref()),
         finished_at: if st == proto::ContainerState::ContainerExited {
             rfc3339_nanos(i.state.finished_at.as_deref())
@@ -301,22 +307,22 @@ pub fn status(
             0
         },
         exit_code,
-        image: Some(image_spec(&i)),
+        image: Some(image_spec(i)),
         image_ref: format!("sha256:{}", i.image_id),
         reason,
         message: i.state.error.clone().unwrap_or_default(),
-        labels: labels(&i),
-        annotations: annotations(&i),
+        labels: labels(i),
+        annotations: annotations(i),
         mounts,
-        log_path: log_path(&i),
+        log_path: log_path(i),
         resources: None,
         image_id: format!("sha256:{}", i.image_id),
         user: None,
     };
-    Ok(proto::ContainerStatusResponse {
+    proto::ContainerStatusResponse {
         status: Some(status),
         info,
-    })
+    }
 }
 
 /// The CRI's cap on ExecSync output (CVE-2022-1708).
