@@ -10,7 +10,8 @@
 use crate::daemon::Daemon;
 use crate::{containers, pods, proto};
 use berth_engine::events::Event;
-use std::collections::HashMap;
+use berth_engine::ContainerInfo;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
@@ -80,15 +81,6 @@ struct Tail {
 
 impl Tail {
     fn read(&mut self, d: &Daemon) -> Vec<proto::ContainerEventResponse> {
-        if self.pods_of.is_none() {
-            let known = containers::ours(d).unwrap_or_default();
-            self.pods_of = Some(
-                known
-                    .iter()
-                    .filter_map(|c| Some((c.id.clone(), c.pod()?.to_string())))
-                    .collect(),
-            );
-        }
         let lines = match read_from(d.engine.journal().path(), &mut self.offset) {
             Ok(bytes) => {
                 self.partial.extend_from_slice(&bytes);
@@ -99,11 +91,30 @@ impl Tail {
                 Vec::new()
             }
         };
-        lines
+        let events: Vec<Event> = lines
             .iter()
             .filter_map(|l| serde_json::from_slice::<Event>(l).ok())
             .filter(|e| e.kind == "container")
-            .filter_map(|e| self.response(d, &e))
+            .collect();
+        if events.is_empty() && self.pods_of.is_some() {
+            return Vec::new();
+        }
+        // The containers as they are this tick: one list for every event
+        // read in it.
+        let known: BTreeMap<String, ContainerInfo> = containers::ours(d)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| (c.id.clone(), c))
+            .collect();
+        self.pods_of.get_or_insert_with(|| {
+            known
+                .values()
+                .filter_map(|c| Some((c.id.clone(), c.pod()?.to_string())))
+                .collect()
+        });
+        events
+            .iter()
+            .filter_map(|e| self.response(d, e, &known))
             .collect()
     }
 
@@ -120,17 +131,22 @@ impl Tail {
             .collect()
     }
 
-    fn response(&mut self, d: &Daemon, e: &Event) -> Option<proto::ContainerEventResponse> {
+    fn response(
+        &mut self,
+        d: &Daemon,
+        e: &Event,
+        known: &BTreeMap<String, ContainerInfo>,
+    ) -> Option<proto::ContainerEventResponse> {
         let kind = event_type(&e.status)?;
         let pods_of = self.pods_of.get_or_insert_with(HashMap::new);
-        let pod = match d.engine.inspect(&e.id) {
-            Ok(i) => {
+        let pod = match known.get(&e.id) {
+            Some(i) => {
                 let pod = i.pod()?.to_string();
                 pods_of.insert(e.id.clone(), pod.clone());
                 pod
             }
             // Gone: only a container berthd saw before is reported.
-            Err(_) => pods_of.get(&e.id)?.clone(),
+            None => pods_of.get(&e.id)?.clone(),
         };
         if kind == proto::ContainerEventType::ContainerDeletedEvent {
             pods_of.remove(&e.id);
@@ -144,21 +160,10 @@ impl Tail {
         )
         .ok()
         .and_then(|r| r.status);
-        let containers_statuses = containers::ours(d)
-            .unwrap_or_default()
-            .iter()
+        let containers_statuses = known
+            .values()
             .filter(|c| c.pod() == Some(pod.as_str()))
-            .filter_map(|c| {
-                containers::status(
-                    d,
-                    proto::ContainerStatusRequest {
-                        container_id: c.id.clone(),
-                        verbose: false,
-                    },
-                )
-                .ok()
-                .and_then(|r| r.status)
-            })
+            .filter_map(|c| containers::status_of(c, false).status)
             .collect();
         Some(proto::ContainerEventResponse {
             container_id: e.id.clone(),

@@ -7,7 +7,7 @@ use crate::pods::selected;
 use crate::proto;
 use crate::status_codes::{self, invalid};
 use berth_engine::{ContainerInfo, ExecOptions, Status as Run};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use tonic::Status;
 
@@ -163,6 +163,15 @@ pub(crate) fn ours(d: &Daemon) -> Result<Vec<ContainerInfo>, Status> {
     Ok(all.into_iter().filter(|c| c.pod().is_some()).collect())
 }
 
+/// The filter `ListContainers` and `ListContainerStats` share: `id` and
+/// `pod` as prefixes (empty for any), every label in `selector` (an empty
+/// selector takes all).
+fn matches(c: &ContainerInfo, id: &str, pod: &str, selector: &HashMap<String, String>) -> bool {
+    c.id.starts_with(id)
+        && (pod.is_empty() || c.pod().is_some_and(|p| p.starts_with(pod)))
+        && selected(&c.meta.options.labels, selector)
+}
+
 /// `ListContainers`, filtered by id (or prefix), pod, state and labels.
 pub fn list(
     d: &Daemon,
@@ -171,12 +180,8 @@ pub fn list(
     let f = req.filter.unwrap_or_default();
     let containers = ours(d)?
         .iter()
-        .filter(|c| f.id.is_empty() || c.id.starts_with(&f.id))
-        .filter(|c| {
-            f.pod_sandbox_id.is_empty() || c.pod().is_some_and(|p| p.starts_with(&f.pod_sandbox_id))
-        })
+        .filter(|c| matches(c, &f.id, &f.pod_sandbox_id, &f.label_selector))
         .filter(|c| f.state.as_ref().is_none_or(|s| state(c) as i32 == s.state))
-        .filter(|c| selected(&c.meta.options.labels, &f.label_selector))
         .map(|c| proto::Container {
             id: c.id.clone(),
             pod_sandbox_id: c.pod().unwrap_or_default().to_string(),
@@ -212,7 +217,13 @@ pub fn status(
 ) -> Result<proto::ContainerStatusResponse, Status> {
     let id = container_id(&req.container_id)?;
     let i = d.engine.inspect(id).map_err(status_codes::engine)?;
-    let st = state(&i);
+    Ok(status_of(&i, req.verbose))
+}
+
+/// What `ContainerStatus` answers for `i`, already read from the engine
+/// (the events stream has every container of a tick from one list).
+pub(crate) fn status_of(i: &ContainerInfo, verbose: bool) -> proto::ContainerStatusResponse {
+    let st = state(i);
     let (reason, exit_code) = match st {
         proto::ContainerState::ContainerExited => {
             let code = i.state.exit_code.unwrap_or(-1);
@@ -238,7 +249,7 @@ pub fn status(
         })
         .collect();
     let mut info = HashMap::new();
-    if req.verbose {
+    if verbose {
         let v = serde_json::json!({
             "id": i.id,
             "name": i.name,
@@ -253,9 +264,9 @@ pub fn status(
     }
     let status = proto::ContainerStatus {
         id: i.id.clone(),
-        metadata: Some(metadata(&i)),
+        metadata: Some(metadata(i)),
         state: st as i32,
-        created_at: created_nanos(&i),
+        created_at: created_nanos(i),
         started_at: rfc3339_nanos(i.state.started_at.as_deref()),
         finished_at: if st == proto::ContainerState::ContainerExited {
             rfc3339_nanos(i.state.finished_at.as_deref())
@@ -263,22 +274,22 @@ pub fn status(
             0
         },
         exit_code,
-        image: Some(image_spec(&i)),
+        image: Some(image_spec(i)),
         image_ref: format!("sha256:{}", i.image_id),
         reason,
         message: i.state.error.clone().unwrap_or_default(),
-        labels: labels(&i),
-        annotations: annotations(&i),
+        labels: labels(i),
+        annotations: annotations(i),
         mounts,
-        log_path: log_path(&i),
+        log_path: log_path(i),
         resources: None,
         image_id: format!("sha256:{}", i.image_id),
         user: None,
     };
-    Ok(proto::ContainerStatusResponse {
+    proto::ContainerStatusResponse {
         status: Some(status),
         info,
-    })
+    }
 }
 
 /// The CRI's cap on ExecSync output (CVE-2022-1708).
@@ -299,10 +310,6 @@ pub fn exec_sync(
         ..Default::default()
     };
     let timeout = (req.timeout > 0).then(|| std::time::Duration::from_secs(req.timeout as u64));
-    let _turn = d
-        .exec_turn
-        .lock()
-        .map_err(|_| Status::internal("exec lock poisoned"))?;
     let mut out = d
         .engine
         .exec_output(id, &opts, timeout)
@@ -381,23 +388,9 @@ pub fn list_stats(
     req: proto::ListContainerStatsRequest,
 ) -> Result<proto::ListContainerStatsResponse, Status> {
     let f = req.filter.unwrap_or_default();
-    let empty = BTreeMap::new();
     let stats = ours(d)?
         .iter()
-        .filter(|c| f.id.is_empty() || c.id.starts_with(&f.id))
-        .filter(|c| {
-            f.pod_sandbox_id.is_empty() || c.pod().is_some_and(|p| p.starts_with(&f.pod_sandbox_id))
-        })
-        .filter(|c| {
-            selected(
-                if f.label_selector.is_empty() {
-                    &empty
-                } else {
-                    &c.meta.options.labels
-                },
-                &f.label_selector,
-            )
-        })
+        .filter(|c| matches(c, &f.id, &f.pod_sandbox_id, &f.label_selector))
         .map(|c| stats_of(d, c))
         .collect::<Result<_, _>>()?;
     Ok(proto::ListContainerStatsResponse { stats })

@@ -23,10 +23,6 @@ pub struct Daemon {
     pub runtime: PathBuf,
     /// The pod CIDR kubelet last gave `UpdateRuntimeConfig`.
     pub pod_cidr: Mutex<String>,
-    /// The engine writes an exec's process object under a name made of
-    /// this process's pid, so two ExecSyncs at once would share the file:
-    /// they take turns.
-    pub exec_turn: Mutex<()>,
     /// The streaming server (Exec, Attach, PortForward), bound at open.
     pub streaming: crate::streaming::Streaming,
     /// berthd's own counters for the Prometheus endpoint.
@@ -79,7 +75,6 @@ impl Daemon {
             ctx,
             runtime,
             pod_cidr: Mutex::new(String::new()),
-            exec_turn: Mutex::new(()),
             streaming,
             metrics: Default::default(),
         })

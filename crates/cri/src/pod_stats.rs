@@ -7,7 +7,7 @@ use crate::daemon::Daemon;
 use crate::pods::{map, metadata, selected};
 use crate::proto;
 use crate::status_codes::{self, invalid};
-use berth_engine::PodInfo;
+use berth_engine::{ContainerInfo, PodInfo};
 use tonic::Status;
 
 fn sum(values: impl Iterator<Item = Option<u64>>) -> Option<proto::UInt64Value> {
@@ -18,12 +18,18 @@ fn sum(values: impl Iterator<Item = Option<u64>>) -> Option<proto::UInt64Value> 
     total.map(|value| proto::UInt64Value { value })
 }
 
-fn of_pod(d: &Daemon, pod: &PodInfo) -> Result<proto::PodSandboxStats, Status> {
+/// `pod`'s stats, its containers found in `all` (what `ours` gave, read
+/// once for however many pods).
+fn of_pod(
+    d: &Daemon,
+    pod: &PodInfo,
+    all: &[ContainerInfo],
+) -> Result<proto::PodSandboxStats, Status> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|t| t.as_nanos() as i64)
         .unwrap_or(0);
-    let containers = ours(d)?
+    let containers = all
         .iter()
         .filter(|c| c.pod() == Some(pod.id.as_str()))
         .map(|c| stats_of(d, c))
@@ -78,7 +84,7 @@ pub fn stats(
         .pod(req.pod_sandbox_id.trim())
         .map_err(status_codes::engine)?;
     Ok(proto::PodSandboxStatsResponse {
-        stats: Some(of_pod(d, &pod)?),
+        stats: Some(of_pod(d, &pod, &ours(d)?)?),
     })
 }
 
@@ -88,6 +94,7 @@ pub fn list(
     req: proto::ListPodSandboxStatsRequest,
 ) -> Result<proto::ListPodSandboxStatsResponse, Status> {
     let f = req.filter.unwrap_or_default();
+    let all = ours(d)?;
     let stats = d
         .engine
         .pods()
@@ -95,7 +102,7 @@ pub fn list(
         .iter()
         .filter(|p| f.id.is_empty() || p.id.starts_with(&f.id))
         .filter(|p| selected(&p.options.labels, &f.label_selector))
-        .map(|p| of_pod(d, p))
+        .map(|p| of_pod(d, p, &all))
         .collect::<Result<_, _>>()?;
     Ok(proto::ListPodSandboxStatsResponse { stats })
 }

@@ -487,3 +487,60 @@ async fn pause_image_mode() {
         .is_empty());
     assert_eq!(netns_files(&b), 0);
 }
+
+/// Two ExecSyncs at once into two containers: a slow one does not hold up
+/// a quick one (the engine names each exec's files apart, so berthd runs
+/// them side by side).
+#[tokio::test]
+async fn exec_syncs_run_side_by_side() {
+    berth_testkit::require!(berth_testkit::is_root(), "berthd needs root");
+    let reg = Registry::with_busybox();
+    let b = Berthd::start();
+    let image = pull(&b, &reg).await;
+    let mut rt = b.runtime().await;
+    let pcfg = pod_config("side", "uid-side");
+    let pod = run_pod(&mut rt, &pcfg).await;
+    let mut ctrs = Vec::new();
+    for name in ["slow", "quick"] {
+        let cfg = container_config(name, &image, "exec sleep 300", &format!("{name}.log"));
+        let ctr = create(&mut rt, &pod, cfg, &pcfg).await.unwrap();
+        rt.start_container(StartContainerRequest {
+            container_id: ctr.clone(),
+        })
+        .await
+        .unwrap();
+        ctrs.push(ctr);
+    }
+    let exec = |ctr: &String, cmd: &[&str]| {
+        let mut rt = rt.clone();
+        let req = ExecSyncRequest {
+            container_id: ctr.clone(),
+            cmd: cmd.iter().map(|s| s.to_string()).collect(),
+            timeout: 20,
+        };
+        tokio::spawn(async move {
+            let out = rt.exec_sync(req).await.unwrap().into_inner();
+            (std::time::Instant::now(), out)
+        })
+    };
+    let slow = exec(&ctrs[0], &["sleep", "3"]);
+    // The slow exec is under way before the quick one asks.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let quick = exec(&ctrs[1], &["echo", "quick"]);
+    let (quick_at, quick_out) = quick.await.unwrap();
+    let (slow_at, slow_out) = slow.await.unwrap();
+    assert_eq!(quick_out.stdout, b"quick\n");
+    assert_eq!(quick_out.exit_code, 0);
+    assert_eq!(slow_out.exit_code, 0);
+    assert!(
+        slow_at.duration_since(quick_at) > std::time::Duration::from_millis(1500),
+        "the quick exec answered only {:?} before the slow one ended",
+        slow_at.duration_since(quick_at)
+    );
+    rt.remove_pod_sandbox(RemovePodSandboxRequest {
+        pod_sandbox_id: pod,
+    })
+    .await
+    .unwrap();
+    assert_eq!(netns_files(&b), 0);
+}

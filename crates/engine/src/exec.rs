@@ -17,6 +17,7 @@ use crate::image_users::resolve_user;
 use crate::rootfs_reader::RootfsReader;
 use crate::signal_forwarding::{forward_to, set_forwarding, stop_forwarding};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 impl Engine {
     /// Run a process in running container `key` with our stdout and
@@ -70,10 +71,7 @@ impl Engine {
             Stdio::null()
         };
         let console = match opts.tty {
-            true => Some(ConsoleSocket::bind(
-                record.path(),
-                &format!("exec-{}.sock", std::process::id()),
-            )),
+            true => Some(ConsoleSocket::bind(record.path(), &socket_name(&file))),
             false => None,
         }
         .transpose()?;
@@ -167,14 +165,40 @@ impl Engine {
         };
         let window = if opts.tty { window()? } else { None };
         let process = exec_process(process, opts, env, user.as_ref(), window)?;
-        let file = record
-            .path()
-            .join(format!("exec-{}.json", std::process::id()));
+        let file = record.path().join(format!("{}.json", exec_name()));
         let bytes = serde_json::to_vec(&process).map_err(|source| Error::Record {
             path: file.clone(),
             source,
         })?;
         std::fs::write(&file, bytes).ctx("write", &file)?;
         Ok((c, file))
+    }
+}
+
+/// Execs begun in this process so far: with the pid, a name no other exec
+/// into the same container shares, however many run at once.
+static EXECS: AtomicU64 = AtomicU64::new(0);
+
+/// `exec-<pid>-<n>`: the stem of one exec's files in the record directory
+/// (its process `.json`, the runtime's `.pid`, the console `.sock`).
+fn exec_name() -> String {
+    let n = EXECS.fetch_add(1, Ordering::Relaxed);
+    format!("exec-{}-{n}", std::process::id())
+}
+
+/// The console socket's name for the exec whose process file is `file`.
+pub(crate) fn socket_name(file: &std::path::Path) -> String {
+    let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("exec");
+    format!("{stem}.sock")
+}
+
+#[cfg(test)]
+mod names {
+    #[test]
+    fn two_execs_never_share_a_name() {
+        let (a, b) = (super::exec_name(), super::exec_name());
+        assert_ne!(a, b);
+        let file = std::path::Path::new("/r").join(format!("{a}.json"));
+        assert_eq!(super::socket_name(&file), format!("{a}.sock"));
     }
 }

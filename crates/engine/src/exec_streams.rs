@@ -46,7 +46,7 @@ impl Engine {
         let console = match opts.tty {
             true => Some(ConsoleSocket::bind(
                 record.path(),
-                &format!("exec-{}.sock", std::process::id()),
+                &crate::exec::socket_name(file),
             )?),
             false => None,
         };

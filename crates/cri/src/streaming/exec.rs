@@ -34,11 +34,6 @@ pub async fn run(daemon: Arc<Daemon>, ws: Ws, req: ExecRequest, v5: bool) {
     };
     let id = req.container_id.clone();
     let started = blocking(&daemon, move |d| {
-        // The engine names an exec's files by our pid: one start at a time.
-        let _turn = d
-            .exec_turn
-            .lock()
-            .map_err(|_| tonic::Status::internal("exec lock poisoned"))?;
         d.engine
             .exec_streams(&id, &opts)
             .map_err(status_codes::engine)
