@@ -88,7 +88,12 @@ fn systemd(cli: &Cli, a: &SystemdArgs) -> anyhow::Result<()> {
             id: &info.id,
             name: &info.name,
             create_command: &info.meta.options.create_command,
-            stop_timeout: engine.stop_timeout(&info.id)?,
+            stop_timeout: info
+                .meta
+                .options
+                .spec
+                .stop_timeout
+                .unwrap_or(berth_engine::DEFAULT_STOP_TIMEOUT),
         },
         &o,
     )?;

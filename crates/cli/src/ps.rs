@@ -179,11 +179,8 @@ pub fn ps(cli: &Cli, a: &PsArgs) -> anyhow::Result<()> {
     // -n, -l and a status or exited filter look at stopped containers too.
     let all =
         a.all || a.latest || a.last.is_some() || filters.has("status") || filters.has("exited");
-    let pod_names: std::collections::HashMap<String, String> = engine
-        .pods()?
-        .into_iter()
-        .map(|p| (p.id, p.options.name))
-        .collect();
+    // The pod records are read only once a listed container is in a pod.
+    let mut pod_names: Option<std::collections::HashMap<String, String>> = None;
     let mut list: Vec<(ContainerInfo, PsEntry, Vec<String>)> = Vec::new();
     let mut infos: Vec<(ContainerInfo, bool)> =
         engine.list()?.into_iter().map(|i| (i, false)).collect();
@@ -210,7 +207,19 @@ pub fn ps(cli: &Cli, a: &PsArgs) -> anyhow::Result<()> {
         }
         if let Some(pod) = i.pod() {
             row.pod = pod.to_string();
-            row.pod_name = pod_names.get(pod).cloned().unwrap_or_default();
+            if pod_names.is_none() {
+                pod_names = Some(
+                    engine
+                        .pods()?
+                        .into_iter()
+                        .map(|p| (p.id, p.options.name))
+                        .collect(),
+                );
+            }
+            row.pod_name = pod_names
+                .as_ref()
+                .and_then(|names| names.get(pod).cloned())
+                .unwrap_or_default();
         }
         let names = store
             .image(&i.image_id)

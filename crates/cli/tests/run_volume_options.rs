@@ -146,6 +146,32 @@ fn overlay_o_keeps_writes_off_the_host() {
 }
 
 #[test]
+fn overlay_o_is_emptied_when_a_detached_container_starts_again() {
+    require!(is_root(), "containers need root");
+    let env = Env::new();
+    let host = env.dir.path().join("lower");
+    std::fs::create_dir(&host).unwrap();
+    std::fs::write(host.join("orig"), "from host\n").unwrap();
+    let v = format!("{}:/x:O", host.display());
+    env.ok(&[
+        "run", "-d", "--name", "ovd", "-v", &v, "busybox", "sleep", "1000",
+    ]);
+    env.ok(&["exec", "ovd", "sh", "-c", "echo w > /x/written"]);
+    assert_eq!(env.ok(&["exec", "ovd", "ls", "/x"]), "orig\nwritten\n");
+    env.ok(&["stop", "-t", "0", "ovd"]);
+    // The start goes through the monitor, as run -d did: the last run's
+    // writes are gone there too.
+    env.ok(&["start", "ovd"]);
+    assert_eq!(env.ok(&["exec", "ovd", "ls", "/x"]), "orig\n");
+    let names: Vec<String> = std::fs::read_dir(&host)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["orig"]);
+    env.ok(&["rm", "-f", "ovd"]);
+}
+
+#[test]
 fn nocopy_leaves_a_new_volume_empty() {
     require!(is_root(), "containers need root");
     let env = Env::new();

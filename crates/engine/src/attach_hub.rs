@@ -5,7 +5,7 @@
 
 use crate::attach_socket::{self, RESIZE, STDIN};
 use crate::error::Result;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 /// The attach socket of one container, held by its monitor.
@@ -124,13 +124,5 @@ fn write_all(fd: BorrowedFd<'_>, mut data: &[u8]) {
 fn resize(master: BorrowedFd<'_>, payload: &[u8]) {
     let rows = u16::from_le_bytes([payload[0], payload[1]]);
     let cols = u16::from_le_bytes([payload[2], payload[3]]);
-    let ws = libc::winsize {
-        ws_row: rows,
-        ws_col: cols,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCSWINSZ reads a winsize we own; the kernel then sends
-    // SIGWINCH to the pty's foreground process group.
-    unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+    crate::pty_relay::resize_terminal(master, cols, rows);
 }

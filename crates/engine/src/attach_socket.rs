@@ -20,9 +20,10 @@
 
 use crate::error::{sys, Result};
 use nix::sys::socket::{
-    accept4, bind, connect, listen, recv, send, socket, socketpair, AddressFamily, Backlog,
+    accept4, bind, connect, listen, recv, sendmsg, socket, socketpair, AddressFamily, Backlog,
     MsgFlags, SockFlag, SockType, UnixAddr,
 };
+use std::io::IoSlice;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
@@ -108,12 +109,14 @@ pub(crate) fn accept(listener: BorrowedFd<'_>) -> Option<OwnedFd> {
 }
 
 /// Send one packet of `kind`; false once the peer is gone (or stuck).
+///
+/// The kind byte and the data go out as one packet from two slices, so the
+/// data is not copied.
 pub(crate) fn send_packet(fd: BorrowedFd<'_>, kind: u8, data: &[u8]) -> bool {
-    let mut packet = Vec::with_capacity(data.len() + 1);
-    packet.push(kind);
-    packet.extend_from_slice(data);
+    let kind = [kind];
+    let iov = [IoSlice::new(&kind), IoSlice::new(data)];
     loop {
-        match send(fd.as_raw_fd(), &packet, MsgFlags::MSG_NOSIGNAL) {
+        match sendmsg::<UnixAddr>(fd.as_raw_fd(), &iov, &[], MsgFlags::MSG_NOSIGNAL, None) {
             Ok(_) => return true,
             Err(nix::errno::Errno::EINTR) => {}
             Err(_) => return false,

@@ -103,43 +103,6 @@ impl Engine {
         }
     }
 
-    /// Before container `c` starts: its `O` overlays' upper and work
-    /// directories emptied, so a run starts from the host directory as
-    /// it is (podman discards an overlay's writes when the run ends).
-    /// Under the record lock, and never while it runs: a running
-    /// container's overlay is left alone (its start is refused anyway).
-    pub(crate) fn reset_volume_overlays(&self, c: &berth_storage::Container) -> Result<()> {
-        let opts = Meta::of(c)?.options;
-        if !opts.volumes.iter().any(|v| v.options.overlay) {
-            return Ok(());
-        }
-        let record = self.record(&c.id);
-        let lock = record.lock()?;
-        let mut state = record.load()?;
-        self.settle(&c.id, &lock, &mut state)?;
-        if state.status == crate::records::Status::Running {
-            return Ok(());
-        }
-        let dir = self.volume_overlay_dir(&c.id);
-        for (i, _) in opts
-            .volumes
-            .iter()
-            .enumerate()
-            .filter(|(_, v)| v.options.overlay)
-        {
-            for sub in ["upper", "work"] {
-                let d = dir.join(i.to_string()).join(sub);
-                match std::fs::remove_dir_all(&d) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(e).ctx("remove", d),
-                }
-                std::fs::create_dir_all(&d).ctx("create", &d)?;
-            }
-        }
-        Ok(())
-    }
-
     /// Remove a container and, as `rm -v` and `--rm` do, its anonymous
     /// volumes.
     pub fn remove_with_volumes(&self, key: &str, force: bool) -> Result<()> {
@@ -154,6 +117,32 @@ impl Engine {
             Err(_) => Ok(()),
         }
     }
+}
+
+/// Before a container starts: the upper and work directories of its `O`
+/// overlays (under `dir`, its [`Engine::volume_overlay_dir`]) emptied, so
+/// a run starts from the host directory as it is (podman discards an
+/// overlay's writes when the run ends). Takes no lock: its caller,
+/// [`Engine::launch`], holds the record lock and has seen the container
+/// is not running.
+pub(crate) fn reset_volume_overlays(opts: &CreateOptions, dir: &std::path::Path) -> Result<()> {
+    for (i, _) in opts
+        .volumes
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.options.overlay)
+    {
+        for sub in ["upper", "work"] {
+            let d = dir.join(i.to_string()).join(sub);
+            match std::fs::remove_dir_all(&d) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e).ctx("remove", d),
+            }
+            std::fs::create_dir_all(&d).ctx("create", &d)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use crate::console_socket::ConsoleSocket;
 use crate::engine::Engine;
 use crate::error::{IoContext, Result};
 use crate::exec_process::ExecOptions;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
@@ -78,17 +78,4 @@ impl Engine {
             }
         }
     }
-}
-
-/// Set the window size of the terminal whose master is `master`; the
-/// kernel sends the process group SIGWINCH.
-pub fn resize_terminal(master: BorrowedFd<'_>, width: u16, height: u16) {
-    let ws = libc::winsize {
-        ws_row: height,
-        ws_col: width,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCSWINSZ reads a winsize we own from a descriptor we borrow.
-    unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
 }

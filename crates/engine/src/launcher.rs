@@ -139,6 +139,12 @@ impl Engine {
                 what: "missing: the container's bundle was not written",
             });
         }
+        // Not running, under the lock: its overlays' writes of an earlier
+        // run can go.
+        crate::engine_volumes::reset_volume_overlays(
+            &Meta::of(&c)?.options,
+            &self.volume_overlay_dir(&c.id),
+        )?;
         let before = state.clone();
         let mut run = Run {
             engine: self,

@@ -140,8 +140,6 @@ impl Engine {
         self.pod_ready_to_start(&c)?;
         self.ensure_bundle(&c)?;
         self.start_dependencies(&c)?;
-        self.reset_volume_overlays(&c)?;
-        self.reset_volume_overlays(&c)?;
         let options = Meta::of(&c)?.options;
         let log = crate::output_watch::open_log(self, &c.id)?;
         let wiring = if options.tty {

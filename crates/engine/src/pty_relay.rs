@@ -22,11 +22,22 @@ pub(crate) fn window_size() -> Option<libc::winsize> {
     })
 }
 
+/// Set the window size of the terminal whose master is `master`; the
+/// kernel sends the process group SIGWINCH.
+pub fn resize_terminal(master: BorrowedFd<'_>, width: u16, height: u16) {
+    let ws = libc::winsize {
+        ws_row: height,
+        ws_col: width,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads a winsize we own from a descriptor we borrow.
+    unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+}
+
 fn pass_size(master: BorrowedFd<'_>) {
     if let Some(ws) = window_size() {
-        // SAFETY: TIOCSWINSZ reads a winsize we own; the kernel then sends
-        // SIGWINCH to the pty's foreground process group.
-        unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+        resize_terminal(master, ws.ws_col, ws.ws_row);
     }
 }
 

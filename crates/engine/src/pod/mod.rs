@@ -92,7 +92,7 @@ impl Engine {
             }
         }
         self.networks.check_ports(&opts.published())?;
-        let id = record::new_id()?;
+        let id = record::new_id();
         let lock = dirs.lock(&id)?;
         let mut rec = PodRecord {
             id: id.clone(),

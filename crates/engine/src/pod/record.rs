@@ -177,12 +177,8 @@ impl PodDirs {
 }
 
 /// A new pod id: 64 hex digits from the kernel's random source.
-pub(crate) fn new_id() -> Result<String> {
-    let mut bytes = [0u8; 32];
-    let path = "/dev/urandom";
-    std::io::Read::read_exact(&mut File::open(path).ctx("open", path)?, &mut bytes)
-        .ctx("read", path)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+pub(crate) fn new_id() -> String {
+    berth_storage::random_hex(32)
 }
 
 #[cfg(test)]
@@ -223,6 +219,6 @@ mod tests {
             .contains("pod.json"));
         dirs.remove("def").unwrap();
         assert!(dirs.load("def").unwrap().is_none());
-        assert_eq!(new_id().unwrap().len(), 64);
+        assert_eq!(new_id().len(), 64);
     }
 }
