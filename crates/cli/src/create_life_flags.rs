@@ -1,6 +1,6 @@
 //! `run`/`create` flags about the container's life and name service:
 //! `--restart`, `--add-host`, `--dns*`, `--no-hosts`, `--cidfile`,
-//! `--replace` and the `--health-*` flags, with podman 4.3's syntax and errors. The checks are the
+//! `--replace`, `--sdnotify` and the `--health-*` flags, with podman 4.3's syntax and errors. The checks are the
 //! engine's ([`berth_engine::life_options`]); `--cidfile` and `--replace`
 //! are the CLI's own steps around the engine's create and remove.
 
@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use berth_engine::health::{HealthFlags, Healthcheck};
 use berth_engine::health_action::HealthOnFailure;
 use berth_engine::life_options::{check_add_host, check_dns, LifeOptions, RestartPolicy};
+use berth_engine::sd_notify::SdNotify;
 use berth_engine::Engine;
 use clap::Args;
 use std::io::Write as _;
@@ -63,6 +64,11 @@ pub struct LifeFlags {
     /// or stop.
     #[arg(long, default_value = "none")]
     pub health_on_failure: String,
+    /// How NOTIFY_SOCKET (a Type=notify unit's) is used: container (the
+    /// container's own READY=1 reaches it), conmon (berth says READY once
+    /// the container started) or ignore.
+    #[arg(long, value_name = "container|conmon|ignore")]
+    pub sdnotify: Option<String>,
 }
 
 impl LifeFlags {
@@ -85,6 +91,10 @@ impl LifeFlags {
             no_hosts: self.no_hosts,
             healthcheck: self.healthcheck()?,
             health_on_failure: HealthOnFailure::parse(&self.health_on_failure)?,
+            sd_notify: SdNotify::from_flag(
+                self.sdnotify.as_deref(),
+                std::env::var("NOTIFY_SOCKET").ok(),
+            )?,
         })
     }
 

@@ -100,6 +100,7 @@ pub(crate) fn write(
     }
     crate::init::apply(&mut config, opts)?;
     crate::life_options::apply_no_hosts(&mut config, &opts.life);
+    crate::sd_notify::apply(&mut config, &opts.life, inp.dir)?;
     let path = inp.dir.join("config.json");
     let bytes = serde_json::to_vec_pretty(&config).map_err(|source| Error::Record {
         path: path.clone(),

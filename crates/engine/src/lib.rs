@@ -77,6 +77,7 @@ mod restart;
 mod restart_policy;
 mod rootfs_reader;
 mod runtime;
+pub mod sd_notify;
 pub mod seccomp_profile;
 mod signal_forwarding;
 pub mod spec;

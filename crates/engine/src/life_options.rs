@@ -61,6 +61,9 @@ pub enum LifeOptionError {
     /// A `--health-cmd` JSON array that does not parse.
     #[error("invalid --health-cmd {0:?}: {1}")]
     HealthCmd(String, String),
+    /// `--sdnotify` with an unknown mode.
+    #[error("invalid sdnotify value {0:?}: must be conmon, container or ignore")]
+    SdNotify(String),
     /// `healthcheck run` of a container without a check.
     #[error("container has no defined healthcheck")]
     NoHealthcheck,
@@ -168,6 +171,8 @@ pub struct LifeOptions {
     pub healthcheck: Option<crate::health::Healthcheck>,
     /// `--health-on-failure`.
     pub health_on_failure: crate::health_action::HealthOnFailure,
+    /// `--sdnotify` with the caller's `NOTIFY_SOCKET` (see `sd_notify`).
+    pub sd_notify: Option<crate::sd_notify::SdNotify>,
 }
 
 /// Check `--add-host HOST:IP` (IPv6 addresses keep their colons: only

@@ -156,6 +156,7 @@ impl Engine {
         let wake = crate::output_watch::sigchld_wake()?;
         // Installed before the start: a signal in that window is passed on,
         // not our death.
+        let notifier = crate::sd_notify::Notifier::open(&options.life, self.record(&c.id).path())?;
         set_forwarding(opts.sig_proxy);
         let launched = match self.launch(&c.id, wiring) {
             Ok(l) => l,
@@ -165,6 +166,9 @@ impl Engine {
             }
         };
         forward_to(launched.pid);
+        if let Some(n) = &notifier {
+            n.started();
+        }
         let (code, relayed, log_failure) = match launched.output {
             Output::Pipes([out, err]) => {
                 let streams = [Some(out), Some(err)];
@@ -237,6 +241,8 @@ impl Engine {
             }
         }
         let out = crate::listen_fds::to_monitor(&mut cmd)
+            // It notifies from the socket recorded at create (sd_notify).
+            .env_remove("NOTIFY_SOCKET")
             .args(args)
             .arg(&c.id)
             .stdin(Stdio::null())

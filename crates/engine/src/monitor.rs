@@ -78,14 +78,21 @@ pub fn run(engine: &Engine, id: &str) -> i32 {
     if let Some(client) = crate::attach_socket::client_from_cli() {
         hub.add(client);
     }
-    let started = prepare().and_then(|wake| Ok((start(engine, id, &mut hub)?, wake)));
-    let ((mut pid, mut streams, options), wake) = match started {
+    let started = prepare().and_then(|wake| {
+        let notifier = notifier(engine, id)?;
+        Ok((start(engine, id, &mut hub)?, wake, notifier))
+    });
+    let ((mut pid, mut streams, options), wake, notifier) = match started {
         Ok(s) => s,
         Err(e) => {
             tell_cli(&format!("error: {e}\n"));
             return 1;
         }
     };
+    // The relay lives as long as the monitor (restarts included).
+    if let Some(n) = &notifier {
+        n.started();
+    }
     let mut health = HealthTimer::of(engine, id, options.life.healthcheck);
     tell_cli("ok\n");
     let mut log = Some(log);
@@ -154,6 +161,12 @@ fn prepare() -> Result<OwnedFd> {
     crate::listen_fds::adopt_from_cli();
     nix::sys::prctl::set_child_subreaper(true).map_err(sys("PR_SET_CHILD_SUBREAPER"))?;
     crate::output_watch::sigchld_wake()
+}
+
+/// The container's `--sdnotify` side, opened before its first start.
+fn notifier(engine: &Engine, id: &str) -> Result<Option<crate::sd_notify::Notifier>> {
+    let options = Meta::of(&engine.container(id)?)?.options;
+    crate::sd_notify::Notifier::open(&options.life, engine.record(id).path())
 }
 
 /// Start the container; its init's pid, its output streams and its

@@ -17,7 +17,8 @@ pub struct Runtime {
 impl Runtime {
     fn command(&self) -> Command {
         let mut c = Command::new(&self.path);
-        c.arg("--root").arg(&self.root);
+        // The runtime would relay it itself; berth's waiter does (sd_notify).
+        c.arg("--root").arg(&self.root).env_remove("NOTIFY_SOCKET");
         c
     }
 
