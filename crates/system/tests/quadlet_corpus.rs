@@ -29,7 +29,6 @@ fn corpus_generates_verified_units_and_reports_the_rest() {
     for expected in [
         "test.container: Network=test.network: berth has no user-defined networks",
         "test.network: berth has no user-defined networks",
-        "notify.container: Notify=yes needs `berth run --sdnotify=container`",
         "test.volume: unsupported key User= in [Volume]: ignored",
         "test.volume: unsupported key Group= in [Volume]: ignored",
         "test.volume: unsupported key Label= in [Volume]: ignored",
@@ -50,6 +49,7 @@ fn corpus_generates_verified_units_and_reports_the_rest() {
             "default.target.wants",
             "minimal.service",
             "multi-user.target.wants",
+            "notify.service",
             "test-volume.service",
             "web.service",
         ]
@@ -66,7 +66,7 @@ fn corpus_generates_verified_units_and_reports_the_rest() {
     assert_eq!(
         start,
         format!(
-            "ExecStart={berth} run --name=web --replace --rm --env FOO=bar --env \"GREETING=hello world\" \
+            "ExecStart={berth} run --name=web --replace --rm --sdnotify=conmon --env FOO=bar --env \"GREETING=hello world\" \
              -v /srv/www:/usr/share/nginx/html:ro,Z --publish=8080:80 --network=host --user=101:101 \
              --label app=web --memory 64m docker.io/library/nginx:latest nginx -g \"daemon off;\""
         )
@@ -76,6 +76,14 @@ fn corpus_generates_verified_units_and_reports_the_rest() {
         web.contains("\n[Install]\nWantedBy=default.target\n"),
         "{web}"
     );
+    assert!(web.contains("\nType=notify\nNotifyAccess=all\n"), "{web}");
+    // podman-systemd.unit(5)'s Notify=yes: the container's own READY=1.
+    let notify = std::fs::read_to_string(out.path().join("notify.service")).unwrap();
+    assert!(
+        notify.contains(" run --name=systemd-%N --replace --rm --sdnotify=container busybox\n"),
+        "{notify}"
+    );
+    assert!(notify.contains("\nType=notify\n"), "{notify}");
     let minimal = std::fs::read_to_string(out.path().join("minimal.service")).unwrap();
     assert!(
         minimal.contains("Requires=test-volume.service\n"),

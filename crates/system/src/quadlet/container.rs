@@ -1,6 +1,8 @@
 //! `.container` → `NAME.service`: `berth run` in the foreground (berth
 //! has no daemon to detach to, and the unit's main process is then the
-//! waiter of the container), removed on stop.
+//! waiter of the container), removed on stop. `Type=notify` as podman's:
+//! `--sdnotify=conmon` (READY once the container started), or with
+//! `Notify=yes` `--sdnotify=container` (the container's own READY).
 
 use super::unit_file::{words, UnitFile};
 use super::{assemble, quote, Ctx, Generated};
@@ -39,12 +41,12 @@ pub(crate) fn translate(ctx: &mut Ctx, stem: &str, file: &UnitFile) -> Result<Ge
     }
     ctx.check_keys(file, S, &KNOWN);
     let image = file.value(S, "Image").ok_or("no Image= in [Container]")?;
-    if file.value(S, "Notify").is_some_and(|v| yes(&v)) {
-        return Err(
-            "Notify=yes needs `berth run --sdnotify=container`, which berth does not have yet"
-                .into(),
-        );
-    }
+    // As podman's Quadlet: berth says READY once the container started,
+    // or with Notify=yes the container says it itself.
+    let notify = match file.value(S, "Notify").is_some_and(|v| yes(&v)) {
+        true => "container",
+        false => "conmon",
+    };
     let name = file
         .value(S, "ContainerName")
         .unwrap_or_else(|| "systemd-%N".into());
@@ -53,6 +55,7 @@ pub(crate) fn translate(ctx: &mut Ctx, stem: &str, file: &UnitFile) -> Result<Ge
         format!("--name={name}"),
         "--replace".into(),
         "--rm".into(),
+        format!("--sdnotify={notify}"),
     ];
     let mut requires: Vec<String> = Vec::new();
     for e in file.values(S, "Environment") {
@@ -147,7 +150,8 @@ pub(crate) fn translate(ctx: &mut Ctx, stem: &str, file: &UnitFile) -> Result<Ge
         "KillMode=mixed".into(),
         format!("ExecStopPost=-{berth} rm -f --ignore {}", quote(&name)),
         "SyslogIdentifier=%N".into(),
-        "Type=simple".into(),
+        "Type=notify".into(),
+        "NotifyAccess=all".into(),
         format!("ExecStart={start}"),
     ];
     Ok(assemble(
