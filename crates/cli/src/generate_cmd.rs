@@ -43,6 +43,27 @@ pub struct SystemdArgs {
     /// Between the prefix and the name.
     #[arg(long, default_value = "-")]
     pub separator: String,
+    /// No comment header at the top of the unit.
+    #[arg(long)]
+    pub no_header: bool,
+    /// Add a Wants= dependency on this unit (repeatable).
+    #[arg(long)]
+    pub wants: Vec<String>,
+    /// Add an After= ordering on this unit (repeatable).
+    #[arg(long)]
+    pub after: Vec<String>,
+    /// Add a Requires= dependency on this unit (repeatable).
+    #[arg(long)]
+    pub requires: Vec<String>,
+    /// Set KEY=VALUE in the unit's environment (KEY alone: our value).
+    #[arg(short, long)]
+    pub env: Vec<String>,
+    /// The unit's RestartSec= in seconds.
+    #[arg(long)]
+    pub restart_sec: Option<u64>,
+    /// The unit's TimeoutStartSec= in seconds.
+    #[arg(long)]
+    pub start_timeout: Option<u64>,
     /// The container.
     pub container: String,
 }
@@ -83,6 +104,18 @@ fn systemd(cli: &Cli, a: &SystemdArgs) -> anyhow::Result<()> {
     o.stop_timeout = a.time;
     o.prefix = a.container_prefix.clone();
     o.separator = a.separator.clone();
+    o.no_header = a.no_header;
+    o.wants = a.wants.clone();
+    o.after = a.after.clone();
+    o.requires = a.requires.clone();
+    // podman: a KEY without a value takes ours (dropped when we have none).
+    o.env = a
+        .env
+        .iter()
+        .filter_map(|e| berth_engine::options::expand_env(e))
+        .collect();
+    o.restart_sec = a.restart_sec;
+    o.start_timeout = a.start_timeout;
     let (unit, text) = berth_system::container_unit(
         &berth_system::UnitContainer {
             id: &info.id,

@@ -38,9 +38,18 @@ fn exec(text: &str, key: &str) -> Vec<String> {
 
 /// Run an Exec line as systemd would: a clean environment, cwd /.
 fn run_as_systemd(env: &Env, argv: &[String]) {
-    let out = Command::new(&argv[0])
+    run_as_systemd_notified(env, argv, None)
+}
+
+/// [`run_as_systemd`] of a `Type=notify` unit: `NOTIFY_SOCKET` set.
+fn run_as_systemd_notified(env: &Env, argv: &[String], notify: Option<&Path>) {
+    let mut cmd = Command::new(&argv[0]);
+    cmd.env_clear();
+    if let Some(n) = notify {
+        cmd.env("NOTIFY_SOCKET", n);
+    }
+    let out = cmd
         .args(&argv[1..])
-        .env_clear()
         .env(
             "PATH",
             "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -113,11 +122,32 @@ fn new_unit_creates_the_container_afresh_and_removes_it() {
     verify(env.dir.path(), "container-fresh", &text);
     let start = exec(&text, "ExecStart").join(" ");
     assert!(
-        start.contains(" run --rm -d --replace --name fresh -e GREETING=hi busybox sleep 1000"),
+        start.contains(
+            " run --rm --sdnotify=conmon -d --replace --name fresh -e GREETING=hi busybox sleep 1000"
+        ),
         "{start}"
     );
+    assert!(text.contains("\nType=notify\nNotifyAccess=all\n"), "{text}");
     let old = env.inspect("fresh")["Id"].as_str().unwrap().to_string();
-    run_as_systemd(&env, &exec(&text, "ExecStart"));
+    // The service manager's socket: the monitor says READY with its pid.
+    let notify = env.dir.path().join("notify.sock");
+    let manager = std::os::unix::net::UnixDatagram::bind(&notify).unwrap();
+    manager
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    run_as_systemd_notified(&env, &exec(&text, "ExecStart"), Some(&notify));
+    let mut buf = [0u8; 128];
+    let n = manager.recv(&mut buf).expect("no READY");
+    let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+    let pid = msg
+        .strip_prefix("MAINPID=")
+        .and_then(|m| m.strip_suffix("\nREADY=1"))
+        .unwrap_or_else(|| panic!("{msg:?}"));
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    assert!(
+        String::from_utf8_lossy(&cmdline).contains("monitor"),
+        "MAINPID {pid} is not the monitor"
+    );
     let new = env.inspect("fresh");
     assert_ne!(new["Id"].as_str().unwrap(), old, "not replaced");
     assert_eq!(status(&env, "fresh").as_deref(), Some("running"));
@@ -129,6 +159,89 @@ fn new_unit_creates_the_container_afresh_and_removes_it() {
     run_as_systemd(&env, &exec(&text, "ExecStop"));
     run_as_systemd(&env, &exec(&text, "ExecStopPost"));
     assert_eq!(status(&env, "fresh"), None, "container left after stop");
+}
+
+#[test]
+fn podman_flags_shape_the_unit() {
+    require!(is_root(), "needs root");
+    require!(
+        Path::new("/usr/bin/systemd-analyze").exists(),
+        "systemd-analyze not installed"
+    );
+    let env = Env::new();
+    env.ok(&["create", "--name", "flags", "busybox", "sleep", "1000"]);
+    let text = env.ok(&[
+        "generate",
+        "systemd",
+        "--name",
+        "--no-header",
+        "--wants",
+        "time-sync.target",
+        "--after",
+        "local-fs.target",
+        "--after",
+        "sysinit.target",
+        "--requires",
+        "basic.target",
+        "-e",
+        "GREETING=hello world",
+        "--env",
+        "RATE=100%",
+        "--restart-sec",
+        "15",
+        "--start-timeout",
+        "90",
+        "--restart-policy",
+        "always",
+        "--container-prefix",
+        "ctr",
+        "--separator",
+        "_",
+        "flags",
+    ]);
+    assert!(text.starts_with("[Unit]\n"), "{text}");
+    for line in [
+        "Wants=time-sync.target\n",
+        "After=local-fs.target\n",
+        "After=sysinit.target\n",
+        "Requires=basic.target\n",
+        "Environment=\"GREETING=hello world\"\n",
+        "Environment=RATE=100%%\n",
+        "RestartSec=15\n",
+        "TimeoutStartSec=90\n",
+        "Restart=always\n",
+    ] {
+        assert!(text.contains(line), "no {line:?} in\n{text}");
+    }
+    verify(env.dir.path(), "ctr_flags", &text);
+    // --files writes PREFIX SEP NAME.service in the working directory.
+    let out = env
+        .command(&["generate", "systemd", "--name", "--files", "flags"])
+        .current_dir(env.dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let file = env.dir.path().join("container-flags.service");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        file.display().to_string()
+    );
+    verify(
+        env.dir.path(),
+        "container-flags",
+        &std::fs::read_to_string(&file).unwrap(),
+    );
+    // Bad values change nothing and say what is wrong.
+    for bad in [
+        vec!["--env", "NOVALUE=x\ny=1"],
+        vec!["--wants", "a.service b.service"],
+    ] {
+        let mut args = vec!["generate", "systemd", "--name"];
+        args.extend(bad.iter().copied());
+        args.push("flags");
+        let out = env.berth(&args);
+        assert!(!out.status.success(), "{bad:?} accepted");
+    }
 }
 
 #[test]
