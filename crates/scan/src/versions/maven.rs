@@ -33,33 +33,38 @@ fn qualifier(q: &str) -> Item {
 fn items(v: &str) -> Vec<Item> {
     let lower = v.trim().to_ascii_lowercase();
     let mut out = Vec::new();
-    let mut token = String::new();
-    let mut digits = false;
-    let flush = |token: &mut String, digits: bool, out: &mut Vec<Item>| {
-        if digits {
-            out.push(token.parse().map(Item::Number).unwrap_or_else(|_| qualifier(token)));
-        } else {
-            out.push(qualifier(token));
+    // Each `-` group is normalised on its own, as Maven's nested lists are:
+    // `1.0-alpha-1` is [1] [alpha] [1], so it sorts below `1.0`.
+    for group in lower.split('-') {
+        let mut items = Vec::new();
+        for part in group.split('.') {
+            let mut token = String::new();
+            let mut digits = false;
+            for ch in part.chars() {
+                let is_digit = ch.is_ascii_digit();
+                if !token.is_empty() && is_digit != digits {
+                    items.push(item(&token, digits));
+                    token.clear();
+                }
+                digits = is_digit;
+                token.push(ch);
+            }
+            items.push(item(&token, digits));
         }
-        token.clear();
-    };
-    for ch in lower.chars() {
-        if ch == '.' || ch == '-' {
-            flush(&mut token, digits, &mut out);
-            continue;
+        while matches!(items.last(), Some(Item::Number(0)) | Some(Item::Qualifier(RELEASE, _))) {
+            items.pop();
         }
-        let is_digit = ch.is_ascii_digit();
-        if !token.is_empty() && is_digit != digits {
-            flush(&mut token, digits, &mut out);
-        }
-        digits = is_digit;
-        token.push(ch);
-    }
-    flush(&mut token, digits, &mut out);
-    while matches!(out.last(), Some(Item::Number(0)) | Some(Item::Qualifier(RELEASE, _))) {
-        out.pop();
+        out.extend(items);
     }
     out
+}
+
+fn item(token: &str, digits: bool) -> Item {
+    if digits {
+        token.parse().map(Item::Number).unwrap_or_else(|_| qualifier(token))
+    } else {
+        qualifier(token)
+    }
 }
 
 pub(crate) fn compare(a: &str, b: &str) -> Ordering {
