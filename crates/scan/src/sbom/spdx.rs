@@ -43,7 +43,7 @@ pub fn spdx_json(inv: &Inventory) -> Value {
             "name": os.id,
             "downloadLocation": "NOASSERTION",
             "filesAnalyzed": false,
-            "primaryPackagePurpose": "OPERATING-SYSTEM",
+            "primaryPackagePurpose": "OPERATING_SYSTEM",
         });
         if let Some(v) = &os.version_id {
             p["versionInfo"] = json!(v);
