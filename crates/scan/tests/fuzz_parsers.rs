@@ -35,9 +35,36 @@ impl Rng {
 
 /// Tokens that steer mutations towards the parsers' special cases.
 const DICT: &[&[u8]] = &[
-    b"\n", b":", b"\t", b"\"", b"{", b"}", b"[", b"]", b",", b"@", b"~", b"-", b"+", b"!",
-    b"\xff", b"\x00", b"\x80", b"version", b"dep\t", b"=>\t", b"node_modules/", b"introduced",
-    b"fixed", b"last_affected", b"0", b"99999999999999999999999", b"-r", b"_rc", b".post", b".dev",
+    b"\n",
+    b":",
+    b"\t",
+    b"\"",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b",",
+    b"@",
+    b"~",
+    b"-",
+    b"+",
+    b"!",
+    b"\xff",
+    b"\x00",
+    b"\x80",
+    b"version",
+    b"dep\t",
+    b"=>\t",
+    b"node_modules/",
+    b"introduced",
+    b"fixed",
+    b"last_affected",
+    b"0",
+    b"99999999999999999999999",
+    b"-r",
+    b"_rc",
+    b".post",
+    b".dev",
 ];
 
 fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
@@ -78,7 +105,12 @@ fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
 }
 
 /// Runs `parse` over ROUNDS mutations of each seed; an `Err` must name `path`.
-fn fuzz<T>(name: &str, seeds: &[&[u8]], path: &str, mut parse: impl FnMut(&[u8]) -> Result<T, berth_scan::ScanWarning>) {
+fn fuzz<T>(
+    name: &str,
+    seeds: &[&[u8]],
+    path: &str,
+    mut parse: impl FnMut(&[u8]) -> Result<T, berth_scan::ScanWarning>,
+) {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ name.len() as u64);
     let (mut ok, mut err) = (0, 0);
     for seed in seeds {
@@ -89,7 +121,11 @@ fn fuzz<T>(name: &str, seeds: &[&[u8]], path: &str, mut parse: impl FnMut(&[u8])
             match parse(&input) {
                 Ok(_) => ok += 1,
                 Err(w) => {
-                    assert!(w.path.starts_with(path), "{name}: warning names {:?}", w.path);
+                    assert!(
+                        w.path.starts_with(path),
+                        "{name}: warning names {:?}",
+                        w.path
+                    );
                     assert!(!w.message.is_empty(), "{name}: empty message");
                     err += 1;
                 }
@@ -101,7 +137,8 @@ fn fuzz<T>(name: &str, seeds: &[&[u8]], path: &str, mut parse: impl FnMut(&[u8])
 }
 
 const METADATA: &[u8] = b"Metadata-Version: 2.1\nName: requests\nVersion: 2.28.1\nLicense: Apache 2.0\nClassifier: License :: OSI Approved :: MIT License\n\nbody\n";
-const PACKAGE_JSON: &[u8] = br#"{"name":"@babel/core","version":"7.22.5","license":"MIT","licenses":[{"type":"MIT"}]}"#;
+const PACKAGE_JSON: &[u8] =
+    br#"{"name":"@babel/core","version":"7.22.5","license":"MIT","licenses":[{"type":"MIT"}]}"#;
 const LOCK_V1: &[u8] = br#"{"lockfileVersion":1,"dependencies":{"debug":{"version":"4.3.4","dependencies":{"ms":{"version":"2.1.2"}}}}}"#;
 const LOCK_V3: &[u8] = br#"{"lockfileVersion":3,"packages":{"":{"name":"app"},"node_modules/a":{"version":"1.0.0","license":"MIT"},"node_modules/a/node_modules/@s/b":{"version":"2.0.0"}}}"#;
 const YARN: &[u8] = b"# yarn lockfile v1\n\n\"@babel/code-frame@^7.0.0\", \"@babel/code-frame@^7.22.5\":\n  version \"7.22.5\"\n  dependencies:\n    x \"^1\"\n\nlodash@^4:\n  version \"4.17.21\"\n";
@@ -109,17 +146,25 @@ const YARN: &[u8] = b"# yarn lockfile v1\n\n\"@babel/code-frame@^7.0.0\", \"@bab
 #[test]
 fn python_metadata() {
     let path = "/usr/lib/python3/dist-packages/requests-2.28.1.dist-info/METADATA";
-    fuzz("METADATA", &[METADATA], path, |d| read_record(LangRecord::PythonMetadata, path, d));
+    fuzz("METADATA", &[METADATA], path, |d| {
+        read_record(LangRecord::PythonMetadata, path, d)
+    });
 }
 
 #[test]
 fn npm_package_json_and_lockfiles() {
     let path = "/app/node_modules/@babel/core/package.json";
-    fuzz("package.json", &[PACKAGE_JSON], path, |d| read_record(LangRecord::NpmPackageJson, path, d));
+    fuzz("package.json", &[PACKAGE_JSON], path, |d| {
+        read_record(LangRecord::NpmPackageJson, path, d)
+    });
     let path = "/app/package-lock.json";
-    fuzz("package-lock", &[LOCK_V1, LOCK_V3], path, |d| read_record(LangRecord::NpmLockfile, path, d));
+    fuzz("package-lock", &[LOCK_V1, LOCK_V3], path, |d| {
+        read_record(LangRecord::NpmLockfile, path, d)
+    });
     let path = "/app/yarn.lock";
-    fuzz("yarn.lock", &[YARN], path, |d| read_record(LangRecord::NpmLockfile, path, d));
+    fuzz("yarn.lock", &[YARN], path, |d| {
+        read_record(LangRecord::NpmLockfile, path, d)
+    });
 }
 
 fn go_blob() -> Vec<u8> {
@@ -153,7 +198,11 @@ fn go_build_info_bytes() {
         let found = read_binary(path, &bin)?;
         // A mangled magic is "no build info", which is no error but not a parse either.
         if found.is_empty() {
-            return Err(berth_scan::ScanWarning { path: path.into(), line: None, message: "none".into() });
+            return Err(berth_scan::ScanWarning {
+                path: path.into(),
+                line: None,
+                message: "none".into(),
+            });
         }
         Ok(found)
     });
@@ -204,22 +253,37 @@ fn cargo_auditable_json() {
 #[test]
 fn java_archives() {
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    w.start_file("META-INF/maven/g/a/pom.properties", zip::write::SimpleFileOptions::default()).unwrap();
-    w.write_all(b"groupId=g\nartifactId=a\nversion=1.0\n").unwrap();
+    w.start_file(
+        "META-INF/maven/g/a/pom.properties",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap();
+    w.write_all(b"groupId=g\nartifactId=a\nversion=1.0\n")
+        .unwrap();
     let jar = w.finish().unwrap().into_inner();
     let path = "/opt/app.jar";
-    fuzz("jar", &[&jar], path, |d| read_record(LangRecord::JavaArchive, path, d));
+    fuzz("jar", &[&jar], path, |d| {
+        read_record(LangRecord::JavaArchive, path, d)
+    });
 }
 
 #[test]
 fn osv_records_and_matching() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/osv");
-    let seeds: Vec<Vec<u8>> = ["npm/GHSA-35jh-r3h4-6jhm.json", "Debian/DSA-5514-1.json", "Go/GO-2024-2687.json"]
-        .iter()
-        .map(|f| std::fs::read(dir.join(f)).unwrap())
-        .collect();
+    let seeds: Vec<Vec<u8>> = [
+        "npm/GHSA-35jh-r3h4-6jhm.json",
+        "Debian/DSA-5514-1.json",
+        "Go/GO-2024-2687.json",
+    ]
+    .iter()
+    .map(|f| std::fs::read(dir.join(f)).unwrap())
+    .collect();
     let inv = Inventory {
-        os: Some(OsRelease { id: "debian".into(), version_id: Some("12".into()), ..Default::default() }),
+        os: Some(OsRelease {
+            id: "debian".into(),
+            version_id: Some("12".into()),
+            ..Default::default()
+        }),
         packages: vec![
             Package {
                 name: "libc6".into(),
@@ -256,7 +320,10 @@ fn osv_records_and_matching() {
             db.add(Path::new(&name), &mutate(&mut rng, seed));
         }
     }
-    assert!(db.errors().iter().all(|e| e.path.starts_with("/db") && !e.message.is_empty()));
+    assert!(db
+        .errors()
+        .iter()
+        .all(|e| e.path.starts_with("/db") && !e.message.is_empty()));
     assert!(!db.errors().is_empty() && !db.is_empty());
     // Matching over whatever loaded must not panic either.
     let _ = db.matches(&inv);
@@ -264,8 +331,26 @@ fn osv_records_and_matching() {
 
 #[test]
 fn version_orderings_are_total_and_antisymmetric() {
-    let seeds = ["1:2.36-9+deb12u3", "1.36.1-r1", "1.0_rc1_p2", "1!2.0rc1.post3.dev4+local.7", "v0.0.0-20230101-abc", "1.0.0-alpha.1+build", "1.0-SNAPSHOT", "3.0.7-24.el9~rc1^git"];
-    let ecos = [Ecosystem::Debian, Ecosystem::Alpine, Ecosystem::Rpm, Ecosystem::PyPI, Ecosystem::Npm, Ecosystem::CratesIo, Ecosystem::Go, Ecosystem::Maven];
+    let seeds = [
+        "1:2.36-9+deb12u3",
+        "1.36.1-r1",
+        "1.0_rc1_p2",
+        "1!2.0rc1.post3.dev4+local.7",
+        "v0.0.0-20230101-abc",
+        "1.0.0-alpha.1+build",
+        "1.0-SNAPSHOT",
+        "3.0.7-24.el9~rc1^git",
+    ];
+    let ecos = [
+        Ecosystem::Debian,
+        Ecosystem::Alpine,
+        Ecosystem::Rpm,
+        Ecosystem::PyPI,
+        Ecosystem::Npm,
+        Ecosystem::CratesIo,
+        Ecosystem::Go,
+        Ecosystem::Maven,
+    ];
     let mut rng = Rng(3);
     for _ in 0..ROUNDS {
         let (i, j) = (rng.below(seeds.len()), rng.below(seeds.len()));
@@ -273,7 +358,11 @@ fn version_orderings_are_total_and_antisymmetric() {
         let b = String::from_utf8_lossy(&mutate(&mut rng, seeds[j].as_bytes())).into_owned();
         for eco in ecos {
             let ab = compare(eco, &a, &b);
-            assert_eq!(ab, compare(eco, &b, &a).reverse(), "{eco:?}: {a:?} vs {b:?}");
+            assert_eq!(
+                ab,
+                compare(eco, &b, &a).reverse(),
+                "{eco:?}: {a:?} vs {b:?}"
+            );
             assert_eq!(compare(eco, &a, &a), Ordering::Equal, "{eco:?}: {a:?}");
         }
     }

@@ -9,13 +9,19 @@ use berth_scan::lang::{classify, read_binary, read_record, required_file, LangRe
 use berth_scan::{Ecosystem, Package};
 
 fn names(pkgs: &[Package]) -> Vec<(String, String)> {
-    let mut v: Vec<_> = pkgs.iter().map(|p| (p.name.clone(), p.version.clone())).collect();
+    let mut v: Vec<_> = pkgs
+        .iter()
+        .map(|p| (p.name.clone(), p.version.clone()))
+        .collect();
     v.sort();
     v
 }
 
 fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut v: Vec<_> = list.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+    let mut v: Vec<_> = list
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
     v.sort();
     v
 }
@@ -24,12 +30,30 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
 fn classify_by_path() {
     use LangRecord::*;
     for (path, want) in [
-        ("/usr/lib/python3/dist-packages/requests-2.28.1.dist-info/METADATA", Some(PythonMetadata)),
-        ("/usr/lib/python3/dist-packages/six-1.16.0.egg-info/PKG-INFO", Some(PythonPkgInfo)),
-        ("/usr/lib/python3/dist-packages/distro_info-1.5.egg-info", Some(PythonPkgInfo)),
-        ("/app/node_modules/lodash/package.json", Some(NpmPackageJson)),
-        ("/app/node_modules/@babel/core/package.json", Some(NpmPackageJson)),
-        ("/app/node_modules/a/node_modules/b/package.json", Some(NpmPackageJson)),
+        (
+            "/usr/lib/python3/dist-packages/requests-2.28.1.dist-info/METADATA",
+            Some(PythonMetadata),
+        ),
+        (
+            "/usr/lib/python3/dist-packages/six-1.16.0.egg-info/PKG-INFO",
+            Some(PythonPkgInfo),
+        ),
+        (
+            "/usr/lib/python3/dist-packages/distro_info-1.5.egg-info",
+            Some(PythonPkgInfo),
+        ),
+        (
+            "/app/node_modules/lodash/package.json",
+            Some(NpmPackageJson),
+        ),
+        (
+            "/app/node_modules/@babel/core/package.json",
+            Some(NpmPackageJson),
+        ),
+        (
+            "/app/node_modules/a/node_modules/b/package.json",
+            Some(NpmPackageJson),
+        ),
         ("/app/package.json", None),
         ("/app/node_modules/lodash/fp/package.json", None),
         ("/app/package-lock.json", Some(NpmLockfile)),
@@ -38,14 +62,26 @@ fn classify_by_path() {
         ("/app/node_modules/x/package-lock.json", None),
         ("/opt/app/lib/log4j-core-2.17.1.jar", Some(JavaArchive)),
         ("/srv/app.war", Some(JavaArchive)),
-        ("/usr/lib/python3/dist-packages/requests-2.28.1.dist-info/RECORD", None),
+        (
+            "/usr/lib/python3/dist-packages/requests-2.28.1.dist-info/RECORD",
+            None,
+        ),
         ("/usr/bin/runc", None),
     ] {
         assert_eq!(classify(path), want, "{path}");
     }
-    assert_eq!(required_file("/usr/lib/python3/site-packages/x-1.0.dist-info"), Some("METADATA"));
-    assert_eq!(required_file("/usr/lib/python3/site-packages/x-1.0.dist-info/"), Some("METADATA"));
-    assert_eq!(required_file("/usr/lib/python3/site-packages/x-1.0.egg-info"), Some("PKG-INFO"));
+    assert_eq!(
+        required_file("/usr/lib/python3/site-packages/x-1.0.dist-info"),
+        Some("METADATA")
+    );
+    assert_eq!(
+        required_file("/usr/lib/python3/site-packages/x-1.0.dist-info/"),
+        Some("METADATA")
+    );
+    assert_eq!(
+        required_file("/usr/lib/python3/site-packages/x-1.0.egg-info"),
+        Some("PKG-INFO")
+    );
     assert_eq!(required_file("/usr/lib/python3/site-packages/x"), None);
 }
 
@@ -68,18 +104,31 @@ fn python_dist_info_and_egg_info() {
     let pkgs = read_record(LangRecord::PythonMetadata, path, METADATA.as_bytes()).unwrap();
     assert_eq!(pkgs.len(), 1);
     let p = &pkgs[0];
-    assert_eq!((p.name.as_str(), p.version.as_str(), p.ecosystem), ("requests", "2.28.1", Ecosystem::PyPI));
+    assert_eq!(
+        (p.name.as_str(), p.version.as_str(), p.ecosystem),
+        ("requests", "2.28.1", Ecosystem::PyPI)
+    );
     assert_eq!(p.licenses, ["Apache 2.0"]);
     assert_eq!(p.location, path);
 
     // PEP 639's License-Expression wins over the classifiers.
     let pep639 = "Metadata-Version: 2.4\nName: attrs\nVersion: 23.1.0\nLicense-Expression: MIT\nClassifier: License :: OSI Approved :: MIT License\n";
-    let p = &read_record(LangRecord::PythonMetadata, "/x.dist-info/METADATA", pep639.as_bytes()).unwrap()[0];
+    let p = &read_record(
+        LangRecord::PythonMetadata,
+        "/x.dist-info/METADATA",
+        pep639.as_bytes(),
+    )
+    .unwrap()[0];
     assert_eq!(p.licenses, ["MIT"]);
 
     // Classifiers when the License header is the whole licence text.
     let long = "Metadata-Version: 1.2\nName: six\nVersion: 1.16.0\nLicense: Copyright (c) 2010-2020 Benjamin Peterson\n        Permission is hereby granted, free of charge\nClassifier: License :: OSI Approved :: MIT License\nClassifier: Programming Language :: Python :: 3\n";
-    let p = &read_record(LangRecord::PythonPkgInfo, "/six-1.16.0.egg-info", long.as_bytes()).unwrap()[0];
+    let p = &read_record(
+        LangRecord::PythonPkgInfo,
+        "/six-1.16.0.egg-info",
+        long.as_bytes(),
+    )
+    .unwrap()[0];
     assert_eq!((p.name.as_str(), p.version.as_str()), ("six", "1.16.0"));
     assert_eq!(p.licenses, ["MIT"]);
 }
@@ -87,14 +136,29 @@ fn python_dist_info_and_egg_info() {
 #[test]
 fn python_bad_metadata_names_file_and_line() {
     let path = "/usr/lib/python3/dist-packages/bad-1.0.dist-info/METADATA";
-    let err = read_record(LangRecord::PythonMetadata, path, b"Metadata-Version: 2.1\nVersion: 1.0\n").unwrap_err();
+    let err = read_record(
+        LangRecord::PythonMetadata,
+        path,
+        b"Metadata-Version: 2.1\nVersion: 1.0\n",
+    )
+    .unwrap_err();
     assert_eq!(err.path, path);
     assert!(err.message.contains("no Name"), "{}", err.message);
 
-    let err = read_record(LangRecord::PythonMetadata, path, b"Name: x\nVersion: 1\nthis is no header\n").unwrap_err();
+    let err = read_record(
+        LangRecord::PythonMetadata,
+        path,
+        b"Name: x\nVersion: 1\nthis is no header\n",
+    )
+    .unwrap_err();
     assert_eq!((err.path.as_str(), err.line), (path, Some(3)));
 
-    let err = read_record(LangRecord::PythonMetadata, path, b"Name: x\nVersion: \xff\n").unwrap_err();
+    let err = read_record(
+        LangRecord::PythonMetadata,
+        path,
+        b"Name: x\nVersion: \xff\n",
+    )
+    .unwrap_err();
     assert_eq!(err.line, Some(2));
 }
 
@@ -103,14 +167,23 @@ fn npm_package_json() {
     let path = "/app/node_modules/@babel/core/package.json";
     let data = br#"{"name":"@babel/core","version":"7.22.5","license":"MIT","dependencies":{"debug":"^4.1.0"}}"#;
     let p = &read_record(LangRecord::NpmPackageJson, path, data).unwrap()[0];
-    assert_eq!((p.name.as_str(), p.version.as_str(), p.ecosystem), ("@babel/core", "7.22.5", Ecosystem::Npm));
+    assert_eq!(
+        (p.name.as_str(), p.version.as_str(), p.ecosystem),
+        ("@babel/core", "7.22.5", Ecosystem::Npm)
+    );
     assert_eq!(p.licenses, ["MIT"]);
 
-    let legacy = br#"{"name":"old","version":"0.1.0","licenses":[{"type":"MIT"},{"type":"Apache-2.0"}]}"#;
+    let legacy =
+        br#"{"name":"old","version":"0.1.0","licenses":[{"type":"MIT"},{"type":"Apache-2.0"}]}"#;
     let p = &read_record(LangRecord::NpmPackageJson, path, legacy).unwrap()[0];
     assert_eq!(p.licenses, ["MIT", "Apache-2.0"]);
 
-    let err = read_record(LangRecord::NpmPackageJson, path, b"{\"name\": \"x\",\n \"version\": }").unwrap_err();
+    let err = read_record(
+        LangRecord::NpmPackageJson,
+        path,
+        b"{\"name\": \"x\",\n \"version\": }",
+    )
+    .unwrap_err();
     assert_eq!((err.path.as_str(), err.line), (path, Some(2)));
     let err = read_record(LangRecord::NpmPackageJson, path, br#"{"name":"x"}"#).unwrap_err();
     assert!(err.message.contains("no version"), "{}", err.message);
@@ -127,7 +200,10 @@ fn npm_lockfiles_v1_v2_v3() {
       }
     }"#;
     let pkgs = read_record(LangRecord::NpmLockfile, "/app/package-lock.json", v1).unwrap();
-    assert_eq!(names(&pkgs), pairs(&[("debug", "4.3.4"), ("lodash", "4.17.20"), ("ms", "2.1.2")]));
+    assert_eq!(
+        names(&pkgs),
+        pairs(&[("debug", "4.3.4"), ("lodash", "4.17.20"), ("ms", "2.1.2")])
+    );
 
     // v2 keeps both layouts; `packages` is read. v3 has only `packages`.
     let v3 = br#"{
@@ -145,13 +221,32 @@ fn npm_lockfiles_v1_v2_v3() {
     let pkgs = read_record(LangRecord::NpmLockfile, "/app/package-lock.json", v3).unwrap();
     assert_eq!(
         names(&pkgs),
-        pairs(&[("@types/node", "20.4.2"), ("debug", "4.3.4"), ("ms", "2.1.2"), ("ws", "8.13.0")])
+        pairs(&[
+            ("@types/node", "20.4.2"),
+            ("debug", "4.3.4"),
+            ("ms", "2.1.2"),
+            ("ws", "8.13.0")
+        ])
     );
-    assert_eq!(pkgs.iter().find(|p| p.name == "@types/node").unwrap().licenses, ["MIT"]);
+    assert_eq!(
+        pkgs.iter()
+            .find(|p| p.name == "@types/node")
+            .unwrap()
+            .licenses,
+        ["MIT"]
+    );
 
-    let err = read_record(LangRecord::NpmLockfile, "/app/package-lock.json", br#"{"packages":{"node_modules/x":{}}}"#)
-        .unwrap_err();
-    assert!(err.message.contains("\"node_modules/x\" has no version"), "{}", err.message);
+    let err = read_record(
+        LangRecord::NpmLockfile,
+        "/app/package-lock.json",
+        br#"{"packages":{"node_modules/x":{}}}"#,
+    )
+    .unwrap_err();
+    assert!(
+        err.message.contains("\"node_modules/x\" has no version"),
+        "{}",
+        err.message
+    );
 }
 
 #[test]
@@ -172,19 +267,32 @@ lodash@^4.17.20:
   resolved "https://registry.yarnpkg.com/lodash/-/lodash-4.17.21.tgz"
 "#;
     let pkgs = read_record(LangRecord::NpmLockfile, "/app/yarn.lock", lock).unwrap();
-    assert_eq!(names(&pkgs), pairs(&[("@babel/code-frame", "7.22.5"), ("lodash", "4.17.21")]));
+    assert_eq!(
+        names(&pkgs),
+        pairs(&[("@babel/code-frame", "7.22.5"), ("lodash", "4.17.21")])
+    );
 
-    let err = read_record(LangRecord::NpmLockfile, "/app/yarn.lock", b"lodash@^4:\n  resolved \"x\"\n\nms@^2:\n  version \"2.1.2\"\n")
-        .unwrap_err();
+    let err = read_record(
+        LangRecord::NpmLockfile,
+        "/app/yarn.lock",
+        b"lodash@^4:\n  resolved \"x\"\n\nms@^2:\n  version \"2.1.2\"\n",
+    )
+    .unwrap_err();
     assert_eq!(err.line, Some(1));
-    let err = read_record(LangRecord::NpmLockfile, "/app/yarn.lock", b"__metadata:\n  version: 6\n").unwrap_err();
+    let err = read_record(
+        LangRecord::NpmLockfile,
+        "/app/yarn.lock",
+        b"__metadata:\n  version: 6\n",
+    )
+    .unwrap_err();
     assert!(err.message.contains("yarn 2"), "{}", err.message);
 }
 
 fn jar(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for (name, data) in entries {
-        w.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+        w.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
         w.write_all(data).unwrap();
     }
     w.finish().unwrap().into_inner()
@@ -201,7 +309,10 @@ fn java_archives_and_nested_jars() {
         ("org/apache/logging/log4j/core/Logger.class", b"\xca\xfe\xba\xbe"),
     ]);
     let outer = jar(&[
-        ("META-INF/maven/com.example/app/pom.properties", b"groupId=com.example\nartifactId=app\nversion=1.0.0\n"),
+        (
+            "META-INF/maven/com.example/app/pom.properties",
+            b"groupId=com.example\nartifactId=app\nversion=1.0.0\n",
+        ),
         ("BOOT-INF/lib/log4j-core-2.14.1.jar", &inner),
         ("BOOT-INF/lib/notes.txt", b"x"),
     ]);
@@ -209,9 +320,15 @@ fn java_archives_and_nested_jars() {
     let pkgs = read_record(LangRecord::JavaArchive, path, &outer).unwrap();
     assert_eq!(
         names(&pkgs),
-        pairs(&[("com.example:app", "1.0.0"), ("org.apache.logging.log4j:log4j-core", "2.14.1")])
+        pairs(&[
+            ("com.example:app", "1.0.0"),
+            ("org.apache.logging.log4j:log4j-core", "2.14.1")
+        ])
     );
-    let log4j = pkgs.iter().find(|p| p.name.ends_with("log4j-core")).unwrap();
+    let log4j = pkgs
+        .iter()
+        .find(|p| p.name.ends_with("log4j-core"))
+        .unwrap();
     assert_eq!(log4j.ecosystem, Ecosystem::Maven);
     assert_eq!(
         log4j.location,
@@ -251,7 +368,10 @@ fn go_buildinfo(go: &str, modinfo: &str) -> Vec<u8> {
 }
 
 fn hex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 /// A copy of this host's /bin/true with `section` added by objcopy.
@@ -285,7 +405,9 @@ build\tGOOS=linux
 fn go_build_info_from_a_section() {
     let bin = elf_with_section(".go.buildinfo", &go_buildinfo("go1.21.5", MODINFO));
     let pkgs = read_binary("/usr/bin/app", &bin).unwrap();
-    assert!(pkgs.iter().all(|p| p.ecosystem == Ecosystem::Go && p.location == "/usr/bin/app"));
+    assert!(pkgs
+        .iter()
+        .all(|p| p.ecosystem == Ecosystem::Go && p.location == "/usr/bin/app"));
     assert_eq!(
         names(&pkgs),
         pairs(&[
@@ -306,7 +428,9 @@ fn go_build_info_without_section_headers() {
     bin.resize(bin.len().next_multiple_of(16), 0);
     bin.extend(go_buildinfo("go1.22.1 X:boringcrypto", MODINFO));
     let pkgs = read_binary("/usr/bin/app", &bin).unwrap();
-    assert!(pkgs.iter().any(|p| p.name == "stdlib" && p.version == "1.22.1"));
+    assert!(pkgs
+        .iter()
+        .any(|p| p.name == "stdlib" && p.version == "1.22.1"));
     assert_eq!(pkgs.len(), 5);
 }
 
@@ -316,8 +440,14 @@ fn go_build_info_of_this_hosts_runc() {
     // toolchain, which its Built-Using field names too.
     let data = std::fs::read("/usr/bin/runc").expect("runc is installed (scripts/install-deps)");
     let pkgs = read_binary("/usr/bin/runc", &data).unwrap();
-    let stdlib = pkgs.iter().find(|p| p.name == "stdlib").expect("runc's Go version is read");
-    let out = Command::new("dpkg-query").args(["-W", "-f=${Built-Using}", "runc"]).output().unwrap();
+    let stdlib = pkgs
+        .iter()
+        .find(|p| p.name == "stdlib")
+        .expect("runc's Go version is read");
+    let out = Command::new("dpkg-query")
+        .args(["-W", "-f=${Built-Using}", "runc"])
+        .output()
+        .unwrap();
     let built_using = String::from_utf8(out.stdout).unwrap();
     // `golang-1.19 (= 1.19.8-2)` → 1.19.8
     let golang = built_using
@@ -341,7 +471,11 @@ fn go_build_info_faults() {
     assert!(err.message.contains("truncated"), "{}", err.message);
     assert_eq!(err.path, "/usr/bin/cut");
     // A plain C binary embeds nothing.
-    assert!(read_binary("/bin/true", &std::fs::read("/bin/true").unwrap()).unwrap().is_empty());
+    assert!(
+        read_binary("/bin/true", &std::fs::read("/bin/true").unwrap())
+            .unwrap()
+            .is_empty()
+    );
     let err = read_binary("/x", b"\x7fELF garbage").unwrap_err();
     assert!(err.message.contains("ELF"), "{}", err.message);
 }
@@ -359,7 +493,14 @@ fn cargo_auditable_section() {
     let bin = elf_with_section(".dep-v0", &z.finish().unwrap());
     let pkgs = read_binary("/usr/bin/myapp", &bin).unwrap();
     assert!(pkgs.iter().all(|p| p.ecosystem == Ecosystem::CratesIo));
-    assert_eq!(names(&pkgs), pairs(&[("myapp", "0.3.0"), ("serde", "1.0.188"), ("tokio", "1.12.0")]));
+    assert_eq!(
+        names(&pkgs),
+        pairs(&[
+            ("myapp", "0.3.0"),
+            ("serde", "1.0.188"),
+            ("tokio", "1.12.0")
+        ])
+    );
 
     let err = read_binary("/usr/bin/bad", &elf_with_section(".dep-v0", b"not zlib")).unwrap_err();
     assert!(err.message.contains("cargo-auditable"), "{}", err.message);

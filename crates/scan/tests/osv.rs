@@ -36,12 +36,27 @@ fn debian(version_id: &str) -> Option<OsRelease> {
 }
 
 fn inventory() -> Inventory {
-    let mut libc6 = pkg(Ecosystem::Debian, "libc6", "2.36-9+deb12u1", "/var/lib/dpkg/status");
+    let mut libc6 = pkg(
+        Ecosystem::Debian,
+        "libc6",
+        "2.36-9+deb12u1",
+        "/var/lib/dpkg/status",
+    );
     libc6.source = Some("glibc".to_string());
-    let mut libc_bin = pkg(Ecosystem::Debian, "libc-bin", "2.36-9+deb12u3", "/var/lib/dpkg/status");
+    let mut libc_bin = pkg(
+        Ecosystem::Debian,
+        "libc-bin",
+        "2.36-9+deb12u3",
+        "/var/lib/dpkg/status",
+    );
     libc_bin.source = Some("glibc".to_string());
     // A binNMU: the binary version differs from the source version the advisory names.
-    let mut busybox = pkg(Ecosystem::Debian, "busybox", "1:1.35.0-4+b3", "/var/lib/dpkg/status");
+    let mut busybox = pkg(
+        Ecosystem::Debian,
+        "busybox",
+        "1:1.35.0-4+b3",
+        "/var/lib/dpkg/status",
+    );
     busybox.source = Some("busybox".to_string());
     busybox.source_version = Some("1:1.35.0-4".to_string());
     Inventory {
@@ -51,14 +66,34 @@ fn inventory() -> Inventory {
             libc6,
             libc_bin,
             busybox,
-            pkg(Ecosystem::Npm, "lodash", "4.17.20", "/app/node_modules/lodash/package.json"),
-            pkg(Ecosystem::Npm, "lodash", "4.17.21", "/srv/node_modules/lodash/package.json"),
-            pkg(Ecosystem::PyPI, "Requests", "2.28.1", "/usr/lib/python3/dist-packages/requests-2.28.1.dist-info/METADATA"),
+            pkg(
+                Ecosystem::Npm,
+                "lodash",
+                "4.17.20",
+                "/app/node_modules/lodash/package.json",
+            ),
+            pkg(
+                Ecosystem::Npm,
+                "lodash",
+                "4.17.21",
+                "/srv/node_modules/lodash/package.json",
+            ),
+            pkg(
+                Ecosystem::PyPI,
+                "Requests",
+                "2.28.1",
+                "/usr/lib/python3/dist-packages/requests-2.28.1.dist-info/METADATA",
+            ),
             pkg(Ecosystem::Go, "stdlib", "1.21.5", "/usr/bin/app"),
             pkg(Ecosystem::Go, "golang.org/x/net", "v0.23.0", "/usr/bin/app"),
             pkg(Ecosystem::CratesIo, "tokio", "1.12.0", "/usr/bin/rustapp"),
             pkg(Ecosystem::CratesIo, "tokio", "1.8.4", "/usr/bin/older"),
-            pkg(Ecosystem::Debian, "gcc-10", "10.2.1-6", "/var/lib/dpkg/status"),
+            pkg(
+                Ecosystem::Debian,
+                "gcc-10",
+                "10.2.1-6",
+                "/var/lib/dpkg/status",
+            ),
         ],
         warnings: vec![],
     }
@@ -74,10 +109,25 @@ fn malformed_records_are_named_and_the_rest_load() {
         .collect();
     bad.sort();
     assert_eq!(bad, ["truncated.json", "two-kinds-in-one-event.json"]);
-    let two_kinds = db.errors().iter().find(|e| e.path.ends_with("two-kinds-in-one-event.json")).unwrap();
-    assert!(two_kinds.message.contains("exactly one of"), "{}", two_kinds.message);
-    let truncated = db.errors().iter().find(|e| e.path.ends_with("truncated.json")).unwrap();
-    assert!(truncated.to_string().contains("truncated.json: line"), "{truncated}");
+    let two_kinds = db
+        .errors()
+        .iter()
+        .find(|e| e.path.ends_with("two-kinds-in-one-event.json"))
+        .unwrap();
+    assert!(
+        two_kinds.message.contains("exactly one of"),
+        "{}",
+        two_kinds.message
+    );
+    let truncated = db
+        .errors()
+        .iter()
+        .find(|e| e.path.ends_with("truncated.json"))
+        .unwrap();
+    assert!(
+        truncated.to_string().contains("truncated.json: line"),
+        "{truncated}"
+    );
     // 10 good records, of which one is withdrawn and not kept.
     assert_eq!(db.len(), 9);
 }
@@ -87,18 +137,62 @@ fn matches_each_ecosystem_with_its_own_ordering() {
     let findings = db().matches(&inventory());
     let got: Vec<(&str, &str, &str, Option<&str>, Severity)> = findings
         .iter()
-        .map(|f| (f.id.as_str(), f.package.as_str(), f.installed.as_str(), f.fixed.as_deref(), f.severity))
+        .map(|f| {
+            (
+                f.id.as_str(),
+                f.package.as_str(),
+                f.installed.as_str(),
+                f.fixed.as_deref(),
+                f.severity,
+            )
+        })
         .collect();
     assert_eq!(
         got,
         [
             // Most severe first, then by id.
-            ("DEBIAN-CVE-2022-48174", "busybox", "1:1.35.0-4", None, Severity::Critical),
-            ("GHSA-35jh-r3h4-6jhm", "lodash", "4.17.20", Some("4.17.21"), Severity::High),
-            ("GHSA-j8r2-6x86-q33q", "Requests", "2.28.1", Some("2.31.0"), Severity::Medium),
-            ("DSA-5514-1", "libc6", "2.36-9+deb12u1", Some("2.36-9+deb12u3"), Severity::Unknown),
-            ("GO-2024-2687", "stdlib", "1.21.5", Some("1.21.9"), Severity::Unknown),
-            ("RUSTSEC-2021-0124", "tokio", "1.12.0", Some("1.13.1"), Severity::Unknown),
+            (
+                "DEBIAN-CVE-2022-48174",
+                "busybox",
+                "1:1.35.0-4",
+                None,
+                Severity::Critical
+            ),
+            (
+                "GHSA-35jh-r3h4-6jhm",
+                "lodash",
+                "4.17.20",
+                Some("4.17.21"),
+                Severity::High
+            ),
+            (
+                "GHSA-j8r2-6x86-q33q",
+                "Requests",
+                "2.28.1",
+                Some("2.31.0"),
+                Severity::Medium
+            ),
+            (
+                "DSA-5514-1",
+                "libc6",
+                "2.36-9+deb12u1",
+                Some("2.36-9+deb12u3"),
+                Severity::Unknown
+            ),
+            (
+                "GO-2024-2687",
+                "stdlib",
+                "1.21.5",
+                Some("1.21.9"),
+                Severity::Unknown
+            ),
+            (
+                "RUSTSEC-2021-0124",
+                "tokio",
+                "1.12.0",
+                Some("1.13.1"),
+                Severity::Unknown
+            ),
         ]
     );
     let lodash = &findings[1];
@@ -123,29 +217,58 @@ fn release_and_ecosystem_must_agree() {
 
     // Alpine's advisory for busybox does not match a Debian busybox.
     let alpine = Inventory {
-        os: Some(OsRelease { id: "alpine".into(), version_id: Some("3.18.4".into()), version_codename: None, pretty_name: None }),
+        os: Some(OsRelease {
+            id: "alpine".into(),
+            version_id: Some("3.18.4".into()),
+            version_codename: None,
+            pretty_name: None,
+        }),
         packages: vec![
-            pkg(Ecosystem::Alpine, "busybox", "1.36.1-r0", "/lib/apk/db/installed"),
-            pkg(Ecosystem::Alpine, "busybox-binsh", "1.36.1-r2", "/lib/apk/db/installed"),
+            pkg(
+                Ecosystem::Alpine,
+                "busybox",
+                "1.36.1-r0",
+                "/lib/apk/db/installed",
+            ),
+            pkg(
+                Ecosystem::Alpine,
+                "busybox-binsh",
+                "1.36.1-r2",
+                "/lib/apk/db/installed",
+            ),
         ],
         ..Default::default()
     };
-    let found: Vec<(String, String)> = db().matches(&alpine).into_iter().map(|f| (f.id, f.installed)).collect();
-    assert_eq!(found, [("ALPINE-CVE-2022-48174".to_string(), "1.36.1-r0".to_string())]);
+    let found: Vec<(String, String)> = db()
+        .matches(&alpine)
+        .into_iter()
+        .map(|f| (f.id, f.installed))
+        .collect();
+    assert_eq!(
+        found,
+        [("ALPINE-CVE-2022-48174".to_string(), "1.36.1-r0".to_string())]
+    );
 }
 
 #[test]
 fn no_os_release_matches_no_distribution_advisory() {
     let mut inv = inventory();
     inv.os = None;
-    assert!(db().matches(&inv).iter().all(|f| f.ecosystem != Ecosystem::Debian));
+    assert!(db()
+        .matches(&inv)
+        .iter()
+        .all(|f| f.ecosystem != Ecosystem::Debian));
 }
 
 #[test]
 fn fail_on_compares_against_the_worst_finding() {
     let findings = db().matches(&inventory());
     assert!(fail_on(&findings, Severity::Critical));
-    let no_busybox: Vec<_> = findings.iter().filter(|f| f.package != "busybox").cloned().collect();
+    let no_busybox: Vec<_> = findings
+        .iter()
+        .filter(|f| f.package != "busybox")
+        .cloned()
+        .collect();
     assert!(!fail_on(&no_busybox, Severity::Critical));
     assert!(fail_on(&no_busybox, Severity::High));
     assert!(!fail_on(&[], Severity::Low));
@@ -171,7 +294,10 @@ fn cvss_v3_base_scores() {
         assert_eq!(cvss3_base_score(vector), Some(score), "{vector}");
     }
     assert_eq!(cvss3_base_score("CVSS:2.0/AV:N"), None);
-    assert_eq!(cvss3_base_score("CVSS:3.1/AV:X/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"), None);
+    assert_eq!(
+        cvss3_base_score("CVSS:3.1/AV:X/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
+        None
+    );
 }
 
 #[test]

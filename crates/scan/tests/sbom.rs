@@ -12,7 +12,9 @@ const IMAGE_ID: &str = "sha256:3f57d9401f8d42f986df300f0c69192fc41da28ccc8d79782
 const LAYER: &str = "sha256:0aa8c3a2bb6d0b4da7a4e6f2f3e5d4c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6";
 
 fn schema(name: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/schemas").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/schemas")
+        .join(name);
     serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
 }
 
@@ -32,19 +34,44 @@ fn pkg(eco: Ecosystem, name: &str, version: &str, location: &str) -> Package {
 }
 
 fn inventory() -> Inventory {
-    let mut libc6 = pkg(Ecosystem::Debian, "libc6", "2.36-9+deb12u3", "/var/lib/dpkg/status");
+    let mut libc6 = pkg(
+        Ecosystem::Debian,
+        "libc6",
+        "2.36-9+deb12u3",
+        "/var/lib/dpkg/status",
+    );
     libc6.arch = Some("amd64".into());
     libc6.source = Some("glibc".into());
     libc6.licenses = vec!["GPL-2+".into(), "LGPL-2.1".into()];
-    let mut bb = pkg(Ecosystem::Debian, "busybox", "1:1.35.0-4+b3", "/var/lib/dpkg/status");
+    let mut bb = pkg(
+        Ecosystem::Debian,
+        "busybox",
+        "1:1.35.0-4+b3",
+        "/var/lib/dpkg/status",
+    );
     bb.arch = Some("amd64".into());
     bb.source = Some("busybox".into());
     bb.source_version = Some("1:1.35.0-4".into());
-    let mut lodash = pkg(Ecosystem::Npm, "lodash", "4.17.21", "/app/node_modules/lodash/package.json");
+    let mut lodash = pkg(
+        Ecosystem::Npm,
+        "lodash",
+        "4.17.21",
+        "/app/node_modules/lodash/package.json",
+    );
     lodash.licenses = vec!["MIT".into()];
-    let mut babel = pkg(Ecosystem::Npm, "@babel/core", "7.22.5", "/app/node_modules/@babel/core/package.json");
+    let mut babel = pkg(
+        Ecosystem::Npm,
+        "@babel/core",
+        "7.22.5",
+        "/app/node_modules/@babel/core/package.json",
+    );
     babel.licenses = vec!["(MIT OR Apache-2.0)".into()];
-    let mut requests = pkg(Ecosystem::PyPI, "Requests_Toolbelt", "1.0.0", "/usr/lib/python3/dist-packages/requests_toolbelt-1.0.0.dist-info/METADATA");
+    let mut requests = pkg(
+        Ecosystem::PyPI,
+        "Requests_Toolbelt",
+        "1.0.0",
+        "/usr/lib/python3/dist-packages/requests_toolbelt-1.0.0.dist-info/METADATA",
+    );
     requests.licenses = vec!["Apache 2.0".into()];
     Inventory {
         image: Some(ImageInfo {
@@ -53,7 +80,10 @@ fn inventory() -> Inventory {
             manifest_digest: None,
             created: Some("2024-03-01T12:34:56.789012345Z".into()),
             platform: Some("linux/amd64".into()),
-            layers: vec![LayerInfo { diff_id: LAYER.into(), created_by: Some("/bin/sh -c #(nop) ADD file".into()) }],
+            layers: vec![LayerInfo {
+                diff_id: LAYER.into(),
+                created_by: Some("/bin/sh -c #(nop) ADD file".into()),
+            }],
         }),
         os: Some(OsRelease {
             id: "debian".into(),
@@ -69,12 +99,32 @@ fn inventory() -> Inventory {
             lodash,
             babel,
             requests,
-            pkg(Ecosystem::Go, "github.com/sirupsen/logrus", "v1.9.0", "/usr/bin/app"),
+            pkg(
+                Ecosystem::Go,
+                "github.com/sirupsen/logrus",
+                "v1.9.0",
+                "/usr/bin/app",
+            ),
             pkg(Ecosystem::Go, "stdlib", "1.21.5", "/usr/bin/app"),
             pkg(Ecosystem::CratesIo, "serde", "1.0.188", "/usr/bin/rustapp"),
-            pkg(Ecosystem::Maven, "org.apache.logging.log4j:log4j-core", "2.17.1", "/opt/app.jar!/META-INF/maven/org.apache.logging.log4j/log4j-core/pom.properties"),
-            pkg(Ecosystem::Alpine, "musl", "1.2.4-r2", "/lib/apk/db/installed"),
-            pkg(Ecosystem::Rpm, "openssl-libs", "1:3.0.7-24.el9", "/var/lib/rpm/rpmdb.sqlite"),
+            pkg(
+                Ecosystem::Maven,
+                "org.apache.logging.log4j:log4j-core",
+                "2.17.1",
+                "/opt/app.jar!/META-INF/maven/org.apache.logging.log4j/log4j-core/pom.properties",
+            ),
+            pkg(
+                Ecosystem::Alpine,
+                "musl",
+                "1.2.4-r2",
+                "/lib/apk/db/installed",
+            ),
+            pkg(
+                Ecosystem::Rpm,
+                "openssl-libs",
+                "1:3.0.7-24.el9",
+                "/var/lib/rpm/rpmdb.sqlite",
+            ),
         ],
         warnings: vec![],
     }
@@ -85,8 +135,14 @@ fn inventory() -> Inventory {
 struct Vendored;
 
 impl jsonschema::Retrieve for Vendored {
-    fn retrieve(&self, uri: &jsonschema::Uri<String>) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
-        let name = uri.as_str().strip_prefix("http://cyclonedx.org/schema/").ok_or("not a vendored schema")?;
+    fn retrieve(
+        &self,
+        uri: &jsonschema::Uri<String>,
+    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+        let name = uri
+            .as_str()
+            .strip_prefix("http://cyclonedx.org/schema/")
+            .ok_or("not a vendored schema")?;
         match name {
             "spdx.schema.json" | "jsf-0.82.schema.json" => Ok(schema(name)),
             _ => Err(format!("not a vendored schema: {uri}").into()),
@@ -105,7 +161,10 @@ fn validator(schema_name: &str) -> jsonschema::Validator {
 
 fn validate(schema_name: &str, doc: &Value) {
     let validator = validator(schema_name);
-    let errors: Vec<String> = validator.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
     assert!(errors.is_empty(), "{schema_name}: {errors:#?}");
 }
 
@@ -131,10 +190,17 @@ fn purls_for_every_ecosystem() {
             "pkg:rpm/debian/openssl-libs@1%3A3.0.7-24.el9?distro=debian-12",
         ]
     );
-    let alpine = OsRelease { id: "alpine".into(), version_id: Some("3.19.1".into()), ..Default::default() };
+    let alpine = OsRelease {
+        id: "alpine".into(),
+        version_id: Some("3.19.1".into()),
+        ..Default::default()
+    };
     let mut musl = inv.packages[10].clone();
     musl.arch = Some("x86_64".into());
-    assert_eq!(purl(&musl, Some(&alpine)), "pkg:apk/alpine/musl@1.2.4-r2?arch=x86_64&distro=alpine-3.19.1");
+    assert_eq!(
+        purl(&musl, Some(&alpine)),
+        "pkg:apk/alpine/musl@1.2.4-r2?arch=x86_64&distro=alpine-3.19.1"
+    );
 }
 
 #[test]
@@ -149,16 +215,29 @@ fn spdx_document_validates_and_describes_the_image() {
     let image = &packages[0];
     assert_eq!(image["SPDXID"], "SPDXRef-Image");
     assert_eq!(image["versionInfo"], IMAGE_ID);
-    assert_eq!(image["checksums"][0]["checksumValue"], IMAGE_ID.trim_start_matches("sha256:"));
+    assert_eq!(
+        image["checksums"][0]["checksumValue"],
+        IMAGE_ID.trim_start_matches("sha256:")
+    );
     assert_eq!(
         image["externalRefs"][0]["referenceLocator"],
-        format!("pkg:oci/scan-test@sha256%3A{}?repository_url=localhost%2Fscan-test&tag=latest", &IMAGE_ID[7..])
+        format!(
+            "pkg:oci/scan-test@sha256%3A{}?repository_url=localhost%2Fscan-test&tag=latest",
+            &IMAGE_ID[7..]
+        )
     );
     let rels = doc["relationships"].as_array().unwrap();
     assert_eq!(rels[0]["relationshipType"], "DESCRIBES");
-    let contained: Vec<&str> = rels[1..].iter().map(|r| r["relatedSpdxElement"].as_str().unwrap()).collect();
+    let contained: Vec<&str> = rels[1..]
+        .iter()
+        .map(|r| r["relatedSpdxElement"].as_str().unwrap())
+        .collect();
     for p in &packages[1..] {
-        assert!(contained.contains(&p["SPDXID"].as_str().unwrap()), "{} not contained", p["SPDXID"]);
+        assert!(
+            contained.contains(&p["SPDXID"].as_str().unwrap()),
+            "{} not contained",
+            p["SPDXID"]
+        );
     }
     // Every package carries its purl.
     for p in &packages[2..] {
@@ -169,7 +248,10 @@ fn spdx_document_validates_and_describes_the_image() {
     // become LicenseRefs that the document defines.
     let libc = packages.iter().find(|p| p["name"] == "libc6").unwrap();
     assert_eq!(libc["licenseDeclared"], "LicenseRef-GPL-2- AND LGPL-2.1");
-    let babel = packages.iter().find(|p| p["name"] == "@babel/core").unwrap();
+    let babel = packages
+        .iter()
+        .find(|p| p["name"] == "@babel/core")
+        .unwrap();
     assert_eq!(babel["licenseDeclared"], "(MIT OR Apache-2.0)");
     let refs: Vec<&str> = doc["hasExtractedLicensingInfos"]
         .as_array()
@@ -186,7 +268,10 @@ fn cyclonedx_bom_validates_with_the_image_as_root() {
     validate("bom-1.5.schema.json", &bom);
     let root = &bom["metadata"]["component"];
     assert_eq!(root["type"], "container");
-    assert_eq!(root["hashes"][0]["content"], IMAGE_ID.trim_start_matches("sha256:"));
+    assert_eq!(
+        root["hashes"][0]["content"],
+        IMAGE_ID.trim_start_matches("sha256:")
+    );
     let components = bom["components"].as_array().unwrap();
     assert_eq!(components.len(), 12);
     assert_eq!(components[0]["type"], "operating-system");
@@ -198,9 +283,15 @@ fn cyclonedx_bom_validates_with_the_image_as_root() {
     for r in refs {
         assert!(deps[0]["dependsOn"].as_array().unwrap().contains(r));
     }
-    let log4j = components.iter().find(|c| c["name"] == "log4j-core").unwrap();
+    let log4j = components
+        .iter()
+        .find(|c| c["name"] == "log4j-core")
+        .unwrap();
     assert_eq!(log4j["group"], "org.apache.logging.log4j");
-    let requests = components.iter().find(|c| c["name"] == "Requests_Toolbelt").unwrap();
+    let requests = components
+        .iter()
+        .find(|c| c["name"] == "Requests_Toolbelt")
+        .unwrap();
     assert_eq!(requests["licenses"][0]["license"]["name"], "Apache 2.0");
     let lodash = components.iter().find(|c| c["name"] == "lodash").unwrap();
     assert_eq!(lodash["licenses"][0]["expression"], "MIT");
@@ -219,15 +310,24 @@ fn output_is_deterministic_and_order_independent() {
     // A different package set is a different document.
     let mut fewer = inv.clone();
     fewer.packages.pop();
-    assert_ne!(spdx_json(&inv)["documentNamespace"], spdx_json(&fewer)["documentNamespace"]);
+    assert_ne!(
+        spdx_json(&inv)["documentNamespace"],
+        spdx_json(&fewer)["documentNamespace"]
+    );
 }
 
 #[test]
 fn an_inventory_without_image_or_os_still_validates() {
-    let inv = Inventory { packages: vec![pkg(Ecosystem::Npm, "x", "1.0.0", "/x/package.json")], ..Default::default() };
+    let inv = Inventory {
+        packages: vec![pkg(Ecosystem::Npm, "x", "1.0.0", "/x/package.json")],
+        ..Default::default()
+    };
     validate("spdx-schema-2.3.json", &spdx_json(&inv));
     validate("bom-1.5.schema.json", &cyclonedx_json(&inv));
-    validate("bom-1.5.schema.json", &cyclonedx_json(&Inventory::default()));
+    validate(
+        "bom-1.5.schema.json",
+        &cyclonedx_json(&Inventory::default()),
+    );
 }
 
 #[test]
@@ -239,5 +339,8 @@ fn the_validator_rejects_a_broken_document() {
     let mut bom = cyclonedx_json(&inventory());
     bom["components"][0]["type"] = "not-a-type".into();
     bom["serialNumber"] = "urn:uuid:not-a-uuid".into();
-    assert_eq!(validator("bom-1.5.schema.json").iter_errors(&bom).count(), 2);
+    assert_eq!(
+        validator("bom-1.5.schema.json").iter_errors(&bom).count(),
+        2
+    );
 }

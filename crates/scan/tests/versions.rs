@@ -72,7 +72,11 @@ fn debian_ordering_agrees_with_dpkg() {
     for &(a, b) in DEBIAN_PAIRS {
         let dpkg = dpkg_says(a, b);
         assert_eq!(compare(Ecosystem::Debian, a, b), dpkg, "{a} vs {b}");
-        assert_eq!(compare(Ecosystem::Debian, b, a), dpkg.reverse(), "{b} vs {a}");
+        assert_eq!(
+            compare(Ecosystem::Debian, b, a),
+            dpkg.reverse(),
+            "{b} vs {a}"
+        );
     }
 }
 

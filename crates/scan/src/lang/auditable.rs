@@ -33,9 +33,19 @@ pub(crate) fn read(path: &str, section: &[u8]) -> Result<Vec<Package>, ScanWarni
     flate2::read::ZlibDecoder::new(section)
         .take(MAX_JSON + 1)
         .read_to_end(&mut json)
-        .map_err(|e| warning(path, None, format!("cargo-auditable data: bad zlib stream: {e}")))?;
+        .map_err(|e| {
+            warning(
+                path,
+                None,
+                format!("cargo-auditable data: bad zlib stream: {e}"),
+            )
+        })?;
     if json.len() as u64 > MAX_JSON {
-        return Err(warning(path, None, "cargo-auditable data: larger than 8 MiB"));
+        return Err(warning(
+            path,
+            None,
+            "cargo-auditable data: larger than 8 MiB",
+        ));
     }
     let info: DepInfo = serde_json::from_slice(&json)
         .map_err(|e| warning(path, None, format!("cargo-auditable data: bad JSON: {e}")))?;

@@ -10,7 +10,8 @@ pub(crate) struct Sections<'a> {
 impl<'a> Sections<'a> {
     /// Parses the headers of `data`; an error when it is no well-formed ELF file.
     pub(crate) fn parse(data: &'a [u8]) -> Result<Self, String> {
-        let file = object::File::parse(data).map_err(|e| format!("not a readable ELF file: {e}"))?;
+        let file =
+            object::File::parse(data).map_err(|e| format!("not a readable ELF file: {e}"))?;
         Ok(Self { file })
     }
 

@@ -34,7 +34,13 @@ pub(crate) fn read(
     // header in its data segment, 16-byte aligned.
     let data = match section {
         Some(s) if s.starts_with(MAGIC) => s,
-        Some(_) => return Err(warning(path, None, "Go build info: section lacks the magic")),
+        Some(_) => {
+            return Err(warning(
+                path,
+                None,
+                "Go build info: section lacks the magic",
+            ))
+        }
         None => match find_aligned(file) {
             Some(off) => &file[off..],
             None => return Ok(None),
@@ -69,13 +75,12 @@ pub(crate) fn decode_header(data: &[u8]) -> Result<(String, String), String> {
         .map_err(|_| "Go build info: Go version is not UTF-8".to_string())?;
     // As debug/buildinfo: the sentinels are kept only around a
     // newline-terminated body; anything else means no module info.
-    let modinfo = if modinfo.len() > 2 * SENTINEL_LEN
-        && modinfo[modinfo.len() - SENTINEL_LEN - 1] == b'\n'
-    {
-        &modinfo[SENTINEL_LEN..modinfo.len() - SENTINEL_LEN]
-    } else {
-        &[][..]
-    };
+    let modinfo =
+        if modinfo.len() > 2 * SENTINEL_LEN && modinfo[modinfo.len() - SENTINEL_LEN - 1] == b'\n' {
+            &modinfo[SENTINEL_LEN..modinfo.len() - SENTINEL_LEN]
+        } else {
+            &[][..]
+        };
     let modinfo = String::from_utf8(modinfo.to_vec())
         .map_err(|_| "Go build info: module info is not UTF-8".to_string())?;
     Ok((version, modinfo))

@@ -18,7 +18,12 @@ pub(crate) fn read_archive(path: &str, data: &[u8]) -> Result<Vec<Package>, Scan
     Ok(out)
 }
 
-fn read_zip(path: &str, data: &[u8], nest: bool, out: &mut Vec<Package>) -> Result<(), ScanWarning> {
+fn read_zip(
+    path: &str,
+    data: &[u8],
+    nest: bool,
+    out: &mut Vec<Package>,
+) -> Result<(), ScanWarning> {
     let mut archive = zip::ZipArchive::new(Cursor::new(data))
         .map_err(|e| warning(path, None, format!("not a readable zip archive: {e}")))?;
     for i in 0..archive.len() {
@@ -36,7 +41,11 @@ fn read_zip(path: &str, data: &[u8], nest: bool, out: &mut Vec<Package>) -> Resu
             out.push(pom_properties(&location, &text)?);
         } else if nest && is_archive(&name) {
             if entry.size() > MAX_NESTED {
-                return Err(warning(path, None, format!("{name}: nested archive over 64 MiB")));
+                return Err(warning(
+                    path,
+                    None,
+                    format!("{name}: nested archive over 64 MiB"),
+                ));
             }
             let mut inner = Vec::new();
             (&mut entry)
@@ -81,6 +90,10 @@ fn pom_properties(location: &str, text: &str) -> Result<Package, ScanWarning> {
         (Some(g), Some(a), Some(v)) if !g.is_empty() && !a.is_empty() && !v.is_empty() => {
             Ok(package(Ecosystem::Maven, &format!("{g}:{a}"), v, location))
         }
-        _ => Err(warning(location, None, "pom.properties lacks groupId, artifactId or version")),
+        _ => Err(warning(
+            location,
+            None,
+            "pom.properties lacks groupId, artifactId or version",
+        )),
     }
 }

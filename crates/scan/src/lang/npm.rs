@@ -9,9 +9,10 @@ use crate::model::{Ecosystem, Package, ScanWarning};
 /// The package one installed `package.json` describes.
 pub(crate) fn read_package_json(path: &str, data: &[u8]) -> Result<Package, ScanWarning> {
     let doc = parse_object(path, data)?;
-    let name = str_field(&doc, "name").ok_or_else(|| warning(path, None, "package.json has no name"))?;
-    let version =
-        str_field(&doc, "version").ok_or_else(|| warning(path, None, "package.json has no version"))?;
+    let name =
+        str_field(&doc, "name").ok_or_else(|| warning(path, None, "package.json has no name"))?;
+    let version = str_field(&doc, "version")
+        .ok_or_else(|| warning(path, None, "package.json has no version"))?;
     let mut pkg = package(Ecosystem::Npm, name, version, path);
     pkg.licenses = licenses(&doc);
     Ok(pkg)
@@ -30,7 +31,11 @@ pub(crate) fn read_package_lock(path: &str, data: &[u8]) -> Result<Vec<Package>,
             // "" is the project itself; links point at a workspace folder
             // whose own entry is listed apart.
             let Some(entry) = entry.as_object() else {
-                return Err(warning(path, None, format!("lockfile: entry {key:?} is not an object")));
+                return Err(warning(
+                    path,
+                    None,
+                    format!("lockfile: entry {key:?} is not an object"),
+                ));
             };
             if key.is_empty() || entry.get("link").and_then(Value::as_bool) == Some(true) {
                 continue;
@@ -44,7 +49,11 @@ pub(crate) fn read_package_lock(path: &str, data: &[u8]) -> Result<Vec<Package>,
                 },
             };
             let Some(version) = str_field(entry, "version") else {
-                return Err(warning(path, None, format!("lockfile: entry {key:?} has no version")));
+                return Err(warning(
+                    path,
+                    None,
+                    format!("lockfile: entry {key:?} has no version"),
+                ));
             };
             let mut pkg = package(Ecosystem::Npm, name, version, path);
             pkg.licenses = licenses(entry);
@@ -59,19 +68,36 @@ pub(crate) fn read_package_lock(path: &str, data: &[u8]) -> Result<Vec<Package>,
 /// Deeper than any real tree; stops a hostile lockfile from recursing forever.
 const MAX_DEPTH: usize = 64;
 
-fn walk_v1(path: &str, deps: &Value, depth: usize, out: &mut Vec<Package>) -> Result<(), ScanWarning> {
+fn walk_v1(
+    path: &str,
+    deps: &Value,
+    depth: usize,
+    out: &mut Vec<Package>,
+) -> Result<(), ScanWarning> {
     if depth > MAX_DEPTH {
-        return Err(warning(path, None, "lockfile: dependencies nested too deep"));
+        return Err(warning(
+            path,
+            None,
+            "lockfile: dependencies nested too deep",
+        ));
     }
     let deps = deps
         .as_object()
         .ok_or_else(|| warning(path, None, "lockfile: `dependencies` is not an object"))?;
     for (name, entry) in deps {
         let Some(entry) = entry.as_object() else {
-            return Err(warning(path, None, format!("lockfile: dependency {name:?} is not an object")));
+            return Err(warning(
+                path,
+                None,
+                format!("lockfile: dependency {name:?} is not an object"),
+            ));
         };
         let Some(version) = str_field(entry, "version") else {
-            return Err(warning(path, None, format!("lockfile: dependency {name:?} has no version")));
+            return Err(warning(
+                path,
+                None,
+                format!("lockfile: dependency {name:?} has no version"),
+            ));
         };
         // `file:` and git dependencies are not registry versions.
         if !version.contains(':') {
@@ -93,7 +119,9 @@ fn parse_object(path: &str, data: &[u8]) -> Result<Map<String, Value>, ScanWarni
 }
 
 fn str_field<'a>(doc: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
-    doc.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+    doc.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
 }
 
 /// `license` as a string (SPDX expression) or the legacy `{type}` object,

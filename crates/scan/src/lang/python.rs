@@ -7,7 +7,11 @@ use crate::model::{Ecosystem, Package, ScanWarning};
 /// The distribution one METADATA / PKG-INFO file describes.
 pub(crate) fn read_metadata(path: &str, data: &[u8]) -> Result<Package, ScanWarning> {
     let text = std::str::from_utf8(data).map_err(|e| {
-        let line = data[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+        let line = data[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
         warning(path, Some(line), "metadata is not UTF-8")
     })?;
     let headers = parse_headers(path, text)?;
@@ -40,7 +44,13 @@ fn parse_headers(path: &str, text: &str) -> Result<Vec<(String, String)>, ScanWa
                     value.push('\n');
                     value.push_str(line.trim());
                 }
-                None => return Err(warning(path, Some(i + 1), "continuation line before any header")),
+                None => {
+                    return Err(warning(
+                        path,
+                        Some(i + 1),
+                        "continuation line before any header",
+                    ))
+                }
             }
             continue;
         }
@@ -48,7 +58,13 @@ fn parse_headers(path: &str, text: &str) -> Result<Vec<(String, String)>, ScanWa
             Some((key, value)) if !key.is_empty() && !key.contains(' ') => {
                 headers.push((key.to_string(), value.trim().to_string()))
             }
-            _ => return Err(warning(path, Some(i + 1), format!("not a header line: {line:?}"))),
+            _ => {
+                return Err(warning(
+                    path,
+                    Some(i + 1),
+                    format!("not a header line: {line:?}"),
+                ))
+            }
         }
     }
     Ok(headers)

@@ -12,7 +12,8 @@ use super::{package, warning};
 use crate::model::{Ecosystem, Package, ScanWarning};
 
 pub(crate) fn read_yarn_lock(path: &str, data: &[u8]) -> Result<Vec<Package>, ScanWarning> {
-    let text = std::str::from_utf8(data).map_err(|_| warning(path, None, "yarn.lock is not UTF-8"))?;
+    let text =
+        std::str::from_utf8(data).map_err(|_| warning(path, None, "yarn.lock is not UTF-8"))?;
     let mut out = Vec::new();
     // (name, line of its header) of the block being read.
     let mut current: Option<(String, usize)> = None;
@@ -22,18 +23,40 @@ pub(crate) fn read_yarn_lock(path: &str, data: &[u8]) -> Result<Vec<Package>, Sc
             continue;
         }
         if line.starts_with("__metadata:") {
-            return Err(warning(path, Some(lineno), "yarn.lock of yarn 2 or later (YAML) is not read"));
+            return Err(warning(
+                path,
+                Some(lineno),
+                "yarn.lock of yarn 2 or later (YAML) is not read",
+            ));
         }
         if !line.starts_with(' ') {
             if let Some((name, at)) = current.take() {
-                return Err(warning(path, Some(at), format!("yarn.lock: block for {name:?} has no version")));
+                return Err(warning(
+                    path,
+                    Some(at),
+                    format!("yarn.lock: block for {name:?} has no version"),
+                ));
             }
-            let header = line
-                .strip_suffix(':')
-                .ok_or_else(|| warning(path, Some(lineno), "yarn.lock: block header does not end in ':'"))?;
-            let first = header.split(',').next().unwrap_or("").trim().trim_matches('"');
-            let name = spec_name(first)
-                .ok_or_else(|| warning(path, Some(lineno), format!("yarn.lock: no package name in {first:?}")))?;
+            let header = line.strip_suffix(':').ok_or_else(|| {
+                warning(
+                    path,
+                    Some(lineno),
+                    "yarn.lock: block header does not end in ':'",
+                )
+            })?;
+            let first = header
+                .split(',')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_matches('"');
+            let name = spec_name(first).ok_or_else(|| {
+                warning(
+                    path,
+                    Some(lineno),
+                    format!("yarn.lock: no package name in {first:?}"),
+                )
+            })?;
             current = Some((name.to_string(), lineno));
         } else if let Some(rest) = line.trim_start().strip_prefix("version ") {
             let Some((name, _)) = current.take() else {
@@ -47,7 +70,11 @@ pub(crate) fn read_yarn_lock(path: &str, data: &[u8]) -> Result<Vec<Package>, Sc
         }
     }
     if let Some((name, at)) = current {
-        return Err(warning(path, Some(at), format!("yarn.lock: block for {name:?} has no version")));
+        return Err(warning(
+            path,
+            Some(at),
+            format!("yarn.lock: block for {name:?} has no version"),
+        ));
     }
     Ok(out)
 }

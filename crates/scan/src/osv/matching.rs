@@ -28,7 +28,11 @@ pub(crate) fn matches(db: &Database, inventory: &Inventory) -> Vec<Finding> {
             for &(r, a) in hits {
                 let record = &db.records[r];
                 let affected = &record.affected[a];
-                if !affected.package.as_ref().is_some_and(|p| covers(&p.ecosystem, &ours)) {
+                if !affected
+                    .package
+                    .as_ref()
+                    .is_some_and(|p| covers(&p.ecosystem, &ours))
+                {
                     continue;
                 }
                 let Some(fixed) = affected_by(pkg.ecosystem, version, affected) else {
@@ -36,7 +40,12 @@ pub(crate) fn matches(db: &Database, inventory: &Inventory) -> Vec<Finding> {
                 };
                 // One finding per advisory and package, through whichever
                 // name matched first (the source package's).
-                let key = (record.id.as_str(), pkg.name.as_str(), pkg.version.as_str(), pkg.location.as_str());
+                let key = (
+                    record.id.as_str(),
+                    pkg.name.as_str(),
+                    pkg.version.as_str(),
+                    pkg.location.as_str(),
+                );
                 if !seen.insert(key) {
                     continue;
                 }
@@ -69,7 +78,10 @@ pub(crate) fn matches(db: &Database, inventory: &Inventory) -> Vec<Finding> {
 /// (DSA for `glibc` covers `libc6`), so those come first.
 fn candidates(pkg: &Package) -> Vec<(&str, &str)> {
     let mut out = Vec::new();
-    if matches!(pkg.ecosystem, Ecosystem::Debian | Ecosystem::Alpine | Ecosystem::Rpm) {
+    if matches!(
+        pkg.ecosystem,
+        Ecosystem::Debian | Ecosystem::Alpine | Ecosystem::Rpm
+    ) {
         if let Some(src) = pkg.source.as_deref() {
             let version = pkg.source_version.as_deref().unwrap_or(&pkg.version);
             out.push((src, version));
@@ -103,7 +115,8 @@ fn affected_by(eco: Ecosystem, version: &str, affected: &Affected) -> Option<Opt
         for e in &range.events {
             if let Some(f) = e.fixed.as_deref() {
                 let above = versions::compare(cmp, f, version) == Ordering::Greater;
-                let lower = fixed.is_none_or(|best| versions::compare(cmp, f, best) == Ordering::Less);
+                let lower =
+                    fixed.is_none_or(|best| versions::compare(cmp, f, best) == Ordering::Less);
                 if above && lower && in_range(cmp, version, range) {
                     fixed = Some(f);
                 }
@@ -141,7 +154,10 @@ fn cmp_events(eco: Ecosystem, a: &Event, b: &Event) -> Ordering {
         if e.introduced.as_deref() == Some("0") {
             return None;
         }
-        e.introduced.clone().or_else(|| e.fixed.clone()).or_else(|| e.last_affected.clone())
+        e.introduced
+            .clone()
+            .or_else(|| e.fixed.clone())
+            .or_else(|| e.last_affected.clone())
     };
     match (v(a), v(b)) {
         (None, None) => Ordering::Equal,

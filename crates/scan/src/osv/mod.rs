@@ -89,7 +89,10 @@ impl Database {
         for path in files {
             match std::fs::read(&path) {
                 Ok(data) => db.add(&path, &data),
-                Err(e) => db.errors.push(LoadError { path, message: e.to_string() }),
+                Err(e) => db.errors.push(LoadError {
+                    path,
+                    message: e.to_string(),
+                }),
             }
         }
         Ok(db)
@@ -101,7 +104,10 @@ impl Database {
         let record = match Record::parse(data) {
             Ok(r) => r,
             Err(message) => {
-                self.errors.push(LoadError { path: path.to_path_buf(), message });
+                self.errors.push(LoadError {
+                    path: path.to_path_buf(),
+                    message,
+                });
                 return;
             }
         };
@@ -145,9 +151,14 @@ fn collect(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), OsvEr
         source,
     })?;
     for entry in entries {
-        let entry = entry.map_err(|source| OsvError::ReadDir { path: dir.to_path_buf(), source })?;
+        let entry = entry.map_err(|source| OsvError::ReadDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let path = entry.path();
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         if kind.is_dir() && depth < MAX_DEPTH {
             collect(&path, depth + 1, out)?;
         } else if kind.is_file() && path.extension().is_some_and(|e| e == "json") {

@@ -76,18 +76,23 @@ impl Record {
     /// Parses one record and checks what serde cannot: a non-empty id and
     /// one kind per range event.
     pub(crate) fn parse(data: &[u8]) -> Result<Self, String> {
-        let record: Record = serde_json::from_slice(data)
-            .map_err(|e| format!("line {}: {e}", e.line()))?;
+        let record: Record =
+            serde_json::from_slice(data).map_err(|e| format!("line {}: {e}", e.line()))?;
         if record.id.trim().is_empty() {
             return Err("empty `id`".to_string());
         }
         for (i, affected) in record.affected.iter().enumerate() {
             for range in &affected.ranges {
                 for event in &range.events {
-                    let set = [&event.introduced, &event.fixed, &event.last_affected, &event.limit]
-                        .iter()
-                        .filter(|f| f.is_some())
-                        .count();
+                    let set = [
+                        &event.introduced,
+                        &event.fixed,
+                        &event.last_affected,
+                        &event.limit,
+                    ]
+                    .iter()
+                    .filter(|f| f.is_some())
+                    .count();
                     if set != 1 {
                         return Err(format!(
                             "affected[{i}]: a range event must have exactly one of introduced, fixed, last_affected, limit"

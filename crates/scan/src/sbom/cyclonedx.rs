@@ -83,10 +83,15 @@ fn component(e: &Entry<'_>) -> Value {
     }
     if !pkg.licenses.is_empty() {
         c["licenses"] = if pkg.licenses.iter().all(|l| licenses::is_expression(l)) {
-            let expr = licenses::expression(&pkg.licenses).map(|(e, _)| e).unwrap_or_default();
+            let expr = licenses::expression(&pkg.licenses)
+                .map(|(e, _)| e)
+                .unwrap_or_default();
             json!([{ "expression": expr }])
         } else {
-            pkg.licenses.iter().map(|l| json!({ "license": { "name": l } })).collect()
+            pkg.licenses
+                .iter()
+                .map(|l| json!({ "license": { "name": l } }))
+                .collect()
         };
     }
     let mut properties = vec![json!({ "name": "berth:package:location", "value": pkg.location })];

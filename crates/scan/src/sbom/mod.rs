@@ -39,7 +39,11 @@ pub(crate) fn entries(inv: &Inventory) -> Vec<Entry<'_>> {
             Entry { pkg, purl, id }
         })
         .collect();
-    out.sort_by(|a, b| a.purl.cmp(&b.purl).then_with(|| a.pkg.location.cmp(&b.pkg.location)));
+    out.sort_by(|a, b| {
+        a.purl
+            .cmp(&b.purl)
+            .then_with(|| a.pkg.location.cmp(&b.pkg.location))
+    });
     out.dedup_by(|a, b| a.id == b.id);
     out
 }
@@ -49,7 +53,9 @@ pub(crate) fn root(inv: &Inventory) -> (String, String) {
     match &inv.image {
         Some(img) => (
             img.reference.clone(),
-            img.manifest_digest.clone().unwrap_or_else(|| img.id.clone()),
+            img.manifest_digest
+                .clone()
+                .unwrap_or_else(|| img.id.clone()),
         ),
         None => ("unknown".to_string(), String::new()),
     }
@@ -73,7 +79,12 @@ pub(crate) fn timestamp(inv: &Inventory) -> String {
 
 fn looks_like_rfc3339(s: &str) -> bool {
     let b = s.as_bytes();
-    b.len() >= 20 && b[4] == b'-' && b[7] == b'-' && b[10] == b'T' && b[13] == b':' && s.ends_with('Z')
+    b.len() >= 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && s.ends_with('Z')
 }
 
 /// A stable RFC 9562 version-8 UUID from the document's content.
@@ -88,7 +99,14 @@ pub(crate) fn content_uuid(inv: &Inventory, entries: &[Entry<'_>]) -> String {
     b[6] = (b[6] & 0x0f) | 0x80;
     b[8] = (b[8] & 0x3f) | 0x80;
     let x = hex(&b);
-    format!("{}-{}-{}-{}-{}", &x[0..8], &x[8..12], &x[12..16], &x[16..20], &x[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &x[0..8],
+        &x[8..12],
+        &x[12..16],
+        &x[16..20],
+        &x[20..32]
+    )
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
@@ -98,7 +116,13 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 /// `[A-Za-z0-9.-]` only, other characters as `-`.
 pub(crate) fn sanitize(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect()
 }
 

@@ -32,16 +32,26 @@ pub fn purl(pkg: &Package, os: Option<&OsRelease>) -> String {
                 };
                 qualifiers.push(("upstream", value));
             }
-            (kind, vec![os_id.unwrap_or(default_ns).to_string()], pkg.name.clone())
+            (
+                kind,
+                vec![os_id.unwrap_or(default_ns).to_string()],
+                pkg.name.clone(),
+            )
         }
         Ecosystem::PyPI => ("pypi", vec![], pypi_name(&pkg.name)),
         Ecosystem::Npm => match pkg.name.split_once('/') {
-            Some((scope, name)) if scope.starts_with('@') => ("npm", vec![scope.to_string()], name.to_string()),
+            Some((scope, name)) if scope.starts_with('@') => {
+                ("npm", vec![scope.to_string()], name.to_string())
+            }
             _ => ("npm", vec![], pkg.name.clone()),
         },
         Ecosystem::CratesIo => ("cargo", vec![], pkg.name.clone()),
         Ecosystem::Go => match pkg.name.rsplit_once('/') {
-            Some((ns, name)) => ("golang", ns.split('/').map(str::to_string).collect(), name.to_string()),
+            Some((ns, name)) => (
+                "golang",
+                ns.split('/').map(str::to_string).collect(),
+                name.to_string(),
+            ),
             None => ("golang", vec![], pkg.name.clone()),
         },
         Ecosystem::Maven => match pkg.name.split_once(':') {
@@ -82,7 +92,11 @@ pub fn image_purl(reference: &str, digest: &str) -> String {
         Some(t) => &without_digest[..without_digest.len() - t.len() - 1],
         None => without_digest,
     };
-    let mut out = format!("pkg:oci/{}@{}", encode(&name.to_ascii_lowercase()), encode(digest));
+    let mut out = format!(
+        "pkg:oci/{}@{}",
+        encode(&name.to_ascii_lowercase()),
+        encode(digest)
+    );
     let mut qualifiers = Vec::new();
     if repository.contains('/') {
         qualifiers.push(("repository_url", repository.to_string()));

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::{content_uuid, entries, image_purl, licenses, root, sanitize, sha256_hex, timestamp, Entry};
+use super::{
+    content_uuid, entries, image_purl, licenses, root, sanitize, sha256_hex, timestamp, Entry,
+};
 use crate::model::{Ecosystem, Inventory};
 
 const IMAGE_ID: &str = "SPDXRef-Image";

@@ -54,7 +54,10 @@ fn parse(v: &str) -> Option<Parsed<'_>> {
         _ => (head, None),
     };
     let numbers: Vec<&str> = nums.split('.').collect();
-    if numbers.iter().any(|n| n.is_empty() || !n.bytes().all(|c| c.is_ascii_digit())) {
+    if numbers
+        .iter()
+        .any(|n| n.is_empty() || !n.bytes().all(|c| c.is_ascii_digit()))
+    {
         return None;
     }
     let mut suffixes = Vec::new();
@@ -66,7 +69,12 @@ fn parse(v: &str) -> Option<Parsed<'_>> {
         }
         suffixes.push((suffix_rank(name)?, num));
     }
-    Some(Parsed { numbers, letter, suffixes, revision })
+    Some(Parsed {
+        numbers,
+        letter,
+        suffixes,
+        revision,
+    })
 }
 
 fn cmp_parsed(a: &Parsed<'_>, b: &Parsed<'_>) -> Ordering {
@@ -93,7 +101,9 @@ fn cmp_parsed(a: &Parsed<'_>, b: &Parsed<'_>) -> Ordering {
         // A missing suffix is the bare version: rank 0.
         let (ra, na) = a.suffixes.get(i).copied().unwrap_or((0, ""));
         let (rb, nb) = b.suffixes.get(i).copied().unwrap_or((0, ""));
-        let ord = ra.cmp(&rb).then_with(|| cmp_digit_strings(na.as_bytes(), nb.as_bytes()));
+        let ord = ra
+            .cmp(&rb)
+            .then_with(|| cmp_digit_strings(na.as_bytes(), nb.as_bytes()));
         if ord != Ordering::Equal {
             return ord;
         }

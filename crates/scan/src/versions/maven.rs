@@ -26,7 +26,11 @@ fn qualifier(q: &str) -> Item {
         "sp" => 6,
         _ => 7,
     };
-    let text = if rank == 7 { q.to_string() } else { String::new() };
+    let text = if rank == 7 {
+        q.to_string()
+    } else {
+        String::new()
+    };
     Item::Qualifier(rank, text)
 }
 
@@ -51,7 +55,10 @@ fn items(v: &str) -> Vec<Item> {
             }
             items.push(item(&token, digits));
         }
-        while matches!(items.last(), Some(Item::Number(0)) | Some(Item::Qualifier(RELEASE, _))) {
+        while matches!(
+            items.last(),
+            Some(Item::Number(0)) | Some(Item::Qualifier(RELEASE, _))
+        ) {
             items.pop();
         }
         out.extend(items);
@@ -61,7 +68,10 @@ fn items(v: &str) -> Vec<Item> {
 
 fn item(token: &str, digits: bool) -> Item {
     if digits {
-        token.parse().map(Item::Number).unwrap_or_else(|_| qualifier(token))
+        token
+            .parse()
+            .map(Item::Number)
+            .unwrap_or_else(|_| qualifier(token))
     } else {
         qualifier(token)
     }

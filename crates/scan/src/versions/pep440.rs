@@ -112,7 +112,9 @@ impl Pep440Version {
     /// Parses `v`; `None` when it is no PEP 440 version.
     pub fn parse(v: &str) -> Option<Self> {
         let lower = v.trim().to_ascii_lowercase();
-        let mut c = Cursor { s: lower.strip_prefix('v').unwrap_or(&lower) };
+        let mut c = Cursor {
+            s: lower.strip_prefix('v').unwrap_or(&lower),
+        };
         let mut epoch = 0;
         if let Some((e, rest)) = c.s.split_once('!') {
             epoch = e.parse().ok()?;
@@ -139,7 +141,10 @@ impl Pep440Version {
             pre = Some((rank, c.implicit_number()?));
         }
         let mut post = None;
-        if let Some(rest) = c.s.strip_prefix('-').filter(|r| r.starts_with(|ch: char| ch.is_ascii_digit())) {
+        if let Some(rest) =
+            c.s.strip_prefix('-')
+                .filter(|r| r.starts_with(|ch: char| ch.is_ascii_digit()))
+        {
             c.s = rest;
             post = c.number();
         } else if c.word(&["post", "rev", "r"]).is_some() {
@@ -170,6 +175,13 @@ impl Pep440Version {
             (None, None, Some(_)) => (0, 0),
             (None, _, _) => (4, 0),
         };
-        Some(Self { epoch, release, pre, post, dev, local })
+        Some(Self {
+            epoch,
+            release,
+            pre,
+            post,
+            dev,
+            local,
+        })
     }
 }

@@ -70,13 +70,23 @@ fn rpmvercmp(mut a: &[u8], mut b: &[u8]) -> Ordering {
         let numeric = ca.is_ascii_digit();
         let take = |s: &[u8]| -> usize {
             s.iter()
-                .take_while(|c| if numeric { c.is_ascii_digit() } else { c.is_ascii_alphabetic() })
+                .take_while(|c| {
+                    if numeric {
+                        c.is_ascii_digit()
+                    } else {
+                        c.is_ascii_alphabetic()
+                    }
+                })
                 .count()
         };
         let (la, lb) = (take(a), take(b));
         if lb == 0 {
             // A digit segment is newer than a letter segment.
-            return if numeric { Ordering::Greater } else { Ordering::Less };
+            return if numeric {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            };
         }
         let ord = if numeric {
             cmp_digit_strings(&a[..la], &b[..lb])

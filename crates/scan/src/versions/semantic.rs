@@ -33,7 +33,10 @@ fn parse(v: &str) -> Option<Version> {
 
 fn parse_go(v: &str) -> Option<Version> {
     let v = v.trim();
-    let v = v.strip_prefix("go").or_else(|| v.strip_prefix('v')).unwrap_or(v);
+    let v = v
+        .strip_prefix("go")
+        .or_else(|| v.strip_prefix('v'))
+        .unwrap_or(v);
     let v = v.strip_suffix("+incompatible").unwrap_or(v);
     // Pad the shorthands (`1`, `1.21`, `1.21rc1` of toolchains) to three numbers.
     let end = v.find(['-', '+']).unwrap_or(v.len());
