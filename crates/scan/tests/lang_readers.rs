@@ -367,6 +367,16 @@ fn go_buildinfo(go: &str, modinfo: &str) -> Vec<u8> {
     b
 }
 
+/// This host's /bin/true with its section table removed, as `sstrip`
+/// leaves a binary: e_shoff, e_shnum and e_shstrndx of the ELF64 header zeroed.
+fn sstripped_true() -> Vec<u8> {
+    let mut bin = std::fs::read("/bin/true").unwrap();
+    assert_eq!(&bin[..5], b"\x7fELF\x02", "an ELF64 /bin/true");
+    bin[0x28..0x30].fill(0);
+    bin[0x3c..0x40].fill(0);
+    bin
+}
+
 fn hex(s: &str) -> Vec<u8> {
     (0..s.len())
         .step_by(2)
@@ -423,8 +433,9 @@ fn go_build_info_from_a_section() {
 
 #[test]
 fn go_build_info_without_section_headers() {
-    // A stripped binary keeps the header in its data, 16-byte aligned.
-    let mut bin = std::fs::read("/bin/true").unwrap();
+    // A binary without a section table keeps the header in its data,
+    // 16-byte aligned; it is searched for.
+    let mut bin = sstripped_true();
     bin.resize(bin.len().next_multiple_of(16), 0);
     bin.extend(go_buildinfo("go1.22.1 X:boringcrypto", MODINFO));
     let pkgs = read_binary("/usr/bin/app", &bin).unwrap();
@@ -432,6 +443,12 @@ fn go_build_info_without_section_headers() {
         .iter()
         .any(|p| p.name == "stdlib" && p.version == "1.22.1"));
     assert_eq!(pkgs.len(), 5);
+    // A binary with a section table but no `.go.buildinfo` is not Go,
+    // whatever its data holds.
+    let mut c = std::fs::read("/bin/true").unwrap();
+    c.resize(c.len().next_multiple_of(16), 0);
+    c.extend(go_buildinfo("go1.22.1", MODINFO));
+    assert!(read_binary("/usr/bin/c", &c).unwrap().is_empty());
 }
 
 #[test]

@@ -272,6 +272,7 @@ fn fail_on_compares_against_the_worst_finding() {
     assert!(!fail_on(&no_busybox, Severity::Critical));
     assert!(fail_on(&no_busybox, Severity::High));
     assert!(!fail_on(&[], Severity::Low));
+    assert!(Severity::High.fails(&findings) && !Severity::Critical.fails(&no_busybox));
     assert_eq!("moderate".parse::<Severity>().unwrap(), Severity::Medium);
     assert_eq!("CRITICAL".parse::<Severity>().unwrap(), Severity::Critical);
     let err = "severe".parse::<Severity>().unwrap_err();

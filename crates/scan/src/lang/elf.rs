@@ -15,10 +15,21 @@ impl<'a> Sections<'a> {
         Ok(Self { file })
     }
 
-    /// The bytes of section `name`, when the file has it and its bytes lie
-    /// inside the file.
-    pub(crate) fn get(&self, name: &str) -> Option<&'a [u8]> {
-        let section = self.file.section_by_name(name)?;
-        section.data().ok().filter(|d| !d.is_empty())
+    /// The bytes of section `name` (`None` when the file has no such
+    /// section or it is empty); an error when its bytes lie outside the file.
+    pub(crate) fn get(&self, name: &str) -> Result<Option<&'a [u8]>, String> {
+        let Some(section) = self.file.section_by_name(name) else {
+            return Ok(None);
+        };
+        let data = section
+            .data()
+            .map_err(|e| format!("section {name} cannot be read: {e}"))?;
+        Ok(Some(data).filter(|d| !d.is_empty()))
+    }
+
+    /// Whether the file has a section table at all: a binary stripped of it
+    /// (`sstrip`) hides its sections, and only then is its data searched.
+    pub(crate) fn has_section_table(&self) -> bool {
+        self.file.sections().next().is_some()
     }
 }

@@ -24,11 +24,12 @@ const FLAG_INLINE_STRINGS: u8 = 0x2;
 const SENTINEL_LEN: usize = 16;
 
 /// The modules of a Go binary: `None` when `section` is absent and no
-/// build-info header is found in the file either (not a Go binary).
+/// build-info header is found in `search` either (not a Go binary).
+/// `search` is the whole file of a binary without a section table.
 pub(crate) fn read(
     path: &str,
     section: Option<&[u8]>,
-    file: &[u8],
+    search: Option<&[u8]>,
 ) -> Result<Option<Vec<Package>>, ScanWarning> {
     // A binary whose section headers were stripped still carries the
     // header in its data segment, 16-byte aligned.
@@ -41,8 +42,8 @@ pub(crate) fn read(
                 "Go build info: section lacks the magic",
             ))
         }
-        None => match find_aligned(file) {
-            Some(off) => &file[off..],
+        None => match search.and_then(|file| Some(&file[find_aligned(file)?..])) {
+            Some(found) => found,
             None => return Ok(None),
         },
     };

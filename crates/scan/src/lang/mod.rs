@@ -117,12 +117,17 @@ pub fn read_record(kind: LangRecord, path: &str, data: &[u8]) -> Result<Vec<Pack
 /// The modules (Go build info) or crates (cargo-auditable) an ELF binary
 /// embeds; empty when it embeds none.
 pub fn read_binary(path: &str, data: &[u8]) -> Result<Vec<Package>, ScanWarning> {
-    let sections = elf::Sections::parse(data).map_err(|m| warning(path, None, m))?;
+    let fault = |m| warning(path, None, m);
+    let sections = elf::Sections::parse(data).map_err(fault)?;
     let mut packages = Vec::new();
-    if let Some(found) = gobuildinfo::read(path, sections.get(".go.buildinfo"), data)? {
+    let go = sections.get(".go.buildinfo").map_err(fault)?;
+    // The Go linker always writes the section when it writes a section
+    // table, so only a binary without one is searched for the header.
+    let search = go.is_none() && !sections.has_section_table();
+    if let Some(found) = gobuildinfo::read(path, go, search.then_some(data))? {
         packages.extend(found);
     }
-    if let Some(dep) = sections.get(".dep-v0") {
+    if let Some(dep) = sections.get(".dep-v0").map_err(fault)? {
         packages.extend(auditable::read(path, dep)?);
     }
     Ok(packages)

@@ -69,6 +69,11 @@ impl Severity {
         }
     }
 
+    /// Whether `--fail-on self` fails a run with `findings` (see [`fail_on`]).
+    pub fn fails(self, findings: &[Finding]) -> bool {
+        fail_on(findings, self)
+    }
+
     /// A database's label: GHSA's `MODERATE`, Ubuntu's `negligible`,
     /// Red Hat's `important`...
     fn from_label(label: &str) -> Option<Self> {
