@@ -141,6 +141,7 @@ const PACKAGE_JSON: &[u8] =
     br#"{"name":"@babel/core","version":"7.22.5","license":"MIT","licenses":[{"type":"MIT"}]}"#;
 const LOCK_V1: &[u8] = br#"{"lockfileVersion":1,"dependencies":{"debug":{"version":"4.3.4","dependencies":{"ms":{"version":"2.1.2"}}}}}"#;
 const LOCK_V3: &[u8] = br#"{"lockfileVersion":3,"packages":{"":{"name":"app"},"node_modules/a":{"version":"1.0.0","license":"MIT"},"node_modules/a/node_modules/@s/b":{"version":"2.0.0"}}}"#;
+const PNPM: &[u8] = b"lockfileVersion: '6.0'\npackages:\n  /@babel/core@7.22.5:\n    resolution: {integrity: x}\n  /react-dom@18.2.0(react@18.2.0):\n    dev: false\n";
 const YARN: &[u8] = b"# yarn lockfile v1\n\n\"@babel/code-frame@^7.0.0\", \"@babel/code-frame@^7.22.5\":\n  version \"7.22.5\"\n  dependencies:\n    x \"^1\"\n\nlodash@^4:\n  version \"4.17.21\"\n";
 
 #[test]
@@ -159,6 +160,10 @@ fn npm_package_json_and_lockfiles() {
     });
     let path = "/app/package-lock.json";
     fuzz("package-lock", &[LOCK_V1, LOCK_V3], path, |d| {
+        read_record(LangRecord::NpmLockfile, path, d)
+    });
+    let path = "/app/pnpm-lock.yaml";
+    fuzz("pnpm-lock", &[PNPM], path, |d| {
         read_record(LangRecord::NpmLockfile, path, d)
     });
     let path = "/app/yarn.lock";

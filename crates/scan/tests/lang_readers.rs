@@ -59,6 +59,7 @@ fn classify_by_path() {
         ("/app/package-lock.json", Some(NpmLockfile)),
         ("/app/yarn.lock", Some(NpmLockfile)),
         ("/app/node_modules/.package-lock.json", Some(NpmLockfile)),
+        ("/app/pnpm-lock.yaml", Some(NpmLockfile)),
         ("/app/node_modules/x/package-lock.json", None),
         ("/opt/app/lib/log4j-core-2.17.1.jar", Some(JavaArchive)),
         ("/srv/app.war", Some(JavaArchive)),
@@ -286,6 +287,39 @@ lodash@^4.17.20:
     )
     .unwrap_err();
     assert!(err.message.contains("yarn 2"), "{}", err.message);
+}
+
+#[test]
+fn pnpm_lockfiles_v5_v6_v9() {
+    let v5 = b"lockfileVersion: 5.4\n\nspecifiers:\n  react: ^18.2.0\n\ndependencies:\n  react: 18.2.0\n\npackages:\n\n  /@babel/core/7.22.5:\n    resolution: {integrity: sha512-x}\n    dev: false\n\n  /react-dom/18.2.0_react@18.2.0:\n    resolution: {integrity: sha512-y}\n    peerDependencies:\n      react: ^18.2.0\n\n  github.com/user/repo/0123abc:\n    resolution: {tarball: https://codeload.github.com/user/repo/tar.gz/0123abc}\n";
+    let v6 = b"lockfileVersion: '6.0'\n\ndependencies:\n  react:\n    specifier: ^18.2.0\n    version: 18.2.0\n\npackages:\n\n  /@babel/core@7.22.5:\n    resolution: {integrity: sha512-x}\n\n  /react-dom@18.2.0(react@18.2.0):\n    resolution: {integrity: sha512-y}\n";
+    let v9 = b"lockfileVersion: '9.0'\n\nimporters:\n\n  .:\n    dependencies:\n      react:\n        specifier: ^18.2.0\n        version: 18.2.0\n\npackages:\n\n  '@babel/core@7.22.5':\n    resolution: {integrity: sha512-x}\n\n  react-dom@18.2.0:\n    resolution: {integrity: sha512-y}\n\nsnapshots:\n\n  react-dom@18.2.0(react@18.2.0):\n    dependencies:\n      react: 18.2.0\n";
+    for lock in [&v5[..], &v6[..], &v9[..]] {
+        let pkgs = read_record(LangRecord::NpmLockfile, "/app/pnpm-lock.yaml", lock).unwrap();
+        assert_eq!(
+            names(&pkgs),
+            pairs(&[("@babel/core", "7.22.5"), ("react-dom", "18.2.0")]),
+            "{}",
+            String::from_utf8_lossy(lock)
+        );
+    }
+    let err = read_record(
+        LangRecord::NpmLockfile,
+        "/app/pnpm-lock.yaml",
+        b"lockfileVersion: '6.0'\npackages:\n  /lodash@4.17.21\n",
+    )
+    .unwrap_err();
+    assert_eq!(
+        (err.path.as_str(), err.line),
+        ("/app/pnpm-lock.yaml", Some(3))
+    );
+    let err = read_record(
+        LangRecord::NpmLockfile,
+        "/app/pnpm-lock.yaml",
+        b"lockfileVersion: x\n",
+    )
+    .unwrap_err();
+    assert!(err.message.contains("lockfileVersion"), "{}", err.message);
 }
 
 fn jar(entries: &[(&str, &[u8])]) -> Vec<u8> {

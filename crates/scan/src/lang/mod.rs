@@ -12,6 +12,7 @@ mod elf;
 mod gobuildinfo;
 mod java;
 mod npm;
+mod pnpm;
 mod python;
 mod yarn;
 
@@ -49,7 +50,7 @@ pub fn classify(path: &str) -> Option<LangRecord> {
         "package.json" if is_under_node_modules(dir) => Some(LangRecord::NpmPackageJson),
         // Lockfiles inside node_modules are copies npm keeps for itself
         // (`node_modules/.package-lock.json` is read, nested ones are not).
-        "package-lock.json" | "npm-shrinkwrap.json" | "yarn.lock"
+        "package-lock.json" | "npm-shrinkwrap.json" | "yarn.lock" | "pnpm-lock.yaml"
             if !is_under_node_modules(dir) =>
         {
             Some(LangRecord::NpmLockfile)
@@ -106,6 +107,8 @@ pub fn read_record(kind: LangRecord, path: &str, data: &[u8]) -> Result<Vec<Pack
         LangRecord::NpmLockfile => {
             if path.ends_with("yarn.lock") {
                 yarn::read_yarn_lock(path, data)
+            } else if path.ends_with("pnpm-lock.yaml") {
+                pnpm::read_pnpm_lock(path, data)
             } else {
                 npm::read_package_lock(path, data)
             }
