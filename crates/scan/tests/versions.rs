@@ -239,6 +239,63 @@ fn rpm_ordering() {
     assert_eq!(compare(Ecosystem::Rpm, "1.01-1", "1.1-1"), Equal);
 }
 
+/// Pairs for rpm's ordering: tildes, carets, epochs, letters against
+/// digits, separators, leading zeros, missing releases.
+const RPM_PAIRS: &[(&str, &str)] = &[
+    ("1.0-1", "1.0-1"),
+    ("1.0~rc1-1", "1.0-1"),
+    ("1.0~rc1-1", "1.0~rc2-1"),
+    ("1.0^git1-1", "1.0-1"),
+    ("1.0^git1-1", "1.0.1-1"),
+    ("1.0^git1-1", "1.0a-1"),
+    ("1:0.1-1", "2.0-1"),
+    ("0:1.0-1", "1.0-1"),
+    ("1.0a-1", "1.0-1"),
+    ("1.0a-1", "1.0.1-1"),
+    ("1.01-1", "1.1-1"),
+    ("1.001-1", "1.1-1"),
+    ("1.10-1", "1.9-1"),
+    ("1.0-1.el9", "1.0-1"),
+    ("1.0-1.el9_2", "1.0-1.el9"),
+    ("3.0.7-24.el9", "3.0.7-27.el9"),
+    ("1.0_1-1", "1.0.1-1"),
+    ("1.0+1-1", "1.0.1-1"),
+    ("a-1", "b-1"),
+    ("1.0", "1.0-1"),
+    ("2.36-9.fc38", "2.36-10.fc38"),
+    ("1.0-0.1.rc1", "1.0-1"),
+];
+
+#[test]
+fn rpm_ordering_agrees_with_rpm() {
+    // rpm's own comparison, through its embedded Lua (one rpm run for the table).
+    let lua: String = RPM_PAIRS
+        .iter()
+        .map(|(a, b)| format!("print(rpm.vercmp(\"{a}\", \"{b}\") .. \" \") "))
+        .collect();
+    let out = Command::new("rpm")
+        .arg("--eval")
+        .arg(format!("%{{lua: {lua}}}"))
+        .output()
+        .expect("rpm runs (scripts/install-deps installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said: Vec<i32> = String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert_eq!(said.len(), RPM_PAIRS.len());
+    for (&(a, b), rpm) in RPM_PAIRS.iter().zip(said) {
+        let rpm = rpm.cmp(&0);
+        assert_eq!(compare(Ecosystem::Rpm, a, b), rpm, "{a} vs {b}");
+        assert_eq!(compare(Ecosystem::Rpm, b, a), rpm.reverse(), "{b} vs {a}");
+    }
+}
+
 #[test]
 fn maven_ordering() {
     ascending(
