@@ -6,5 +6,8 @@
 
 pub mod lang;
 pub mod model;
+pub mod osv;
+pub mod sbom;
+pub mod versions;
 
 pub use model::{Ecosystem, ImageInfo, Inventory, LayerInfo, OsRelease, Package, ScanWarning};
