@@ -61,15 +61,15 @@ impl TreeView<'_> {
             }
             let asked: Vec<&str> = open.iter().map(|&i| paths[i]).collect();
             let held = self.engine.store.layer_holds(&layer.id, &asked)?;
-            open.retain(|&i| {
-                let pos = asked.iter().position(|p| *p == paths[i]).unwrap_or(0);
-                if held[pos] {
+            let mut still = Vec::with_capacity(open.len());
+            for (k, &i) in open.iter().enumerate() {
+                if held.get(k).copied().unwrap_or(false) {
                     out[i] = Some(layer);
-                    false
                 } else {
-                    true
+                    still.push(i);
                 }
-            });
+            }
+            open = still;
         }
         Ok(out)
     }

@@ -81,3 +81,30 @@ pub fn from_config(
         layers,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_pair_with_the_history_lines_that_made_them() {
+        let config = br#"{"os":"linux","architecture":"arm64","variant":"v8",
+            "created":"2024-01-01T00:00:00Z",
+            "rootfs":{"type":"layers","diff_ids":["sha256:aa","sha256:bb"]},
+            "history":[{"created_by":"ADD base"},{"created_by":"ENV x=1","empty_layer":true},
+                       {"created_by":"RUN apt-get install"}]}"#;
+        let info = from_config("img", "cc", None, config).unwrap();
+        assert_eq!(info.id, "sha256:cc");
+        assert_eq!(info.platform.as_deref(), Some("linux/arm64/v8"));
+        assert_eq!(info.layers[1].diff_id, "sha256:bb");
+        assert_eq!(
+            info.layers[1].created_by.as_deref(),
+            Some("RUN apt-get install")
+        );
+        // History that does not match the layers names none of them.
+        let config = br#"{"rootfs":{"diff_ids":["sha256:aa"]},"history":[]}"#;
+        let info = from_config("img", "sha256:cc", None, config).unwrap();
+        assert_eq!(info.layers[0].created_by, None);
+        assert!(from_config("img", "cc", None, b"[1,2]").is_err());
+    }
+}

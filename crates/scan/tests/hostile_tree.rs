@@ -152,3 +152,28 @@ fn fifos_and_devices_are_not_opened() {
     assert_eq!(w.path, "/var/lib/dpkg/status");
     assert!(w.message.contains("not a regular file"), "{}", w.message);
 }
+
+#[test]
+fn the_walk_visits_the_tree_once_and_never_follows_links() {
+    let host = tempfile::tempdir().unwrap();
+    for i in 0..5 {
+        write(host.path(), &format!("/f{i}"), "host");
+    }
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "/usr/bin/tool", "\x7fELF not really");
+    write(d.path(), "/etc/conf", "x");
+    symlink(host.path(), d.path().join("usr/hostdir")).unwrap();
+    symlink("/", d.path().join("etc/rootlink")).unwrap();
+    symlink("../..", d.path().join("usr/bin/up")).unwrap();
+    let fd = nix::fcntl::open(
+        d.path(),
+        nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY,
+        nix::sys::stat::Mode::empty(),
+    )
+    .unwrap();
+    // SAFETY: open returned a new descriptor that we now own.
+    let fd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    let walked = berth_scan::walk::walk(&fd);
+    assert_eq!(walked.files, 2);
+    assert!(walked.warnings.is_empty(), "{:#?}", walked.warnings);
+}
