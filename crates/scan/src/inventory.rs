@@ -19,6 +19,12 @@ pub struct TreeScan {
 /// Scan the tree whose `/` is host path `root` (a mounted image, an
 /// unpacked rootfs). Nothing in it is executed; every read stays inside.
 pub fn scan_tree(root: &Path) -> Result<TreeScan, Error> {
+    scan_tree_with(root, walk::WalkOptions::default())
+}
+
+/// [`scan_tree`] with walk options (`frozen` for a tree nothing changes
+/// while it is scanned: an image's read-only mount).
+pub fn scan_tree_with(root: &Path, opts: walk::WalkOptions) -> Result<TreeScan, Error> {
     let tree = Tree::open(root)?;
     let mut warnings: Vec<ScanWarning> = Vec::new();
     let os = os_release::read(&tree, &mut warnings);
@@ -37,7 +43,7 @@ pub fn scan_tree(root: &Path) -> Result<TreeScan, Error> {
         path: root.to_path_buf(),
         source: Box::new(tree.reader().error("open", "/", e)),
     })?;
-    let walked = walk::walk(&root_fd);
+    let walked = walk::walk(&root_fd, opts);
     for p in walked.packages {
         records.push(Some(p.location.clone()));
         packages.push(p);
@@ -64,7 +70,14 @@ pub fn scan(engine: &berth_engine::Engine, key: &str) -> Result<Inventory, Error
     let TreeScan {
         mut inventory,
         records,
-    } = scan_tree(view.path())?;
+    } = scan_tree_with(
+        view.path(),
+        walk::WalkOptions {
+            // An image's mount is its read-only layers; a container's
+            // tree may change while it is read.
+            frozen: matches!(view.kind(), berth_engine::TreeKind::Image(_)),
+        },
+    )?;
     if let (Some(img), Some(config)) = (&view.image, &view.config) {
         match image_info::from_config(key, &img.id, Some(img.manifest_digest.to_string()), config) {
             Ok(info) => inventory.image = Some(info),

@@ -8,6 +8,7 @@ mod apk;
 mod control;
 pub mod dpkg;
 mod error;
+mod file_bytes;
 mod found;
 pub mod image_info;
 mod inventory;
@@ -21,5 +22,5 @@ mod tree;
 pub mod walk;
 
 pub use error::Error;
-pub use inventory::{scan, scan_tree, TreeScan};
+pub use inventory::{scan, scan_tree, scan_tree_with, TreeScan};
 pub use model::{Ecosystem, ImageInfo, Inventory, LayerInfo, OsRelease, Package, ScanWarning};

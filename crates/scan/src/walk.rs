@@ -1,29 +1,34 @@
 //! The one pass over an image's tree that finds language packages.
 //!
-//! Directories are opened one name at a time below a directory fd with
+//! Directories are opened one name at a time below their parent's fd with
 //! `O_NOFOLLOW`, so the walk never follows a symlink: it cannot loop and
 //! cannot leave the root, whatever links the image plants. Each regular
 //! file's path goes to [`lang::classify`]; each executable regular file
 //! that starts with the ELF magic goes to [`lang::read_binary`]; each
 //! directory's path to [`lang::required_file`]. What cannot be read
 //! becomes a warning and the walk goes on.
+//!
+//! A few threads share a stack of directories still to read (depth first,
+//! so few directory fds are held open at once); the results are merged and
+//! sorted, so the output does not depend on which thread read what.
 
+use crate::file_bytes::FileBytes;
 use crate::lang;
 use crate::model::{Package, ScanWarning};
 use nix::dir::{Dir, Type};
-use nix::fcntl::{openat, OFlag};
-use nix::sys::stat::{fstat, fstatat, FileStat, Mode, SFlag};
-use std::ffi::CStr;
+use nix::fcntl::{openat, AtFlags, OFlag};
+use nix::sys::stat::{fstat, fstatat, Mode, SFlag};
+use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::{Arc, Condvar, Mutex};
 
-/// Files larger than this are not read (a record or binary that big is
-/// more likely a trap than a package).
-const READ_CAP: u64 = 512 << 20;
-
-/// Deeper directories are reported, not entered: each level holds an fd.
+/// Deeper directories are reported, not entered.
 const MAX_DEPTH: usize = 256;
+
+/// At most this many walking threads.
+const MAX_THREADS: usize = 4;
 
 const ELF_MAGIC: &[u8; 4] = b"\x7fELF";
 
@@ -36,26 +41,74 @@ pub struct WalkResult {
     pub files: usize,
 }
 
+/// How to walk.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WalkOptions {
+    /// Map files instead of reading them: only for a tree nothing changes
+    /// while it is walked (see [`FileBytes`]).
+    pub frozen: bool,
+}
+
+/// A directory still to read: `name` below the directory `parent`.
+struct Job {
+    parent: Arc<OwnedFd>,
+    name: CString,
+    path: String,
+    depth: usize,
+}
+
+/// The stack of jobs and how many threads are reading one.
+struct Queue {
+    state: Mutex<(Vec<Job>, usize)>,
+    more: Condvar,
+}
+
 /// Walk the tree below the directory `root` (an fd on the image's `/`),
 /// staying on its filesystem.
-pub fn walk(root: &OwnedFd) -> WalkResult {
+pub fn walk(root: &OwnedFd, opts: WalkOptions) -> WalkResult {
     let mut out = WalkResult::default();
-    let dev = match fstat(root.as_raw_fd()) {
-        Ok(st) => st.st_dev,
+    let (dev, root) = match fstat(root.as_raw_fd()).and_then(|st| Ok((st.st_dev, dup(root)?))) {
+        Ok(x) => x,
         Err(e) => {
-            out.warnings.push(warn("/", format!("stat: {e}")));
+            out.warnings.push(warn("/", format!("open: {e}")));
             return out;
         }
     };
-    let mut path = String::new();
-    match dup_dir(root) {
-        Ok(dir) => walk_dir(dir, &mut path, dev, 0, &mut out),
-        Err(e) => out.warnings.push(warn("/", format!("open: {e}"))),
+    let queue = Queue {
+        state: Mutex::new((
+            vec![Job {
+                parent: Arc::new(root),
+                name: CString::from(c"."),
+                path: String::new(),
+                depth: 0,
+            }],
+            0,
+        )),
+        more: Condvar::new(),
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, MAX_THREADS);
+    let results: Vec<WalkResult> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| s.spawn(|| worker(&queue, dev, opts)))
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    for r in results {
+        out.packages.extend(r.packages);
+        out.warnings.extend(r.warnings);
+        out.files += r.files;
     }
+    out.packages.sort_by(|a, b| a.location.cmp(&b.location));
+    out.warnings.sort_by(|a, b| a.path.cmp(&b.path));
     out
 }
 
-fn dup_dir(fd: &OwnedFd) -> nix::Result<OwnedFd> {
+fn dup(fd: &OwnedFd) -> nix::Result<OwnedFd> {
     open_at(fd.as_raw_fd(), c".", OFlag::O_DIRECTORY)
 }
 
@@ -78,197 +131,190 @@ fn warn(path: &str, message: String) -> ScanWarning {
     }
 }
 
-/// Walk directory `fd`, whose in-image path is `path` ("" for `/`).
-fn walk_dir(fd: OwnedFd, path: &mut String, dev: u64, depth: usize, out: &mut WalkResult) {
-    let dir_fd = fd.as_raw_fd();
-    let mut dir = match Dir::from_fd(fd_into_raw(fd)) {
-        Ok(d) => d,
+/// Take jobs until none is left and no thread can add one.
+fn worker(queue: &Queue, dev: u64, opts: WalkOptions) -> WalkResult {
+    let mut out = WalkResult::default();
+    loop {
+        let job = {
+            let Ok(mut st) = queue.state.lock() else {
+                return out;
+            };
+            loop {
+                if let Some(job) = st.0.pop() {
+                    st.1 += 1;
+                    break job;
+                }
+                if st.1 == 0 {
+                    queue.more.notify_all();
+                    return out;
+                }
+                st = match queue.more.wait(st) {
+                    Ok(s) => s,
+                    Err(_) => return out,
+                };
+            }
+        };
+        let found = read_dir(job, dev, opts, &mut out);
+        if let Ok(mut st) = queue.state.lock() {
+            st.0.extend(found);
+            st.1 -= 1;
+        }
+        queue.more.notify_all();
+    }
+}
+
+/// Read one directory: visit its files, return its subdirectories.
+fn read_dir(job: Job, dev: u64, opts: WalkOptions, out: &mut WalkResult) -> Vec<Job> {
+    let path = job.path.as_str();
+    let fd = match open_at(job.parent.as_raw_fd(), &job.name, OFlag::O_DIRECTORY) {
+        Ok(fd) => fd,
+        Err(e) => {
+            out.warnings
+                .push(warn(path, format!("open directory: {e}")));
+            return Vec::new();
+        }
+    };
+    match fstat(fd.as_raw_fd()) {
+        // Another filesystem mounted inside (a container's /proc): not
+        // the image's.
+        Ok(st) if st.st_dev != dev => return Vec::new(),
+        Ok(_) => {}
+        Err(e) => {
+            out.warnings.push(warn(path, format!("stat: {e}")));
+            return Vec::new();
+        }
+    }
+    let entries = match list(&fd) {
+        Ok(e) => e,
         Err(e) => {
             out.warnings
                 .push(warn(path, format!("read directory: {e}")));
-            return;
+            return Vec::new();
         }
     };
-    let mut subdirs: Vec<Vec<u8>> = Vec::new();
-    let mut names: Vec<(Vec<u8>, Option<Type>)> = Vec::new();
-    for entry in dir.iter() {
-        match entry {
-            Ok(e) => {
-                let name = e.file_name().to_bytes();
-                if name == b"." || name == b".." {
-                    continue;
-                }
-                names.push((name.to_vec(), e.file_type()));
-            }
-            Err(e) => {
-                out.warnings
-                    .push(warn(path, format!("read directory: {e}")));
-                break;
-            }
-        }
-    }
-    let required = lang::required_file(if path.is_empty() { "/" } else { path });
-    if let Some(file) = required {
-        if !names.iter().any(|(n, _)| n == file.as_bytes()) {
+    if let Some(file) = lang::required_file(if path.is_empty() { "/" } else { path }) {
+        if !entries.iter().any(|(n, _)| n.as_bytes() == file.as_bytes()) {
             let p = format!("{path}/{file}");
             out.warnings
                 .push(warn(&p, "missing: the record is incomplete".into()));
         }
     }
-    let base = path.len();
-    for (name, kind) in names {
-        let Ok(cname) = std::ffi::CString::new(name.clone()) else {
-            continue;
-        };
-        path.push('/');
-        path.push_str(&String::from_utf8_lossy(&name));
+    let fd = Arc::new(fd);
+    let mut subdirs = Vec::new();
+    for (name, kind) in entries {
+        let child = format!("{path}/{}", String::from_utf8_lossy(name.as_bytes()));
         let kind = match kind {
-            Some(Type::File) => Kind::File(None),
-            Some(Type::Directory) => Kind::Dir,
-            Some(_) => Kind::Other,
+            Some(k) => Some(k),
             None => match fstatat(
-                Some(dir_fd),
-                cname.as_c_str(),
-                nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+                Some(fd.as_raw_fd()),
+                name.as_c_str(),
+                AtFlags::AT_SYMLINK_NOFOLLOW,
             ) {
-                Ok(st) => kind_of(&st),
+                Ok(st) => match SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) {
+                    SFlag::S_IFREG => Some(Type::File),
+                    SFlag::S_IFDIR => Some(Type::Directory),
+                    _ => None,
+                },
                 Err(e) => {
-                    out.warnings.push(warn(path, format!("stat: {e}")));
-                    Kind::Other
+                    out.warnings.push(warn(&child, format!("stat: {e}")));
+                    None
                 }
             },
         };
         match kind {
-            Kind::Dir => subdirs.push(name),
-            Kind::File(st) => visit_file(dir_fd, &cname, st, path, out),
-            Kind::Other => {}
+            Some(Type::Directory) if job.depth >= MAX_DEPTH => out.warnings.push(warn(
+                &child,
+                format!("not read: deeper than {MAX_DEPTH} levels"),
+            )),
+            Some(Type::Directory) => subdirs.push(Job {
+                parent: fd.clone(),
+                name,
+                path: child,
+                depth: job.depth + 1,
+            }),
+            Some(Type::File) => visit_file(fd.as_raw_fd(), &name, &child, opts, out),
+            _ => {}
         }
-        path.truncate(base);
     }
-    for name in subdirs {
-        let Ok(cname) = std::ffi::CString::new(name.clone()) else {
+    subdirs
+}
+
+/// The names in directory `fd` and their types where the filesystem
+/// gives them.
+fn list(fd: &OwnedFd) -> nix::Result<Vec<(CString, Option<Type>)>> {
+    let mut dir = Dir::openat(
+        Some(fd.as_raw_fd()),
+        c".",
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
+    let mut names = Vec::new();
+    for entry in dir.iter() {
+        let e = entry?;
+        let name = e.file_name();
+        if name == c"." || name == c".." {
             continue;
-        };
-        path.push('/');
-        path.push_str(&String::from_utf8_lossy(&name));
-        match open_at(dir_fd, &cname, OFlag::O_DIRECTORY) {
-            Ok(sub) => match fstat(sub.as_raw_fd()) {
-                // Another filesystem mounted inside (a container's /proc):
-                // not the image's.
-                Ok(st) if st.st_dev != dev => {}
-                Ok(_) if depth >= MAX_DEPTH => out.warnings.push(warn(
-                    path,
-                    format!("not read: deeper than {MAX_DEPTH} levels"),
-                )),
-                Ok(_) => walk_dir(sub, path, dev, depth + 1, out),
-                Err(e) => out.warnings.push(warn(path, format!("stat: {e}"))),
-            },
-            Err(e) => out
-                .warnings
-                .push(warn(path, format!("open directory: {e}"))),
         }
-        path.truncate(base);
+        let kind = match e.file_type() {
+            Some(Type::File) => Some(Type::File),
+            Some(Type::Directory) => Some(Type::Directory),
+            Some(_) => Some(Type::Symlink),
+            None => None,
+        };
+        names.push((name.to_owned(), kind));
     }
-    drop(dir);
-}
-
-enum Kind {
-    File(Option<FileStat>),
-    Dir,
-    Other,
-}
-
-fn kind_of(st: &FileStat) -> Kind {
-    match SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) {
-        SFlag::S_IFREG => Kind::File(Some(*st)),
-        SFlag::S_IFDIR => Kind::Dir,
-        _ => Kind::Other,
-    }
-}
-
-/// `Dir` takes ownership of a raw fd.
-fn fd_into_raw(fd: OwnedFd) -> RawFd {
-    std::os::fd::IntoRawFd::into_raw_fd(fd)
+    Ok(names)
 }
 
 /// A regular file: a language record by its path, or an executable that
 /// may be an ELF binary with embedded module lists.
-fn visit_file(dir: RawFd, name: &CStr, st: Option<FileStat>, path: &str, out: &mut WalkResult) {
+fn visit_file(dir: RawFd, name: &CStr, path: &str, opts: WalkOptions, out: &mut WalkResult) {
     out.files += 1;
     if let Some(kind) = lang::classify(path) {
-        match read_file(dir, name, path) {
+        match open_file(dir, name).and_then(|f| FileBytes::of(f, opts.frozen)) {
             Ok(data) => match lang::read_record(kind, path, &data) {
                 Ok(p) => out.packages.extend(p),
                 Err(w) => out.warnings.push(w),
             },
-            Err(w) => out.warnings.push(w),
+            Err(e) => out.warnings.push(warn(path, e)),
         }
         return;
     }
-    let st = match st {
-        Some(st) => st,
-        None => match fstatat(Some(dir), name, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW) {
-            Ok(st) => st,
-            Err(e) => {
-                out.warnings.push(warn(path, format!("stat: {e}")));
-                return;
-            }
-        },
+    let st = match fstatat(Some(dir), name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+        Ok(st) => st,
+        Err(e) => return out.warnings.push(warn(path, format!("stat: {e}"))),
     };
     if st.st_mode & 0o111 == 0 || st.st_size < 4 {
         return;
     }
-    let mut file = match open_at(dir, name, OFlag::O_NONBLOCK) {
-        Ok(fd) => File::from(fd),
-        Err(e) => {
-            out.warnings.push(warn(path, format!("open: {e}")));
-            return;
-        }
+    let mut file = match open_file(dir, name) {
+        Ok(f) => f,
+        Err(e) => return out.warnings.push(warn(path, e)),
     };
     let mut magic = [0u8; 4];
     if file.read_exact(&mut magic).is_err() || &magic != ELF_MAGIC {
         return;
     }
-    let mut data = magic.to_vec();
-    if let Err(w) = read_rest(&mut file, &mut data, path) {
-        out.warnings.push(w);
-        return;
-    }
+    let data = match file_from_start(file).and_then(|f| FileBytes::of(f, opts.frozen)) {
+        Ok(d) => d,
+        Err(e) => return out.warnings.push(warn(path, e)),
+    };
     match lang::read_binary(path, &data) {
         Ok(p) => out.packages.extend(p),
         Err(w) => out.warnings.push(w),
     }
 }
 
-/// The bytes of regular file `name` in `dir`, symlinks not followed.
-fn read_file(dir: RawFd, name: &CStr, path: &str) -> Result<Vec<u8>, ScanWarning> {
-    let fd = open_at(dir, name, OFlag::O_NONBLOCK).map_err(|e| warn(path, format!("open: {e}")))?;
-    let mut file = File::from(fd);
-    let mut data = Vec::new();
-    read_rest(&mut file, &mut data, path)?;
-    Ok(data)
+/// Regular file `name` in `dir`, opened without following a link and
+/// without blocking (a fifo that raced in stays harmless).
+fn open_file(dir: RawFd, name: &CStr) -> Result<File, String> {
+    open_at(dir, name, OFlag::O_NONBLOCK)
+        .map(File::from)
+        .map_err(|e| format!("open: {e}"))
 }
 
-fn read_rest(file: &mut File, data: &mut Vec<u8>, path: &str) -> Result<(), ScanWarning> {
-    let size = file
-        .metadata()
-        .map_err(|e| warn(path, format!("stat: {e}")))?
-        .len();
-    if size > READ_CAP {
-        return Err(warn(
-            path,
-            format!("not read: larger than {READ_CAP} bytes"),
-        ));
-    }
-    data.reserve(size as usize);
-    file.take(READ_CAP + 1 - data.len() as u64)
-        .read_to_end(data)
-        .map_err(|e| warn(path, format!("read: {e}")))?;
-    if data.len() as u64 > READ_CAP {
-        return Err(warn(
-            path,
-            format!("not read: larger than {READ_CAP} bytes"),
-        ));
-    }
-    Ok(())
+fn file_from_start(mut file: File) -> Result<File, String> {
+    use std::io::Seek;
+    file.rewind().map_err(|e| format!("seek: {e}"))?;
+    Ok(file)
 }

@@ -173,7 +173,17 @@ fn the_walk_visits_the_tree_once_and_never_follows_links() {
     .unwrap();
     // SAFETY: open returned a new descriptor that we now own.
     let fd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
-    let walked = berth_scan::walk::walk(&fd);
-    assert_eq!(walked.files, 2);
-    assert!(walked.warnings.is_empty(), "{:#?}", walked.warnings);
+    // An executable that starts like an ELF binary is read (and mapped,
+    // for a frozen tree) without a fault.
+    std::fs::set_permissions(
+        d.path().join("usr/bin/tool"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    for frozen in [false, true] {
+        let opts = berth_scan::walk::WalkOptions { frozen };
+        let walked = berth_scan::walk::walk(&fd, opts);
+        assert_eq!(walked.files, 2);
+        assert!(walked.warnings.is_empty(), "{:#?}", walked.warnings);
+    }
 }
