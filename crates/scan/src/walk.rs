@@ -154,7 +154,28 @@ fn worker(queue: &Queue, dev: u64, opts: WalkOptions) -> WalkResult {
                 };
             }
         };
-        let found = read_dir(job, dev, opts, &mut out);
+        // A reader that panics on hostile bytes must neither stop the scan
+        // nor leave this job counted as busy (the others would wait on it
+        // for ever): the directory becomes a warning.
+        let path = job.path.clone();
+        let found = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut mine = WalkResult::default();
+            let found = read_dir(job, dev, opts, &mut mine);
+            (found, mine)
+        }));
+        let found = match found {
+            Ok((found, mine)) => {
+                out.packages.extend(mine.packages);
+                out.warnings.extend(mine.warnings);
+                out.files += mine.files;
+                found
+            }
+            Err(_) => {
+                out.warnings
+                    .push(warn(&path, "a reader failed on this directory".into()));
+                Vec::new()
+            }
+        };
         if let Ok(mut st) = queue.state.lock() {
             st.0.extend(found);
             st.1 -= 1;
