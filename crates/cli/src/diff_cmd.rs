@@ -1,10 +1,11 @@
 //! `berth diff CTR|IMAGE [CTR|IMAGE]`: what a container's layer (or an
 //! image's top layer) added, changed and deleted — or, given two, what
 //! changed from the second's filesystem to the first's — as podman's
-//! `A`/`C`/`D` lines or `--format json`.
+//! `A`/`C`/`D` lines or `--format json`. With `--packages`, the package
+//! differences instead (berth-scan's inventories of both).
 
 use crate::Cli;
-use berth_engine::PathChange;
+use berth_engine::{PathChange, TreeKind};
 use clap::Args;
 use serde::Serialize;
 
@@ -13,6 +14,10 @@ pub struct DiffArgs {
     /// Output format: json (default: one `A|C|D PATH` line each).
     #[arg(long)]
     pub format: Option<String>,
+    /// Compare the packages installed (added, removed, version changed)
+    /// instead of the files; needs OTHER.
+    #[arg(long)]
+    pub packages: bool,
     /// A container, else an image.
     pub name: String,
     /// Compare with this container or image instead of NAME's parent
@@ -38,17 +43,24 @@ pub fn diff(cli: &Cli, a: &DiffArgs) -> anyhow::Result<()> {
         Some(f) => anyhow::bail!("unknown format {f:?}: diff knows only json"),
     };
     let engine = cli.engine()?;
-    let changes = match &a.other {
-        Some(other) => engine
-            .changes_between(&a.name, other)
-            .map_err(|e| missing(e, &[&a.name, other]))?,
-        None => match engine.container_changes(&a.name) {
-            Ok(c) => c,
-            Err(berth_engine::Error::NotFound(_)) => engine
-                .image_changes(&a.name)
-                .map_err(|e| missing(e, &[&a.name]))?,
-            Err(e) => return Err(e.into()),
-        },
+    let names: Vec<&String> = std::iter::once(&a.name).chain(&a.other).collect();
+    let mut kinds = Vec::new();
+    for n in &names {
+        match engine.tree_kind(n)? {
+            Some(k) => kinds.push(k),
+            None => anyhow::bail!("{n} not found: no such container or image"),
+        }
+    }
+    if a.packages {
+        let Some(other) = &a.other else {
+            anyhow::bail!("diff --packages compares two images or containers: give OTHER too");
+        };
+        return crate::package_diff_cmd::print(&engine, other, &a.name, json);
+    }
+    let changes = match (&a.other, &kinds[0]) {
+        (Some(other), _) => engine.changes_between(&a.name, other)?,
+        (None, TreeKind::Container(_)) => engine.container_changes(&a.name)?,
+        (None, TreeKind::Image(_)) => engine.image_changes(&a.name)?,
     };
     if !json {
         let mut out = String::new();
@@ -79,19 +91,4 @@ pub fn diff(cli: &Cli, a: &DiffArgs) -> anyhow::Result<()> {
     c.serialize(&mut ser)?;
     println!("{}", String::from_utf8_lossy(&buf));
     Ok(())
-}
-
-/// A name that is neither container nor image, said as podman says it
-/// (the first of `names` that is missing; anything else as it is).
-fn missing(e: berth_engine::Error, names: &[&String]) -> anyhow::Error {
-    let e = anyhow::Error::from(e);
-    if !crate::exit_code::is_missing(&e) {
-        return e;
-    }
-    let text = e.to_string();
-    let name = names
-        .iter()
-        .find(|n| text.contains(n.as_str()))
-        .unwrap_or(&names[0]);
-    anyhow::anyhow!("{name} not found: no such container or image")
 }

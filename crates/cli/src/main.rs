@@ -37,12 +37,14 @@ mod login;
 mod logs_cmd;
 mod network;
 mod newcomer;
+mod package_diff_cmd;
 mod pause_rename;
 mod progress;
 mod ps;
 mod report;
 mod run_pull;
 mod save_load;
+mod scan_cmd;
 mod stats_cmd;
 mod system;
 mod system_containers;
@@ -195,8 +197,12 @@ pub enum Command {
     Healthcheck(healthcheck_cmd::HealthcheckArgs),
     /// Copy files between a container and the host (or a tar on stdin/stdout).
     Cp(cp_cmd::CpArgs),
-    /// Show what a container (or an image's top layer) changed: A, C, D.
+    /// Show what a container (or an image's top layer) changed: A, C, D;
+    /// with --packages, which packages changed between two.
     Diff(diff_cmd::DiffArgs),
+    /// List what an image or container holds (OS, packages, layers)
+    /// without running it.
+    Scan(scan_cmd::ScanArgs),
     /// Write a container's filesystem as a tar.
     Export(export_import::ExportArgs),
     /// Make an image from a tarball of a filesystem.
@@ -417,6 +423,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Top(a) => ctr_tools::top(cli, a),
         Command::Cp(a) => cp_cmd::cp(cli, a),
         Command::Diff(a) => diff_cmd::diff(cli, a),
+        Command::Scan(a) => scan_cmd::scan(cli, a),
         Command::Export(a) => export_import::export(cli, a),
         Command::Import(a) => export_import::import(cli, a),
         Command::Commit(a) => commit_cmd::commit(cli, a),

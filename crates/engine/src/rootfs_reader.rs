@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 /// A container rootfs opened once (`O_PATH`), read only through lookups
 /// that stay inside it.
 #[derive(Debug)]
-pub(crate) struct RootfsReader {
+pub struct RootfsReader {
     root: OwnedFd,
     path: PathBuf,
 }
@@ -28,7 +28,7 @@ pub(crate) struct RootfsReader {
 impl RootfsReader {
     /// Open the rootfs at host path `rootfs` (the one path taken from the
     /// host's view; everything below it is resolved in-root).
-    pub(crate) fn open(rootfs: &Path) -> Result<RootfsReader> {
+    pub fn open(rootfs: &Path) -> Result<RootfsReader> {
         let fd = nix::fcntl::open(
             rootfs,
             OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
@@ -48,7 +48,7 @@ impl RootfsReader {
 
     /// `openat2(root, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)`;
     /// `path` is absolute in the container's view (or relative to its `/`).
-    pub(crate) fn open_in_root(&self, path: &str, flags: OFlag) -> std::io::Result<OwnedFd> {
+    pub fn open_in_root(&self, path: &str, flags: OFlag) -> std::io::Result<OwnedFd> {
         let rel = path.trim_start_matches('/');
         let rel = if rel.is_empty() { "." } else { rel };
         let how = OpenHow::new()
@@ -72,19 +72,19 @@ impl RootfsReader {
     }
 
     /// What `path` ends at, symlinks followed inside the root (`stat`).
-    pub(crate) fn metadata(&self, path: &str) -> std::io::Result<Metadata> {
+    pub fn metadata(&self, path: &str) -> std::io::Result<Metadata> {
         File::from(self.open_in_root(path, OFlag::O_PATH)?).metadata()
     }
 
     /// The directory at `path`, opened for reading (`O_DIRECTORY`).
-    pub(crate) fn open_dir(&self, path: &str) -> std::io::Result<OwnedFd> {
+    pub fn open_dir(&self, path: &str) -> std::io::Result<OwnedFd> {
         self.open_in_root(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY)
     }
 
     /// The bytes of regular file `path`, or None when it does not exist.
     /// Anything else (a fifo, a device, a directory, a file over `cap`
     /// bytes, a symlink loop) is an error.
-    pub(crate) fn read_small(&self, path: &str, cap: u64) -> Result<Option<Vec<u8>>> {
+    pub fn read_small(&self, path: &str, cap: u64) -> Result<Option<Vec<u8>>> {
         let err = |source| self.error("read", path, source);
         // Looked up as O_PATH and checked before it is opened for reading:
         // opening a fifo would block, a device could act.
@@ -121,7 +121,7 @@ impl RootfsReader {
     }
 
     /// An error about `path` inside this root.
-    pub(crate) fn error(&self, op: &'static str, path: &str, source: std::io::Error) -> Error {
+    pub fn error(&self, op: &'static str, path: &str, source: std::io::Error) -> Error {
         Error::InRoot {
             op,
             path: path.into(),

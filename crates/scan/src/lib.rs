@@ -4,10 +4,26 @@
 //! The inventory readers fill an [`Inventory`]; the SBOM writers, the OSV
 //! matcher and the package diff only read one.
 
+mod apk;
+mod control;
+pub mod dpkg;
+mod error;
+mod file_bytes;
+mod found;
+pub mod image_info;
+mod inventory;
 pub mod lang;
 pub mod model;
 pub mod osv;
 pub mod sbom;
 pub mod versions;
+pub mod os_release;
+pub mod package_diff;
+mod rpm_header;
+pub mod rpmdb;
+mod tree;
+pub mod walk;
 
+pub use error::Error;
+pub use inventory::{scan, scan_tree, scan_tree_with, TreeScan};
 pub use model::{Ecosystem, ImageInfo, Inventory, LayerInfo, OsRelease, Package, ScanWarning};

@@ -1,17 +1,21 @@
 //! Test fixtures shared by berth's test suites and benchmarks.
 //!
-//! Everything here is built from the host's static busybox, so no test needs
-//! the network: a root filesystem with the applet links, an OCI runtime
-//! bundle around it, and an OCI image layout holding it as one layer.
+//! Almost everything here is built from the host's static busybox, so no
+//! test needs the network: a root filesystem with the applet links, an OCI
+//! runtime bundle around it, and an OCI image layout holding it as one
+//! layer. The one exception is [`debian_tree`], a debootstrapped Debian
+//! tree for the scanners, fetched from Debian's mirror once and cached.
 #![deny(missing_docs)]
 
 mod bundle;
 mod cgroup;
+mod debian_tree;
 mod layout;
 mod rootfs;
 
 pub use bundle::{default_config, Bundle};
 pub use cgroup::{remove_test_cgroup, test_cgroup_path, TEST_CGROUP_PARENT};
+pub use debian_tree::{debian_tree, DEBIAN_TREE_CACHE};
 pub use layout::{write_oci_layout, OciLayout};
 pub use rootfs::{busybox_path, populate_busybox_rootfs};
 

@@ -22,6 +22,7 @@ mod container_upper;
 mod containers;
 mod images;
 mod layer_changes;
+mod layer_holds;
 mod layer_tar;
 mod layers;
 mod lease;
