@@ -3,6 +3,7 @@
 //! `rm`) over the build crate. docs/build.md maps buildah's names.
 
 use crate::builder_config_cmd::ConfigArgs;
+use crate::image_out_flags::ImageOutFlags;
 use crate::run_pull::PullFlags;
 use crate::{Cli, RegistryArgs};
 use anyhow::Context as _;
@@ -124,25 +125,17 @@ pub struct CommitArgs {
     pub container: String,
     /// The new image's name.
     pub image: Option<String>,
-    /// Manifest and config format: oci or docker.
-    #[arg(short, long, default_value = "oci")]
-    pub format: String,
-    /// One layer holding the whole root.
-    #[arg(long)]
-    pub squash: bool,
+    #[command(flatten)]
+    pub out: ImageOutFlags,
+    /// buildah commit's short `-f` for `--format`.
+    #[arg(short = 'f', hide = true, conflicts_with = "format")]
+    pub format_short: Option<berth_engine::ImageFormat>,
     /// Remove the working container once committed.
     #[arg(long)]
     pub rm: bool,
-    /// Seconds since the epoch for every time in the image (default:
-    /// $SOURCE_DATE_EPOCH when set).
-    #[arg(long)]
-    pub timestamp: Option<i64>,
     /// The history entry's created-by.
     #[arg(long)]
     pub created_by: Option<String>,
-    /// Write the image id to this file.
-    #[arg(long)]
-    pub iidfile: Option<PathBuf>,
     /// Print nothing.
     #[arg(short, long)]
     pub quiet: bool,
@@ -341,37 +334,19 @@ fn copy(b: &Builder, a: &CopyArgs, add: bool) -> anyhow::Result<()> {
 }
 
 fn commit(b: &Builder, a: &CommitArgs) -> anyhow::Result<()> {
-    let format = match a.format.as_str() {
-        "oci" => berth_engine::ImageFormat::Oci,
-        "docker" => berth_engine::ImageFormat::Docker,
-        f => anyhow::bail!("--format {f}: must be oci or docker"),
-    };
-    let timestamp = match a.timestamp {
-        Some(t) => Some(t),
-        None => match std::env::var("SOURCE_DATE_EPOCH") {
-            Ok(v) if !v.is_empty() => Some(
-                v.parse()
-                    .with_context(|| format!("SOURCE_DATE_EPOCH={v}: not a number"))?,
-            ),
-            _ => None,
-        },
-    };
     let id = b.commit(
         &a.container,
         &CommitOptions {
             name: a.image.clone(),
-            format,
-            squash: a.squash,
+            format: a.format_short.unwrap_or(a.out.format),
+            squash: a.out.squash,
             rm: a.rm,
-            timestamp,
+            timestamp: a.out.timestamp()?,
             created_by: a.created_by.clone(),
             message: None,
         },
     )?;
-    if let Some(f) = &a.iidfile {
-        std::fs::write(f, format!("sha256:{id}"))
-            .with_context(|| format!("writing {}", f.display()))?;
-    }
+    a.out.write_iidfile(&id)?;
     if !a.quiet {
         println!("{id}");
     }

@@ -30,6 +30,7 @@ mod healthcheck_cmd;
 mod history_cmd;
 mod image_json;
 mod image_prune;
+mod image_out_flags;
 mod images;
 mod images_list;
 mod inspect_cmd;

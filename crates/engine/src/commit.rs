@@ -21,6 +21,23 @@ pub enum ImageFormat {
     Docker,
 }
 
+impl std::str::FromStr for ImageFormat {
+    type Err = Error;
+
+    /// `oci` or `docker`, as podman's `--format` takes them.
+    fn from_str(s: &str) -> Result<ImageFormat> {
+        match s {
+            "oci" => Ok(ImageFormat::Oci),
+            "docker" => Ok(ImageFormat::Docker),
+            _ => Err(Error::InvalidOption {
+                option: "--format",
+                value: s.into(),
+                reason: "unrecognized image type: oci or docker".into(),
+            }),
+        }
+    }
+}
+
 /// What a new image gets besides its layer.
 #[derive(Debug, Clone, Default)]
 pub struct NewImageOptions {
