@@ -224,7 +224,7 @@ fn run(b: &Builder, a: &RunArgs) -> anyhow::Result<()> {
         });
     }
     for m in &a.mount {
-        mounts.push(parse_mount(m)?);
+        mounts.push(RunMount::parse(m)?);
     }
     let env = a
         .env
@@ -252,61 +252,6 @@ fn run(b: &Builder, a: &RunArgs) -> anyhow::Result<()> {
             crate::exit_code::Reported(code).into()
         }
         e => e.into(),
-    })
-}
-
-/// `type=bind|cache|tmpfs|secret,key=value,…` as buildah's `--mount`.
-pub fn parse_mount(s: &str) -> anyhow::Result<RunMount> {
-    let mut kind = "bind";
-    let (mut source, mut target, mut id, mut size) = (None, None, None, None);
-    let mut readonly = false;
-    for kv in s.split(',') {
-        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-        match k {
-            "type" => kind = v,
-            "src" | "source" => source = Some(v.to_string()),
-            "target" | "dst" | "destination" => target = Some(v.to_string()),
-            "ro" | "readonly" => readonly = v.is_empty() || v == "true",
-            "rw" => readonly = false,
-            "id" => id = Some(v.to_string()),
-            "size" => size = Some(berth_engine::options::parse_size(v)? as u64),
-            _ => anyhow::bail!("--mount {s}: unknown option {k:?}"),
-        }
-    }
-    let target_or = |default: Option<String>| {
-        target
-            .clone()
-            .or(default)
-            .with_context(|| format!("--mount {s}: no target"))
-    };
-    Ok(match kind {
-        "bind" => RunMount::Bind {
-            source: source
-                .with_context(|| format!("--mount {s}: no source"))?
-                .into(),
-            target: target_or(None)?,
-            readonly,
-        },
-        "cache" => {
-            let target = target_or(None)?;
-            RunMount::Cache {
-                id: id.unwrap_or_else(|| target.trim_matches('/').replace('/', "-")),
-                target,
-            }
-        }
-        "tmpfs" => RunMount::Tmpfs {
-            target: target_or(None)?,
-            size,
-        },
-        "secret" => {
-            let source = source.with_context(|| format!("--mount {s}: no src"))?;
-            let default = id.as_ref().map(|i| format!("/run/secrets/{i}"));
-            RunMount::Secret {
-                source: source.into(),
-                target: target_or(default)?,
-            }
-        }
-        other => anyhow::bail!("--mount {s}: type {other:?} is not bind, cache, tmpfs or secret"),
     })
 }
 

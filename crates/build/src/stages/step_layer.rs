@@ -10,7 +10,7 @@ use berth_engine::NetworkMode;
 use super::error::StepError;
 use super::executor::{Build, StageRun};
 use crate::containerfile::substitute::{expand, expand_heredoc};
-use crate::containerfile::{CommandForm, CopyArgs, Instruction, MountType, Step};
+use crate::containerfile::{cache_id_of, CommandForm, CopyArgs, Instruction, MountType, Step};
 use crate::working::{CopyOptions, RunMount, RunOptions};
 
 /// A layer step ready to run.
@@ -386,27 +386,6 @@ impl Build<'_> {
             },
         }
         Ok(())
-    }
-}
-
-/// A cache id from a target path, in the characters cache ids may hold.
-fn cache_id_of(target: &str) -> String {
-    let id: String = target
-        .trim_matches('/')
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let id = id.trim_start_matches('.').to_string();
-    if id.is_empty() {
-        "root".into()
-    } else {
-        id
     }
 }
 

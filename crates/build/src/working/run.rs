@@ -46,6 +46,47 @@ pub enum RunMount {
     },
 }
 
+impl RunMount {
+    /// One `builder run --mount` (buildah's keys), read by the
+    /// Containerfile's parser, so a cache mount gets the id `berth build`
+    /// gives the same mount. A bind is read-write unless `ro`, as
+    /// buildah's; its source and a secret's are host paths.
+    pub fn parse(spec: &str) -> Result<RunMount> {
+        use crate::containerfile::MountType;
+        let invalid = |reason: &str| Error::InvalidOption {
+            option: "--mount",
+            value: spec.into(),
+            reason: reason.into(),
+        };
+        let m = crate::containerfile::RunMount::parse(spec).map_err(|r| invalid(&r))?;
+        if m.from.is_some() {
+            return Err(invalid(
+                "from= names a build stage or image: only RUN in a Containerfile has it",
+            ));
+        }
+        let id = m.cache_id();
+        Ok(match m.kind {
+            MountType::Bind => RunMount::Bind {
+                source: m.source.ok_or_else(|| invalid("no source="))?.into(),
+                target: m.target,
+                readonly: m.readonly.unwrap_or(false),
+            },
+            MountType::Cache => RunMount::Cache {
+                id,
+                target: m.target,
+            },
+            MountType::Tmpfs => RunMount::Tmpfs {
+                target: m.target,
+                size: m.size,
+            },
+            MountType::Secret => RunMount::Secret {
+                source: m.source.ok_or_else(|| invalid("no src= (the host file)"))?.into(),
+                target: m.target,
+            },
+        })
+    }
+}
+
 /// How a command is run in a working container.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
