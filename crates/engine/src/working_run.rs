@@ -118,8 +118,7 @@ impl Engine {
             // Goes with the run's bundle directory.
             volume_overlays: dir.join("volume-overlays"),
         };
-        bundle::write(&inputs, |_| Ok(opts.clone()))?;
-        let spec = crate::exec_process::read_config(&dir.join("config.json"))?;
+        let (_, spec) = bundle::write_with_spec(&inputs, |_| Ok(opts.clone()))?;
         let destinations: Vec<String> = spec
             .mounts()
             .iter()
