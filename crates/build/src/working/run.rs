@@ -122,9 +122,6 @@ impl Builder<'_> {
             .clone()
             .or_else(|| config.working_dir().clone())
             .filter(|w| !w.is_empty());
-        if let Some(dir) = &workdir {
-            self.make_dir(&wc, dir)?;
-        }
         let mut binds = Vec::new();
         let mut tmpfs = Vec::new();
         for m in &opts.mounts {
@@ -165,7 +162,15 @@ impl Builder<'_> {
             code,
             detail,
         };
-        match self.engine.run_working(&wc.id, &run) {
+        // The working directory is made when missing, in the run's own
+        // mount of the root.
+        let make_workdir = |rootfs: &std::path::Path| match &run.workdir {
+            Some(dir) => super::in_root::Root::at(rootfs)
+                .and_then(|r| r.mkdir_all(dir))
+                .map(|_| ()),
+            None => Ok(()),
+        };
+        match self.engine.run_working_prepared(&wc.id, &run, make_workdir) {
             Ok(0) => {}
             Ok(code) => return Err(failed(code, None)),
             Err(e @ berth_engine::Error::CommandNotFound(_)) => {
@@ -174,19 +179,6 @@ impl Builder<'_> {
             Err(e) => return Err(e.into()),
         }
         self.note_step(&wc, format!("/bin/sh -c {}", opts.command.join(" ")))
-    }
-
-    /// The directory `dir` (absolute) in the root, made when missing.
-    fn make_dir(&self, wc: &WorkingContainer, dir: &str) -> Result<()> {
-        let rootfs = self.engine.mount_working(&wc.id)?;
-        let made = super::in_root::Root::at(&rootfs).and_then(|r| r.mkdir_all(dir).map(|_| ()));
-        let _ = self.engine.unmount_working(&wc.id, false);
-        made.map_err(|source| Error::InRoot {
-            op: "make directory",
-            path: dir.into(),
-            container: wc.name.clone(),
-            source,
-        })
     }
 
     /// The host directory of cache `id`, made when missing.
