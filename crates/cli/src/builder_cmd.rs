@@ -203,6 +203,7 @@ fn from(cli: &Cli, b: &Builder, a: &FromArgs) -> anyhow::Result<()> {
         image: a.image.clone(),
         name: a.name.clone(),
         pull: berth_image::PullPolicy::Never,
+        config: None,
     })?;
     println!("{}", wc.name);
     Ok(())
