@@ -64,10 +64,9 @@ pub struct BuildArgs {
 }
 
 pub fn build(cli: &Cli, a: &BuildArgs) -> anyhow::Result<()> {
-    if !a.annotation.is_empty() {
-        anyhow::bail!(
-            "--annotation is not supported yet: the commit path writes no manifest annotations"
-        );
+    if !a.annotation.is_empty() && a.out.format == berth_engine::ImageFormat::Docker {
+        // As podman: warned and dropped, a docker manifest has none.
+        eprintln!("WARN: annotations are not supported for docker format images: ignored");
     }
     let opts = options(a)?;
     let engine = cli.engine()?;
@@ -130,11 +129,20 @@ fn options(a: &BuildArgs) -> anyhow::Result<BuildOptions> {
             .with_context(|| format!("-v {v}: {}", parsed.source))?;
         volumes.push((host, parsed.destination, parsed.readonly));
     }
-    let mut labels = Vec::new();
-    for l in &a.label {
-        let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
-        labels.push((k.to_string(), v.to_string()));
-    }
+    let pairs = |given: &[String]| -> Vec<(String, String)> {
+        given
+            .iter()
+            .map(|l| {
+                let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
+                (k.to_string(), v.to_string())
+            })
+            .collect()
+    };
+    let labels = pairs(&a.label);
+    let annotations = match a.out.format {
+        berth_engine::ImageFormat::Oci => pairs(&a.annotation),
+        berth_engine::ImageFormat::Docker => Vec::new(),
+    };
     Ok(BuildOptions {
         containerfile,
         context: a.context.clone(),
@@ -150,6 +158,7 @@ fn options(a: &BuildArgs) -> anyhow::Result<BuildOptions> {
         format: a.out.format,
         squash: a.out.squash,
         labels,
+        annotations,
         timestamp: a.out.timestamp()?,
         cap_add: a.cap_add.clone(),
         cap_drop: a.cap_drop.clone(),

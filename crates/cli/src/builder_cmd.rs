@@ -291,6 +291,7 @@ fn commit(b: &Builder, a: &CommitArgs) -> anyhow::Result<()> {
             timestamp: a.out.timestamp()?,
             created_by: a.created_by.clone(),
             message: None,
+            annotations: Vec::new(),
         },
     )?;
     a.out.write_iidfile(&id)?;

@@ -65,6 +65,7 @@ pub fn commit(cli: &Cli, a: &CommitArgs) -> anyhow::Result<()> {
         format,
         squash: a.squash,
         include_volumes: a.include_volumes,
+        annotations: Vec::new(),
     };
     let freeze =
         a.pause && info.state.status == berth_engine::Status::Running && !info.state.paused;

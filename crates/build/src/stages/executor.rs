@@ -280,14 +280,20 @@ impl Build<'_> {
         }
     }
 
-    /// Commits the stage's working container; returns the image id.
+    /// Commits the stage's working container; returns the image id. The
+    /// target's result (`target`) gets `--squash` and `--annotation`.
     pub(super) fn commit(
         &self,
         st: &mut StageRun,
         name: Option<String>,
-        squash: bool,
+        target: bool,
     ) -> Result<String, StepError> {
         let wc = self.with_wc(st)?;
+        let squash = target && self.opts.squash;
+        let annotations = match target {
+            true => self.opts.annotations.clone(),
+            false => Vec::new(),
+        };
         let id = self.builder.commit(
             &wc,
             &CommitOptions {
@@ -298,6 +304,7 @@ impl Build<'_> {
                 timestamp: self.opts.timestamp,
                 created_by: None,
                 message: None,
+                annotations,
             },
         )?;
         Ok(id)
@@ -314,7 +321,9 @@ impl Build<'_> {
                 Ok(())
             })?;
         }
-        let needs_commit = st.dirty || st.image.is_none() || (target && self.opts.squash);
+        let needs_commit = st.dirty
+            || st.image.is_none()
+            || (target && (self.opts.squash || !self.opts.annotations.is_empty()));
         let name = if target {
             self.opts.tags.first().cloned()
         } else {
@@ -329,6 +338,10 @@ impl Build<'_> {
                 ("squash".into(), (target && self.opts.squash).to_string()),
                 ("format".into(), format!("{:?}", self.opts.format)),
                 ("labels".into(), format!("{:?}", self.opts.labels)),
+                (
+                    "annotations".into(),
+                    format!("{:?}", target.then_some(&self.opts.annotations)),
+                ),
                 ("timestamp".into(), format!("{:?}", self.opts.timestamp)),
             ],
             "",
@@ -348,7 +361,7 @@ impl Build<'_> {
             }
             id
         } else if needs_commit {
-            let id = self.commit(st, name.clone(), target && self.opts.squash)?;
+            let id = self.commit(st, name.clone(), target)?;
             if !self.opts.layers && !target {
                 self.scratch_images.push(id.clone());
             }

@@ -14,7 +14,7 @@
 mod commit;
 mod config;
 mod copy;
-mod in_root;
+pub(crate) mod in_root;
 mod naming;
 mod run;
 
