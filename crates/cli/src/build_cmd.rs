@@ -65,7 +65,8 @@ pub struct BuildArgs {
 
 pub fn build(cli: &Cli, a: &BuildArgs) -> anyhow::Result<()> {
     if !a.annotation.is_empty() && a.out.format == berth_engine::ImageFormat::Docker {
-        // As podman: warned and dropped, a docker manifest has none.
+        // Discarded as podman discards them (a docker manifest has
+        // none); the warning is berth's own.
         eprintln!("WARN: annotations are not supported for docker format images: ignored");
     }
     let opts = options(a)?;

@@ -26,8 +26,8 @@ pub struct CommitOptions {
     pub created_by: Option<String>,
     /// The history entry's comment.
     pub message: Option<String>,
-    /// `KEY=VALUE` annotations of the manifest (OCI format only, as
-    /// podman's: a docker manifest has no annotations).
+    /// `KEY=VALUE` annotations of the manifest (OCI format only: a
+    /// docker manifest has no annotations).
     pub annotations: Vec<(String, String)>,
 }
 
