@@ -90,7 +90,8 @@ fn copy_from_a_stage_with_wildcards() {
     assert!(env.mounts().is_empty(), "{:?}", env.mounts());
 
     // A wildcard matching nothing is an error naming it; nothing left.
-    let text = "FROM busybox AS gen\nRUN mkdir /out\nFROM busybox\nCOPY --from=gen /out/*.none /dst/\n";
+    let text =
+        "FROM busybox AS gen\nRUN mkdir /out\nFROM busybox\nCOPY --from=gen /out/*.none /dst/\n";
     let err = env.build(&env.options(text)).unwrap_err().to_string();
     assert!(
         err.contains("Containerfile:4:") && err.contains("*.none"),

@@ -30,10 +30,11 @@ impl ImageOutFlags {
             return Ok(self.timestamp);
         }
         match std::env::var("SOURCE_DATE_EPOCH") {
-            Ok(v) if !v.is_empty() => Ok(Some(
-                v.parse()
-                    .with_context(|| format!("SOURCE_DATE_EPOCH={v}: not a number"))?,
-            )),
+            Ok(v) if !v.is_empty() => {
+                Ok(Some(v.parse().with_context(|| {
+                    format!("SOURCE_DATE_EPOCH={v}: not a number")
+                })?))
+            }
             _ => Ok(None),
         }
     }

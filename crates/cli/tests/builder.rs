@@ -236,6 +236,10 @@ fn build_and_builder_run_share_a_cache_mount() {
         "/var/cache/shared/x.d/f",
     ]);
     rm_all(&env);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "from-build\n");
 }

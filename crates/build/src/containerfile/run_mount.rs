@@ -145,9 +145,7 @@ impl RunMount {
     /// The cache id of a `type=cache` mount: its `id=`, else
     /// [`cache_id_of`] its target.
     pub fn cache_id(&self) -> String {
-        self.id
-            .clone()
-            .unwrap_or_else(|| cache_id_of(&self.target))
+        self.id.clone().unwrap_or_else(|| cache_id_of(&self.target))
     }
 }
 

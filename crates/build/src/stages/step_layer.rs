@@ -7,11 +7,11 @@ use std::path::PathBuf;
 
 use berth_engine::NetworkMode;
 
+use super::context::BuildContext;
 use super::error::StepError;
 use super::executor::{Build, StageRun};
 use crate::containerfile::substitute::{expand, expand_heredoc};
 use crate::containerfile::{cache_id_of, CommandForm, CopyArgs, Instruction, MountType, Step};
-use super::context::BuildContext;
 use crate::working::in_root::{fd_path, Root};
 use crate::working::{CopyOptions, RunMount, RunOptions};
 
@@ -433,9 +433,11 @@ impl Build<'_> {
     /// (pulled as `--pull` says).
     fn from_image(&self, from: &str) -> Result<String, StepError> {
         match self.plan.stage_named(from) {
-            Some(j) => self.results.get(&j).cloned().ok_or_else(|| {
-                StepError::Invalid(format!("--from={from}: stage not built yet"))
-            }),
+            Some(j) => {
+                self.results.get(&j).cloned().ok_or_else(|| {
+                    StepError::Invalid(format!("--from={from}: stage not built yet"))
+                })
+            }
             None => Ok(berth_image::image_for_container(
                 self.ctx,
                 self.engine.store(),

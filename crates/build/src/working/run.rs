@@ -80,7 +80,10 @@ impl RunMount {
                 size: m.size,
             },
             MountType::Secret => RunMount::Secret {
-                source: m.source.ok_or_else(|| invalid("no src= (the host file)"))?.into(),
+                source: m
+                    .source
+                    .ok_or_else(|| invalid("no src= (the host file)"))?
+                    .into(),
                 target: m.target,
             },
         })
