@@ -146,7 +146,7 @@ impl Build<'_> {
                                      or image is read-only here"
                                 )));
                             }
-                            let image = self.from_image(&from)?;
+                            let image = self.image_of_from(&from)?;
                             let source = x(m.source.as_deref().unwrap_or("/"))?;
                             // The image id names its content.
                             described.push(format!("from={image}:{source}"));
@@ -292,7 +292,7 @@ impl Build<'_> {
         let mut host_sources = Vec::new();
         let content;
         if let Some(from) = from {
-            let image = self.from_image(&from)?;
+            let image = self.image_of_from(&from)?;
             for s in &sources {
                 host_sources.push(s.trim_start_matches('/').to_string());
             }
@@ -431,7 +431,7 @@ impl Build<'_> {
 
     /// The image a `--from=` names: a stage built already, else an image
     /// (pulled as `--pull` says).
-    fn from_image(&self, from: &str) -> Result<String, StepError> {
+    fn image_of_from(&self, from: &str) -> Result<String, StepError> {
         match self.plan.stage_named(from) {
             Some(j) => {
                 self.results.get(&j).cloned().ok_or_else(|| {
