@@ -1,6 +1,7 @@
 //! `berth build`: a Containerfile to an image, with podman build's flags,
 //! over the build crate's executor.
 
+use crate::image_out_flags::ImageOutFlags;
 use crate::{Cli, RegistryArgs};
 use anyhow::Context as _;
 use berth_build::stages::BuildOptions;
@@ -43,12 +44,8 @@ pub struct BuildArgs {
     /// RUN's network: none, host or bridge.
     #[arg(long, default_value = "none")]
     pub network: String,
-    /// Manifest and config format: oci or docker.
-    #[arg(long, default_value = "oci")]
-    pub format: String,
-    /// One layer holding the whole root.
-    #[arg(long)]
-    pub squash: bool,
+    #[command(flatten)]
+    pub out: ImageOutFlags,
     /// KEY=VALUE label on the image (repeatable).
     #[arg(long)]
     pub label: Vec<String>,
@@ -58,13 +55,6 @@ pub struct BuildArgs {
     /// Print only the image id.
     #[arg(short, long)]
     pub quiet: bool,
-    /// Write the image id to this file.
-    #[arg(long)]
-    pub iidfile: Option<PathBuf>,
-    /// Seconds since the epoch for every time in the image
-    /// ($SOURCE_DATE_EPOCH when set).
-    #[arg(long)]
-    pub timestamp: Option<i64>,
     /// Capabilities added for RUN.
     #[arg(long)]
     pub cap_add: Vec<String>,
@@ -74,20 +64,17 @@ pub struct BuildArgs {
 }
 
 pub fn build(cli: &Cli, a: &BuildArgs) -> anyhow::Result<()> {
-    if !a.annotation.is_empty() {
-        anyhow::bail!(
-            "--annotation is not supported yet: the commit path writes no manifest annotations"
-        );
+    if !a.annotation.is_empty() && a.out.format == berth_engine::ImageFormat::Docker {
+        // Discarded as podman discards them (a docker manifest has
+        // none); the warning is berth's own.
+        eprintln!("WARN: annotations are not supported for docker format images: ignored");
     }
     let opts = options(a)?;
     let engine = cli.engine()?;
     let ctx = cli.context(&RegistryArgs::default())?;
     let stdout = std::io::stdout();
     let id = berth_build::stages::build(&engine, &ctx, &opts, &mut stdout.lock())?;
-    if let Some(f) = &a.iidfile {
-        std::fs::write(f, format!("sha256:{id}"))
-            .with_context(|| format!("writing {}", f.display()))?;
-    }
+    a.out.write_iidfile(&id)?;
     println!("{id}");
     Ok(())
 }
@@ -143,25 +130,19 @@ fn options(a: &BuildArgs) -> anyhow::Result<BuildOptions> {
             .with_context(|| format!("-v {v}: {}", parsed.source))?;
         volumes.push((host, parsed.destination, parsed.readonly));
     }
-    let mut labels = Vec::new();
-    for l in &a.label {
-        let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
-        labels.push((k.to_string(), v.to_string()));
-    }
-    let format = match a.format.as_str() {
-        "oci" => berth_engine::ImageFormat::Oci,
-        "docker" => berth_engine::ImageFormat::Docker,
-        f => anyhow::bail!("--format {f}: must be oci or docker"),
+    let pairs = |given: &[String]| -> Vec<(String, String)> {
+        given
+            .iter()
+            .map(|l| {
+                let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
+                (k.to_string(), v.to_string())
+            })
+            .collect()
     };
-    let timestamp = match a.timestamp {
-        Some(t) => Some(t),
-        None => match std::env::var("SOURCE_DATE_EPOCH") {
-            Ok(v) if !v.is_empty() => Some(
-                v.parse()
-                    .with_context(|| format!("SOURCE_DATE_EPOCH={v}: not a number"))?,
-            ),
-            _ => None,
-        },
+    let labels = pairs(&a.label);
+    let annotations = match a.out.format {
+        berth_engine::ImageFormat::Oci => pairs(&a.annotation),
+        berth_engine::ImageFormat::Docker => Vec::new(),
     };
     Ok(BuildOptions {
         containerfile,
@@ -175,10 +156,11 @@ fn options(a: &BuildArgs) -> anyhow::Result<BuildOptions> {
         secrets,
         volumes,
         network: berth_engine::NetworkMode::parse(&a.network)?,
-        format,
-        squash: a.squash,
+        format: a.out.format,
+        squash: a.out.squash,
         labels,
-        timestamp,
+        annotations,
+        timestamp: a.out.timestamp()?,
         cap_add: a.cap_add.clone(),
         cap_drop: a.cap_drop.clone(),
         quiet: a.quiet,

@@ -3,6 +3,7 @@
 //! `rm`) over the build crate. docs/build.md maps buildah's names.
 
 use crate::builder_config_cmd::ConfigArgs;
+use crate::image_out_flags::ImageOutFlags;
 use crate::run_pull::PullFlags;
 use crate::{Cli, RegistryArgs};
 use anyhow::Context as _;
@@ -124,25 +125,17 @@ pub struct CommitArgs {
     pub container: String,
     /// The new image's name.
     pub image: Option<String>,
-    /// Manifest and config format: oci or docker.
-    #[arg(short, long, default_value = "oci")]
-    pub format: String,
-    /// One layer holding the whole root.
-    #[arg(long)]
-    pub squash: bool,
+    #[command(flatten)]
+    pub out: ImageOutFlags,
+    /// buildah commit's short `-f` for `--format`.
+    #[arg(short = 'f', hide = true, conflicts_with = "format")]
+    pub format_short: Option<berth_engine::ImageFormat>,
     /// Remove the working container once committed.
     #[arg(long)]
     pub rm: bool,
-    /// Seconds since the epoch for every time in the image (default:
-    /// $SOURCE_DATE_EPOCH when set).
-    #[arg(long)]
-    pub timestamp: Option<i64>,
     /// The history entry's created-by.
     #[arg(long)]
     pub created_by: Option<String>,
-    /// Write the image id to this file.
-    #[arg(long)]
-    pub iidfile: Option<PathBuf>,
     /// Print nothing.
     #[arg(short, long)]
     pub quiet: bool,
@@ -203,12 +196,14 @@ pub fn builder(cli: &Cli, g: &BuilderGroup) -> anyhow::Result<()> {
 
 fn from(cli: &Cli, b: &Builder, a: &FromArgs) -> anyhow::Result<()> {
     if a.image != berth_build::working::SCRATCH {
-        crate::run_pull::ensure_image(cli, &a.pull, &a.image)?;
+        // The engine's store: opening another would read every record again.
+        crate::run_pull::ensure_image_in(cli, b.engine().store(), &a.pull, &a.image)?;
     }
     let wc = b.from(&FromOptions {
         image: a.image.clone(),
         name: a.name.clone(),
         pull: berth_image::PullPolicy::Never,
+        config: None,
     })?;
     println!("{}", wc.name);
     Ok(())
@@ -230,7 +225,7 @@ fn run(b: &Builder, a: &RunArgs) -> anyhow::Result<()> {
         });
     }
     for m in &a.mount {
-        mounts.push(parse_mount(m)?);
+        mounts.push(RunMount::parse(m)?);
     }
     let env = a
         .env
@@ -261,61 +256,6 @@ fn run(b: &Builder, a: &RunArgs) -> anyhow::Result<()> {
     })
 }
 
-/// `type=bind|cache|tmpfs|secret,key=value,…` as buildah's `--mount`.
-pub fn parse_mount(s: &str) -> anyhow::Result<RunMount> {
-    let mut kind = "bind";
-    let (mut source, mut target, mut id, mut size) = (None, None, None, None);
-    let mut readonly = false;
-    for kv in s.split(',') {
-        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-        match k {
-            "type" => kind = v,
-            "src" | "source" => source = Some(v.to_string()),
-            "target" | "dst" | "destination" => target = Some(v.to_string()),
-            "ro" | "readonly" => readonly = v.is_empty() || v == "true",
-            "rw" => readonly = false,
-            "id" => id = Some(v.to_string()),
-            "size" => size = Some(berth_engine::options::parse_size(v)? as u64),
-            _ => anyhow::bail!("--mount {s}: unknown option {k:?}"),
-        }
-    }
-    let target_or = |default: Option<String>| {
-        target
-            .clone()
-            .or(default)
-            .with_context(|| format!("--mount {s}: no target"))
-    };
-    Ok(match kind {
-        "bind" => RunMount::Bind {
-            source: source
-                .with_context(|| format!("--mount {s}: no source"))?
-                .into(),
-            target: target_or(None)?,
-            readonly,
-        },
-        "cache" => {
-            let target = target_or(None)?;
-            RunMount::Cache {
-                id: id.unwrap_or_else(|| target.trim_matches('/').replace('/', "-")),
-                target,
-            }
-        }
-        "tmpfs" => RunMount::Tmpfs {
-            target: target_or(None)?,
-            size,
-        },
-        "secret" => {
-            let source = source.with_context(|| format!("--mount {s}: no src"))?;
-            let default = id.as_ref().map(|i| format!("/run/secrets/{i}"));
-            RunMount::Secret {
-                source: source.into(),
-                target: target_or(default)?,
-            }
-        }
-        other => anyhow::bail!("--mount {s}: type {other:?} is not bind, cache, tmpfs or secret"),
-    })
-}
-
 fn copy(b: &Builder, a: &CopyArgs, add: bool) -> anyhow::Result<()> {
     let (dest, sources) = a
         .paths
@@ -341,37 +281,20 @@ fn copy(b: &Builder, a: &CopyArgs, add: bool) -> anyhow::Result<()> {
 }
 
 fn commit(b: &Builder, a: &CommitArgs) -> anyhow::Result<()> {
-    let format = match a.format.as_str() {
-        "oci" => berth_engine::ImageFormat::Oci,
-        "docker" => berth_engine::ImageFormat::Docker,
-        f => anyhow::bail!("--format {f}: must be oci or docker"),
-    };
-    let timestamp = match a.timestamp {
-        Some(t) => Some(t),
-        None => match std::env::var("SOURCE_DATE_EPOCH") {
-            Ok(v) if !v.is_empty() => Some(
-                v.parse()
-                    .with_context(|| format!("SOURCE_DATE_EPOCH={v}: not a number"))?,
-            ),
-            _ => None,
-        },
-    };
     let id = b.commit(
         &a.container,
         &CommitOptions {
             name: a.image.clone(),
-            format,
-            squash: a.squash,
+            format: a.format_short.unwrap_or(a.out.format),
+            squash: a.out.squash,
             rm: a.rm,
-            timestamp,
+            timestamp: a.out.timestamp()?,
             created_by: a.created_by.clone(),
             message: None,
+            annotations: Vec::new(),
         },
     )?;
-    if let Some(f) = &a.iidfile {
-        std::fs::write(f, format!("sha256:{id}"))
-            .with_context(|| format!("writing {}", f.display()))?;
-    }
+    a.out.write_iidfile(&id)?;
     if !a.quiet {
         println!("{id}");
     }

@@ -46,11 +46,7 @@ pub struct CommitArgs {
 }
 
 pub fn commit(cli: &Cli, a: &CommitArgs) -> anyhow::Result<()> {
-    let format = match a.format.as_str() {
-        "oci" => berth_engine::ImageFormat::Oci,
-        "docker" => berth_engine::ImageFormat::Docker,
-        f => anyhow::bail!("unrecognized image type {f:?}"),
-    };
+    let format: berth_engine::ImageFormat = a.format.parse()?;
     let engine = cli.engine()?;
     let info = engine
         .inspect(&a.container)
@@ -69,6 +65,7 @@ pub fn commit(cli: &Cli, a: &CommitArgs) -> anyhow::Result<()> {
         format,
         squash: a.squash,
         include_volumes: a.include_volumes,
+        annotations: Vec::new(),
     };
     let freeze =
         a.pause && info.state.status == berth_engine::Status::Running && !info.state.paused;

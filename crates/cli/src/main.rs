@@ -29,6 +29,7 @@ mod groups;
 mod healthcheck_cmd;
 mod history_cmd;
 mod image_json;
+mod image_out_flags;
 mod image_prune;
 mod images;
 mod images_list;

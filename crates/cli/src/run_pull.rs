@@ -26,6 +26,16 @@ pub struct PullFlags {
 /// Make sure the image `name` is in storage as `flags` ask, pulling it
 /// when needed. The container is then created from it by name.
 pub fn ensure_image(cli: &Cli, flags: &PullFlags, name: &str) -> anyhow::Result<()> {
+    ensure_image_in(cli, &cli.store()?, flags, name)
+}
+
+/// [`ensure_image`] in a store the caller has open already (an engine's).
+pub fn ensure_image_in(
+    cli: &Cli,
+    store: &berth_storage::Store,
+    flags: &PullFlags,
+    name: &str,
+) -> anyhow::Result<()> {
     let policy: berth_image::PullPolicy = match &flags.pull {
         Some(p) => p.parse()?,
         None => crate::config::pull_policy_default::default_pull_policy()?,
@@ -34,9 +44,8 @@ pub fn ensure_image(cli: &Cli, flags: &PullFlags, name: &str) -> anyhow::Result<
         tls_verify: flags.tls_verify,
         ..RegistryArgs::default()
     })?;
-    let store = cli.store()?;
     let progress = crate::progress::for_pull(flags.quiet);
-    berth_image::image_for_container(&ctx, &store, name, policy, progress.as_ref())?;
+    berth_image::image_for_container(&ctx, store, name, policy, progress.as_ref())?;
     // podman writes a pull event for every run and create, with the name
     // as given and no id, whether or not anything was fetched.
     crate::events_cmd::image_event(cli, "pull", "", name);

@@ -206,3 +206,40 @@ fn a_built_image_runs_under_podman_through_an_oci_archive() {
     ]);
     assert_eq!(out, "yes\n");
 }
+
+/// `berth build`'s `RUN --mount=type=cache,target=T` and `builder run
+/// --mount type=cache,target=T` name one cache: what one wrote, the other
+/// reads (each had made its own id from the target).
+#[test]
+fn build_and_builder_run_share_a_cache_mount() {
+    require!(is_root(), "containers need root");
+    let env = Env::new();
+    let ctx = env.dir.path().join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Containerfile"),
+        "FROM busybox\nRUN --mount=type=cache,target=/var/cache/shared/x.d \
+         echo from-build > /var/cache/shared/x.d/f\n",
+    )
+    .unwrap();
+    env.ok(&["build", "-q", "-t", "cached", ctx.to_str().unwrap()]);
+    let ctr = env.ok(&["builder", "from", "busybox"]);
+    let ctr = ctr.trim();
+    let out = env.berth(&[
+        "builder",
+        "run",
+        "--mount",
+        "type=cache,target=/var/cache/shared/x.d",
+        ctr,
+        "--",
+        "cat",
+        "/var/cache/shared/x.d/f",
+    ]);
+    rm_all(&env);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "from-build\n");
+}

@@ -47,6 +47,15 @@ pub(crate) fn write(
     inp: &BundleInputs<'_>,
     bind_volumes: impl FnOnce(&RootfsReader) -> Result<CreateOptions>,
 ) -> Result<Meta> {
+    write_with_spec(inp, bind_volumes).map(|(meta, _)| meta)
+}
+
+/// [`write`], also returning the spec it wrote as config.json (a build's
+/// RUN needs its mounts; reading the file back cost a parse per RUN).
+pub(crate) fn write_with_spec(
+    inp: &BundleInputs<'_>,
+    bind_volumes: impl FnOnce(&RootfsReader) -> Result<CreateOptions>,
+) -> Result<(Meta, oci_spec::runtime::Spec)> {
     let (id, opts, image) = (inp.id, inp.opts, inp.image);
     // The image's files are read only through this, inside the rootfs.
     let root = RootfsReader::open(inp.rootfs)?;
@@ -107,7 +116,7 @@ pub(crate) fn write(
         source,
     })?;
     std::fs::write(&path, bytes).ctx("write", &path)?;
-    Ok(Meta {
+    let meta = Meta {
         options: opts.clone(),
         command,
         stop_signal: opts
@@ -118,7 +127,8 @@ pub(crate) fn write(
         cgroups_path,
         last_run: None,
         exposed_ports: image_config::exposed_ports(image),
-    })
+    };
+    Ok((meta, config))
 }
 
 /// A `-w` that is neither in the image nor under a mount is an error

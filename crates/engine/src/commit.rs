@@ -21,6 +21,23 @@ pub enum ImageFormat {
     Docker,
 }
 
+impl std::str::FromStr for ImageFormat {
+    type Err = Error;
+
+    /// `oci` or `docker`, as podman's `--format` takes them.
+    fn from_str(s: &str) -> Result<ImageFormat> {
+        match s {
+            "oci" => Ok(ImageFormat::Oci),
+            "docker" => Ok(ImageFormat::Docker),
+            _ => Err(Error::InvalidOption {
+                option: "--format",
+                value: s.into(),
+                reason: "unrecognized image type: oci or docker".into(),
+            }),
+        }
+    }
+}
+
 /// What a new image gets besides its layer.
 #[derive(Debug, Clone, Default)]
 pub struct NewImageOptions {
@@ -39,6 +56,9 @@ pub struct NewImageOptions {
     /// `commit --include-volumes`: every volume and bind destination in
     /// the config's Volumes (else only the anonymous ones `-v /path` made).
     pub include_volumes: bool,
+    /// The manifest's `annotations` (`build --annotation`); an OCI
+    /// manifest's only: a docker one has no such field.
+    pub annotations: Vec<(String, String)>,
 }
 
 impl Engine {
@@ -209,7 +229,7 @@ impl Engine {
             h.push(entry);
         }
         let config_bytes = serde_json::to_vec(&config).map_err(|e| malformed("new", e))?;
-        let manifest = self.manifest(&layer.id, &config_bytes, opts.format)?;
+        let manifest = self.manifest(&layer.id, &config_bytes, opts)?;
         let image = self.store.create_image(NewImage {
             top_layer: Some(layer.id.clone()),
             names: name.into_iter().collect(),
@@ -222,7 +242,8 @@ impl Engine {
 
     /// A manifest for the chain ending at layer `top`: each layer as its
     /// uncompressed tar.
-    fn manifest(&self, top: &str, config: &[u8], format: ImageFormat) -> Result<Vec<u8>> {
+    fn manifest(&self, top: &str, config: &[u8], opts: &NewImageOptions) -> Result<Vec<u8>> {
+        let format = opts.format;
         let mut layers = Vec::new();
         let mut next = Some(top.to_string());
         while let Some(id) = next {
@@ -244,7 +265,7 @@ impl Engine {
             ImageFormat::Oci => (media::OCI_MANIFEST, media::OCI_CONFIG),
             ImageFormat::Docker => (media::DOCKER_MANIFEST, media::DOCKER_CONFIG),
         };
-        let m = json!({
+        let mut m = json!({
             "schemaVersion": 2,
             "mediaType": manifest_type,
             "config": {
@@ -254,6 +275,14 @@ impl Engine {
             },
             "layers": layers,
         });
+        if format == ImageFormat::Oci && !opts.annotations.is_empty() {
+            let map: Map<String, Value> = opts
+                .annotations
+                .iter()
+                .map(|(k, v)| (k.clone(), json!(v)))
+                .collect();
+            m["annotations"] = Value::Object(map);
+        }
         serde_json::to_vec(&m).map_err(|e| malformed("new", e))
     }
 }

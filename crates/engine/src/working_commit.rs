@@ -32,6 +32,8 @@ pub struct WorkingCommit {
     /// Seconds since the epoch for every time in the image (layer mtimes,
     /// `created`): `--timestamp` or `SOURCE_DATE_EPOCH`.
     pub timestamp: Option<i64>,
+    /// The manifest's annotations (an OCI manifest's only).
+    pub annotations: Vec<(String, String)>,
 }
 
 impl Engine {
@@ -70,6 +72,7 @@ impl Engine {
             // writes the config it holds: these two are `commit`'s.
             squash: false,
             include_volumes: false,
+            annotations: opts.annotations.clone(),
         };
         let created = opts.timestamp.map(crate::clock::rfc3339_of);
         self.new_image_at(

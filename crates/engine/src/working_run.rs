@@ -8,7 +8,7 @@
 
 use crate::bundle::{self, BundleInputs};
 use crate::engine::Engine;
-use crate::error::{sys, Error, Result};
+use crate::error::{sys, Error, IoContext, Result};
 use crate::options::{CreateOptions, NetworkMode, Volume};
 use crate::rootfs_reader::RootfsReader;
 use std::path::Path;
@@ -26,7 +26,8 @@ pub struct WorkingRun {
     pub env: Vec<String>,
     /// Overrides the config's User.
     pub user: Option<String>,
-    /// Overrides the config's WorkingDir (it must exist in the root).
+    /// Overrides the config's WorkingDir (it must exist in the root, or
+    /// be made by [`Engine::run_working_prepared`]'s `prepare`).
     pub workdir: Option<String>,
     /// `none`, `host`, or `bridge` (attached for the run, detached after).
     pub network: NetworkMode,
@@ -50,6 +51,19 @@ impl Engine {
     /// root's changes stay in the working container's layer; nothing of
     /// the run's mounts does.
     pub fn run_working(&self, key: &str, run: &WorkingRun) -> Result<i32> {
+        self.run_working_prepared(key, run, |_| Ok(()))
+    }
+
+    /// [`Engine::run_working`], with `prepare` called on the mounted root
+    /// (its host path) before the run's bundle is written: a builder makes
+    /// the working directory there, under the run's own mount rather than
+    /// one of its own.
+    pub fn run_working_prepared(
+        &self,
+        key: &str,
+        run: &WorkingRun,
+        prepare: impl FnOnce(&Path) -> std::io::Result<()>,
+    ) -> Result<i32> {
         let c = self.working_container(key)?;
         for b in &run.binds {
             if !b.source.starts_with('/') || !Path::new(&b.source).exists() {
@@ -64,7 +78,9 @@ impl Engine {
         let run_id = berth_storage::random_hex(32);
         let dir = self.opts.runroot.join("working-runs").join(&run_id);
         let rootfs = self.store.mount_container(&c.id)?;
-        let result = self.run_mounted(&c, &run_id, &dir, &rootfs, run);
+        let result = prepare(&rootfs)
+            .ctx("prepare the root of", &rootfs)
+            .and_then(|()| self.run_mounted(&c, &run_id, &dir, &rootfs, run));
         let _ = std::fs::remove_dir_all(&dir);
         let left = self.store.unmount_container(&c.id, false);
         let (code, parents) = result?;
@@ -118,8 +134,7 @@ impl Engine {
             // Goes with the run's bundle directory.
             volume_overlays: dir.join("volume-overlays"),
         };
-        bundle::write(&inputs, |_| Ok(opts.clone()))?;
-        let spec = crate::exec_process::read_config(&dir.join("config.json"))?;
+        let (_, spec) = bundle::write_with_spec(&inputs, |_| Ok(opts.clone()))?;
         let destinations: Vec<String> = spec
             .mounts()
             .iter()

@@ -12,12 +12,14 @@ mod cgroup;
 mod debian_tree;
 mod layout;
 mod rootfs;
+mod workspace_bins;
 
 pub use bundle::{default_config, Bundle};
 pub use cgroup::{remove_test_cgroup, test_cgroup_path, TEST_CGROUP_PARENT};
 pub use debian_tree::{debian_tree, DEBIAN_TREE_CACHE};
 pub use layout::{write_oci_layout, OciLayout};
 pub use rootfs::{busybox_path, populate_busybox_rootfs};
+pub use workspace_bins::{bin_dir, build_workspace_bins};
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 pub use error::{ParseError, ParseErrorKind};
 pub use instruction::{CommandForm, CopyArgs, Healthcheck, Heredoc, Instruction};
 pub use lines::Directives;
-pub use run_mount::{CacheSharing, MountType, RunMount};
+pub use run_mount::{cache_id_of, CacheSharing, MountType, RunMount};
 
 /// A parsed Containerfile.
 #[derive(Debug, Clone, PartialEq, Eq)]

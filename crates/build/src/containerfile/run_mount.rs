@@ -141,6 +141,37 @@ impl RunMount {
     }
 }
 
+impl RunMount {
+    /// The cache id of a `type=cache` mount: its `id=`, else
+    /// [`cache_id_of`] its target.
+    pub fn cache_id(&self) -> String {
+        self.id.clone().unwrap_or_else(|| cache_id_of(&self.target))
+    }
+}
+
+/// The cache id of a cache mount without `id=`: its target in the
+/// characters cache ids may hold. `berth build` and `berth builder run`
+/// both use it, so one target finds one cache.
+pub fn cache_id_of(target: &str) -> String {
+    let id: String = target
+        .trim_matches('/')
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let id = id.trim_start_matches('.').to_string();
+    if id.is_empty() {
+        "root".into()
+    } else {
+        id
+    }
+}
+
 fn boolean(key: &str, value: Option<&str>) -> Result<bool, String> {
     match value {
         None | Some("true") => Ok(true),

@@ -71,6 +71,16 @@ impl BuildContext {
         Ok(BuildContext { root, rules })
     }
 
+    /// A tree with no ignore file (an image's root for `COPY --from`):
+    /// wildcards match in it, nothing leads out of it.
+    pub fn tree(dir: &Path) -> Result<BuildContext, ContextError> {
+        let root = fs::canonicalize(dir).map_err(io("open", dir))?;
+        Ok(BuildContext {
+            root,
+            rules: IgnoreRules::default(),
+        })
+    }
+
     /// The context's real path.
     pub fn root(&self) -> &Path {
         &self.root

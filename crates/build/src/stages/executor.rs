@@ -84,6 +84,10 @@ pub(super) struct StageRun {
     pub args: ArgScope,
     /// The working container holds changes not yet in `image`.
     pub dirty: bool,
+    /// The working container's record holds `config` as it stands. Config
+    /// instructions change `config` only; it is written to the record once,
+    /// when a RUN, COPY, ADD or the commit needs the working container.
+    pub synced: bool,
     /// CMD was set in this stage (ENTRYPOINT then keeps it).
     pub cmd_set: bool,
 }
@@ -118,6 +122,7 @@ impl Build<'_> {
                 key: String::new(),
                 args: ArgScope::default(),
                 dirty: false,
+                synced: false,
                 cmd_set: false,
             };
             let built = self.stage(i, &prefix, &mut stage);
@@ -166,7 +171,6 @@ impl Build<'_> {
         // ONBUILD triggers of the base run first, and are not inherited.
         let triggers = std::mem::take(&mut st.config.onbuild);
         if !triggers.is_empty() {
-            self.with_wc(st).map_err(from_err)?;
             self.configure(st, |c| {
                 c.onbuild.clear();
                 Ok(())
@@ -276,14 +280,20 @@ impl Build<'_> {
         }
     }
 
-    /// Commits the stage's working container; returns the image id.
+    /// Commits the stage's working container; returns the image id. The
+    /// target's result (`target`) gets `--squash` and `--annotation`.
     pub(super) fn commit(
         &self,
         st: &mut StageRun,
         name: Option<String>,
-        squash: bool,
+        target: bool,
     ) -> Result<String, StepError> {
         let wc = self.with_wc(st)?;
+        let squash = target && self.opts.squash;
+        let annotations = match target {
+            true => self.opts.annotations.clone(),
+            false => Vec::new(),
+        };
         let id = self.builder.commit(
             &wc,
             &CommitOptions {
@@ -294,6 +304,7 @@ impl Build<'_> {
                 timestamp: self.opts.timestamp,
                 created_by: None,
                 message: None,
+                annotations,
             },
         )?;
         Ok(id)
@@ -303,7 +314,6 @@ impl Build<'_> {
         let target = index == self.plan.target;
         if target && !self.opts.labels.is_empty() {
             let labels = self.opts.labels.clone();
-            self.with_wc(st)?;
             self.configure(st, |c| {
                 for (k, v) in &labels {
                     c.set_label(k, v);
@@ -311,7 +321,9 @@ impl Build<'_> {
                 Ok(())
             })?;
         }
-        let needs_commit = st.dirty || st.image.is_none() || (target && self.opts.squash);
+        let needs_commit = st.dirty
+            || st.image.is_none()
+            || (target && (self.opts.squash || !self.opts.annotations.is_empty()));
         let name = if target {
             self.opts.tags.first().cloned()
         } else {
@@ -326,6 +338,10 @@ impl Build<'_> {
                 ("squash".into(), (target && self.opts.squash).to_string()),
                 ("format".into(), format!("{:?}", self.opts.format)),
                 ("labels".into(), format!("{:?}", self.opts.labels)),
+                (
+                    "annotations".into(),
+                    format!("{:?}", target.then_some(&self.opts.annotations)),
+                ),
                 ("timestamp".into(), format!("{:?}", self.opts.timestamp)),
             ],
             "",
@@ -345,7 +361,7 @@ impl Build<'_> {
             }
             id
         } else if needs_commit {
-            let id = self.commit(st, name.clone(), target && self.opts.squash)?;
+            let id = self.commit(st, name.clone(), target)?;
             if !self.opts.layers && !target {
                 self.scratch_images.push(id.clone());
             }
@@ -387,11 +403,22 @@ impl Build<'_> {
     }
 
     /// The stage's working container, made from its image when it has
-    /// none yet.
+    /// none yet, its record holding the stage's config.
     pub(super) fn with_wc(&self, st: &mut StageRun) -> Result<String, StepError> {
         if let Some(wc) = &st.wc {
-            return Ok(wc.id.clone());
+            let id = wc.id.clone();
+            if !st.synced {
+                let config = st.config.clone();
+                let wc = self.builder.configure(&id, |c| {
+                    *c = config;
+                    Ok(())
+                })?;
+                st.wc = Some(wc);
+                st.synced = true;
+            }
+            return Ok(id);
         }
+        // The config as the stage has it so far (ONBUILD cleared, ...).
         let wc = self.builder.from(&FromOptions {
             image: st
                 .image
@@ -399,29 +426,24 @@ impl Build<'_> {
                 .unwrap_or_else(|| crate::working::SCRATCH.to_string()),
             name: None,
             pull: berth_image::PullPolicy::Never,
-        })?;
-        // The config as the stage has it so far (ONBUILD cleared, ...).
-        let config = st.config.clone();
-        let wc = self.builder.configure(&wc.id, |c| {
-            *c = config;
-            Ok(())
+            config: Some(st.config.clone()),
         })?;
         let id = wc.id.clone();
         st.wc = Some(wc);
+        st.synced = true;
         Ok(id)
     }
 
-    /// Changes the stage's config (in its working container).
+    /// Changes the stage's config; its working container's record gets it
+    /// when next used ([`Build::with_wc`]).
     pub(super) fn configure(
         &self,
         st: &mut StageRun,
         change: impl FnOnce(&mut WorkingConfig) -> crate::Result<()>,
     ) -> Result<(), StepError> {
-        let id = self.with_wc(st)?;
-        let wc = self.builder.configure(&id, change)?;
-        st.config = wc.config.clone();
-        st.wc = Some(wc);
+        change(&mut st.config)?;
         st.dirty = true;
+        st.synced = false;
         Ok(())
     }
 
@@ -457,6 +479,7 @@ impl StageRun {
         }
         self.image = Some(id.to_string());
         self.dirty = false;
+        self.synced = false;
         Ok(())
     }
 }

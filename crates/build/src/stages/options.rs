@@ -39,6 +39,9 @@ pub struct BuildOptions {
     pub squash: bool,
     /// `--label`.
     pub labels: Vec<(String, String)>,
+    /// `--annotation`: the target image's manifest annotations (OCI
+    /// format only).
+    pub annotations: Vec<(String, String)>,
     /// `--timestamp` / SOURCE_DATE_EPOCH.
     pub timestamp: Option<i64>,
     /// `--cap-add` for RUN.

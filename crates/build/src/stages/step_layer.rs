@@ -7,11 +7,23 @@ use std::path::PathBuf;
 
 use berth_engine::NetworkMode;
 
+use super::context::BuildContext;
 use super::error::StepError;
 use super::executor::{Build, StageRun};
 use crate::containerfile::substitute::{expand, expand_heredoc};
-use crate::containerfile::{CommandForm, CopyArgs, Instruction, MountType, Step};
+use crate::containerfile::{cache_id_of, CommandForm, CopyArgs, Instruction, MountType, Step};
+use crate::working::in_root::{fd_path, Root};
 use crate::working::{CopyOptions, RunMount, RunOptions};
+
+/// A `RUN --mount=type=bind,from=STAGE|IMAGE,source=S,target=T`.
+struct FromBind {
+    /// The stage's result or the image (its id).
+    image: String,
+    /// The path in it (resolved inside its root).
+    source: String,
+    /// Where it appears in the RUN.
+    target: String,
+}
 
 /// A layer step ready to run.
 pub(super) struct Prepared {
@@ -23,8 +35,13 @@ pub(super) struct Prepared {
 }
 
 enum Action {
-    /// The options, and the directory of a heredoc program it runs.
-    Run(Option<tempfile::TempDir>, RunOptions),
+    Run {
+        opts: RunOptions,
+        /// Holds the heredoc program it runs.
+        _script: Option<tempfile::TempDir>,
+        /// `--mount=type=bind,from=`: mounted read-only in `execute` only.
+        from_binds: Vec<FromBind>,
+    },
     Copy {
         opts: CopyOptions,
         /// Holds heredoc files and filtered copies until the copy is done.
@@ -53,6 +70,7 @@ impl Build<'_> {
                     .clone()
                     .unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()]);
                 let mut run_mounts = Vec::new();
+                let mut from_binds = Vec::new();
                 let mut described = Vec::new();
                 let whole = |s: &str| !s.trim().contains(char::is_whitespace);
                 let mut script_dir = None;
@@ -120,12 +138,25 @@ impl Build<'_> {
                     let target = x(&m.target)?;
                     described.push(format!("{:?}:{target}:{:?}", m.kind, m.id));
                     match m.kind {
-                        MountType::Bind => {
-                            if m.from.is_some() {
-                                return Err(StepError::Unsupported(
-                                    "RUN --mount=type=bind,from=... is not supported yet".into(),
-                                ));
+                        MountType::Bind if m.from.is_some() => {
+                            let from = x(m.from.as_deref().unwrap_or_default())?;
+                            if m.readonly == Some(false) {
+                                return Err(StepError::Unsupported(format!(
+                                    "RUN --mount=type=bind,from={from},rw: a bind from a stage \
+                                     or image is read-only here"
+                                )));
                             }
+                            let image = self.image_of_from(&from)?;
+                            let source = x(m.source.as_deref().unwrap_or("/"))?;
+                            // The image id names its content.
+                            described.push(format!("from={image}:{source}"));
+                            from_binds.push(FromBind {
+                                image,
+                                source,
+                                target,
+                            });
+                        }
+                        MountType::Bind => {
                             let source = x(m.source.as_deref().unwrap_or("."))?;
                             let rels = self.context.resolve(&source)?;
                             let digest = self.context.digest(&rels)?;
@@ -193,9 +224,8 @@ impl Build<'_> {
                 Ok(Prepared {
                     description,
                     content: String::new(),
-                    action: Action::Run(
-                        keep,
-                        RunOptions {
+                    action: Action::Run {
+                        opts: RunOptions {
                             command: argv,
                             env: st.args.run_env(&self.opts.build_args),
                             user: None,
@@ -206,7 +236,9 @@ impl Build<'_> {
                             mounts: run_mounts,
                             hostname: None,
                         },
-                    ),
+                        _script: keep,
+                        from_binds,
+                    },
                 })
             }
             Instruction::Copy(c) => self.prepare_copy(st, c, false),
@@ -260,22 +292,7 @@ impl Build<'_> {
         let mut host_sources = Vec::new();
         let content;
         if let Some(from) = from {
-            let image = match self.plan.stage_named(&from) {
-                Some(j) => self.results.get(&j).cloned().ok_or_else(|| {
-                    StepError::Invalid(format!("--from={from}: stage not built yet"))
-                })?,
-                None => {
-                    berth_image::image_for_container(
-                        self.ctx,
-                        self.engine.store(),
-                        &from,
-                        self.opts.pull,
-                        &berth_image::progress::NoProgress,
-                    )
-                    .map_err(|e| StepError::Working(e.into()))?
-                    .id
-                }
-            };
+            let image = self.image_of_from(&from)?;
             for s in &sources {
                 host_sources.push(s.trim_start_matches('/').to_string());
             }
@@ -366,7 +383,28 @@ impl Build<'_> {
     ) -> Result<(), StepError> {
         let wc = self.with_wc(st)?;
         match prepared.action {
-            Action::Run(_script, opts) => self.builder.run(&wc, &opts)?,
+            Action::Run {
+                mut opts,
+                _script,
+                from_binds,
+            } => {
+                let mut mounted = Vec::new();
+                let run = (|| {
+                    for b in &from_binds {
+                        let source = self.mount_from(&b.image, &b.source, &mut mounted)?;
+                        opts.mounts.push(RunMount::Bind {
+                            source,
+                            target: b.target.clone(),
+                            readonly: true,
+                        });
+                    }
+                    Ok::<_, StepError>(self.builder.run(&wc, &opts)?)
+                })();
+                for image in mounted {
+                    let _ = self.engine.store().unmount_image(&image, false);
+                }
+                run?
+            }
             Action::Copy {
                 mut opts,
                 _files,
@@ -378,8 +416,11 @@ impl Build<'_> {
                     let root = store
                         .mount_image(&image)
                         .map_err(|e| StepError::Working(e.into()))?;
-                    opts.context = Some(root);
-                    let copied = self.builder.copy(&wc, &opts);
+                    let copied = expand_in(&root, &opts.sources).and_then(|sources| {
+                        opts.sources = sources;
+                        opts.context = Some(root.clone());
+                        Ok(self.builder.copy(&wc, &opts)?)
+                    });
                     let _ = store.unmount_image(&image, false);
                     copied?;
                 }
@@ -387,27 +428,79 @@ impl Build<'_> {
         }
         Ok(())
     }
+
+    /// The image a `--from=` names: a stage built already, else an image
+    /// (pulled as `--pull` says).
+    fn image_of_from(&self, from: &str) -> Result<String, StepError> {
+        match self.plan.stage_named(from) {
+            Some(j) => {
+                self.results.get(&j).cloned().ok_or_else(|| {
+                    StepError::Invalid(format!("--from={from}: stage not built yet"))
+                })
+            }
+            None => Ok(berth_image::image_for_container(
+                self.ctx,
+                self.engine.store(),
+                from,
+                self.opts.pull,
+                &berth_image::progress::NoProgress,
+            )
+            .map_err(|e| StepError::Working(e.into()))?
+            .id),
+        }
+    }
+
+    /// Mounts `image` read-only (noted in `mounted` for the caller to
+    /// unmount) and returns the host path of `source` in it, resolved
+    /// inside its root: a symlink in the image cannot lead to the host.
+    fn mount_from(
+        &self,
+        image: &str,
+        source: &str,
+        mounted: &mut Vec<String>,
+    ) -> Result<PathBuf, StepError> {
+        let root = self
+            .engine
+            .store()
+            .mount_image(image)
+            .map_err(|e| StepError::Working(e.into()))?;
+        mounted.push(image.to_string());
+        let io = |e| StepError::Io {
+            op: format!("open {source} in {image}"),
+            source: e,
+        };
+        let fd = Root::at(&root)
+            .and_then(|r| r.open(source, nix::fcntl::OFlag::O_PATH))
+            .map_err(io)?;
+        // The kernel's name for what was opened: a path under the mount.
+        let host = std::fs::read_link(fd_path(&fd)).map_err(io)?;
+        if !host.starts_with(&root) {
+            return Err(StepError::Invalid(format!(
+                "{source} in {image} is not inside its root"
+            )));
+        }
+        Ok(host)
+    }
 }
 
-/// A cache id from a target path, in the characters cache ids may hold.
-fn cache_id_of(target: &str) -> String {
-    let id: String = target
-        .trim_matches('/')
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let id = id.trim_start_matches('.').to_string();
-    if id.is_empty() {
-        "root".into()
-    } else {
-        id
+/// Sources of a `COPY --from`, wildcards matched in the mounted `root`
+/// (others as given: the copy resolves them).
+fn expand_in(root: &std::path::Path, sources: &[String]) -> Result<Vec<String>, StepError> {
+    let mut out = Vec::new();
+    let mut tree = None;
+    for s in sources {
+        if !s.contains(['*', '?', '[']) {
+            out.push(s.clone());
+            continue;
+        }
+        if tree.is_none() {
+            tree = Some(BuildContext::tree(root).map_err(StepError::Context)?);
+        }
+        if let Some(t) = &tree {
+            out.extend(t.resolve(s).map_err(StepError::Context)?);
+        }
     }
+    Ok(out)
 }
 
 fn absolute(p: &std::path::Path) -> PathBuf {

@@ -26,6 +26,9 @@ pub struct CommitOptions {
     pub created_by: Option<String>,
     /// The history entry's comment.
     pub message: Option<String>,
+    /// `KEY=VALUE` annotations of the manifest (OCI format only: a
+    /// docker manifest has no annotations).
+    pub annotations: Vec<(String, String)>,
 }
 
 impl Builder<'_> {
@@ -56,6 +59,7 @@ impl Builder<'_> {
                 format: opts.format,
                 squash: opts.squash,
                 timestamp: opts.timestamp,
+                annotations: opts.annotations.clone(),
             },
         )?;
         if opts.rm {

@@ -149,21 +149,42 @@ impl Builder<'_> {
                     }
                 }
                 Source::Path { path, meta } => {
-                    let mut spool = spool()?;
-                    {
-                        let mut tar = tar::Builder::new(&mut spool);
-                        let w = Walk {
-                            owner,
-                            chmod: opts.chmod,
-                        };
-                        match &name {
-                            Some(n) => w.append(&mut tar, path, meta, Path::new(n))?,
-                            None => w.append_contents(&mut tar, path)?,
-                        }
-                        tar.finish().map_err(host("write a tar of", path))?;
-                    }
-                    spool.seek(SeekFrom::Start(0)).map_err(host("read", path))?;
-                    berth_storage::untar_into(&target, spool, None)?;
+                    // Tarred by a thread straight into the unpacker: no
+                    // spool file written and read back, and the reading
+                    // and the writing of the files overlap.
+                    let (mut reader, writer) =
+                        std::io::pipe().map_err(host("make a pipe for", path))?;
+                    let w = Walk {
+                        owner,
+                        chmod: opts.chmod,
+                    };
+                    std::thread::scope(|s| {
+                        let producer = s.spawn(move || -> Result<()> {
+                            let mut tar = tar::Builder::new(writer);
+                            match &name {
+                                Some(n) => w.append(&mut tar, path, meta, Path::new(n))?,
+                                None => w.append_contents(&mut tar, path)?,
+                            }
+                            tar.finish().map_err(host("write a tar of", path))?;
+                            Ok(())
+                        });
+                        let unpacked = berth_storage::untar_into(&target, &mut reader, None);
+                        // The unpacker stops at the end-of-archive block:
+                        // take the rest, so the writer never meets a
+                        // closed pipe after a good copy.
+                        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+                        drop(reader);
+                        let produced = producer.join().unwrap_or_else(|_| {
+                            Err(Error::BadSource {
+                                path: path.display().to_string(),
+                                reason: "the thread reading it panicked".into(),
+                            })
+                        });
+                        // A source that failed to read ends the archive
+                        // early: its error is the one to tell.
+                        produced?;
+                        Ok::<_, Error>(unpacked?)
+                    })?;
                 }
                 Source::Fetched { data, .. } => {
                     let n = name.clone().unwrap_or_default();

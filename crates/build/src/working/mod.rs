@@ -14,7 +14,7 @@
 mod commit;
 mod config;
 mod copy;
-mod in_root;
+pub(crate) mod in_root;
 mod naming;
 mod run;
 
@@ -42,6 +42,10 @@ pub struct FromOptions {
     /// When to pull the base image (default: when it is missing, as
     /// `berth run`'s `--pull=missing`).
     pub pull: PullPolicy,
+    /// The config to start with instead of the image's (a Containerfile
+    /// stage has it in hand already; reading and parsing the image's again
+    /// would be wasted).
+    pub config: Option<WorkingConfig>,
 }
 
 /// A working container as its builder keeps it.
@@ -92,7 +96,11 @@ impl<'a> Builder<'a> {
     pub fn from(&self, opts: &FromOptions) -> Result<WorkingContainer> {
         let scratch = opts.image == SCRATCH;
         let (from_id, config) = if scratch {
-            (None, WorkingConfig::scratch()?)
+            let config = match &opts.config {
+                Some(c) => c.clone(),
+                None => WorkingConfig::scratch()?,
+            };
+            (None, config)
         } else {
             let image = berth_image::image_for_container(
                 self.ctx,
@@ -101,11 +109,14 @@ impl<'a> Builder<'a> {
                 opts.pull,
                 &berth_image::progress::NoProgress,
             )?;
-            let bytes = self.engine.store().image_config(&image.id)?;
-            (
-                Some(image.id.clone()),
-                WorkingConfig::from_image(&image.id, &bytes)?,
-            )
+            let config = match &opts.config {
+                Some(c) => c.clone(),
+                None => {
+                    let bytes = self.engine.store().image_config(&image.id)?;
+                    WorkingConfig::from_image(&image.id, &bytes)?
+                }
+            };
+            (Some(image.id.clone()), config)
         };
         let name = match &opts.name {
             Some(n) => n.clone(),

@@ -46,6 +46,50 @@ pub enum RunMount {
     },
 }
 
+impl RunMount {
+    /// One `builder run --mount` (buildah's keys), read by the
+    /// Containerfile's parser, so a cache mount gets the id `berth build`
+    /// gives the same mount. A bind is read-write unless `ro`, as
+    /// buildah's; its source and a secret's are host paths.
+    pub fn parse(spec: &str) -> Result<RunMount> {
+        use crate::containerfile::MountType;
+        let invalid = |reason: &str| Error::InvalidOption {
+            option: "--mount",
+            value: spec.into(),
+            reason: reason.into(),
+        };
+        let m = crate::containerfile::RunMount::parse(spec).map_err(|r| invalid(&r))?;
+        if m.from.is_some() {
+            return Err(invalid(
+                "from= names a build stage or image: only RUN in a Containerfile has it",
+            ));
+        }
+        let id = m.cache_id();
+        Ok(match m.kind {
+            MountType::Bind => RunMount::Bind {
+                source: m.source.ok_or_else(|| invalid("no source="))?.into(),
+                target: m.target,
+                readonly: m.readonly.unwrap_or(false),
+            },
+            MountType::Cache => RunMount::Cache {
+                id,
+                target: m.target,
+            },
+            MountType::Tmpfs => RunMount::Tmpfs {
+                target: m.target,
+                size: m.size,
+            },
+            MountType::Secret => RunMount::Secret {
+                source: m
+                    .source
+                    .ok_or_else(|| invalid("no src= (the host file)"))?
+                    .into(),
+                target: m.target,
+            },
+        })
+    }
+}
+
 /// How a command is run in a working container.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -81,9 +125,6 @@ impl Builder<'_> {
             .clone()
             .or_else(|| config.working_dir().clone())
             .filter(|w| !w.is_empty());
-        if let Some(dir) = &workdir {
-            self.make_dir(&wc, dir)?;
-        }
         let mut binds = Vec::new();
         let mut tmpfs = Vec::new();
         for m in &opts.mounts {
@@ -124,7 +165,15 @@ impl Builder<'_> {
             code,
             detail,
         };
-        match self.engine.run_working(&wc.id, &run) {
+        // The working directory is made when missing, in the run's own
+        // mount of the root.
+        let make_workdir = |rootfs: &std::path::Path| match &run.workdir {
+            Some(dir) => super::in_root::Root::at(rootfs)
+                .and_then(|r| r.mkdir_all(dir))
+                .map(|_| ()),
+            None => Ok(()),
+        };
+        match self.engine.run_working_prepared(&wc.id, &run, make_workdir) {
             Ok(0) => {}
             Ok(code) => return Err(failed(code, None)),
             Err(e @ berth_engine::Error::CommandNotFound(_)) => {
@@ -133,19 +182,6 @@ impl Builder<'_> {
             Err(e) => return Err(e.into()),
         }
         self.note_step(&wc, format!("/bin/sh -c {}", opts.command.join(" ")))
-    }
-
-    /// The directory `dir` (absolute) in the root, made when missing.
-    fn make_dir(&self, wc: &WorkingContainer, dir: &str) -> Result<()> {
-        let rootfs = self.engine.mount_working(&wc.id)?;
-        let made = super::in_root::Root::at(&rootfs).and_then(|r| r.mkdir_all(dir).map(|_| ()));
-        let _ = self.engine.unmount_working(&wc.id, false);
-        made.map_err(|source| Error::InRoot {
-            op: "make directory",
-            path: dir.into(),
-            container: wc.name.clone(),
-            source,
-        })
     }
 
     /// The host directory of cache `id`, made when missing.

@@ -9,26 +9,11 @@ use berth_build::stages::{build, BuildError, BuildOptions};
 use berth_build::Builder;
 use berth_engine::{Engine, EngineOptions};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// berth-runtime of this build (`cargo test -p berth-build` does not build
 /// it), built once per process.
 pub fn runtime() -> PathBuf {
-    static BUILD: std::sync::Once = std::sync::Once::new();
-    BUILD.call_once(|| {
-        let st = Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", "berth-runtime", "--bins"])
-            .env_remove("CARGO_MANIFEST_DIR")
-            .status()
-            .expect("cargo build");
-        assert!(st.success(), "building berth-runtime failed");
-    });
-    let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("berth-runtime")
+    berth_testkit::build_workspace_bins(&["berth-runtime"]).join("berth-runtime")
 }
 
 pub struct Env {

@@ -16,28 +16,7 @@ pub const BERTH: &str = env!("CARGO_BIN_EXE_berth");
 /// once per test process: `cargo test -p berth-cli` builds neither, and a
 /// stale one would test old code.
 pub fn runtime() -> PathBuf {
-    static BUILD: std::sync::Once = std::sync::Once::new();
-    BUILD.call_once(|| {
-        let st = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "-q",
-                "-p",
-                "berth-runtime",
-                "-p",
-                "berth-engine",
-                "--bins",
-            ])
-            // The test's own CARGO_MANIFEST_DIR would make build scripts
-            // (ring's) run again, rebuilding half the tree on every run.
-            .env_remove("CARGO_MANIFEST_DIR")
-            .status()
-            .expect("cargo build");
-        assert!(
-            st.success(),
-            "building berth-runtime and berth-monitor failed"
-        );
-    });
+    berth_testkit::build_workspace_bins(&["berth-runtime", "berth-engine"]);
     if let Some(r) = std::env::var_os("BERTH_RUNTIME") {
         return r.into();
     }

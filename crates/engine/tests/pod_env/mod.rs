@@ -15,15 +15,7 @@ pub const MONITOR: &str = env!("CARGO_BIN_EXE_berth-monitor");
 /// berth-runtime of this build, next to berth-monitor: `cargo test -p
 /// berth-engine` does not build it, so it is built once per process.
 pub fn runtime() -> PathBuf {
-    static BUILD: std::sync::Once = std::sync::Once::new();
-    BUILD.call_once(|| {
-        let st = Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", "berth-runtime", "--bins"])
-            .env_remove("CARGO_MANIFEST_DIR")
-            .status()
-            .expect("cargo build");
-        assert!(st.success(), "building berth-runtime failed");
-    });
+    berth_testkit::build_workspace_bins(&["berth-runtime"]);
     Path::new(MONITOR).with_file_name("berth-runtime")
 }
 
