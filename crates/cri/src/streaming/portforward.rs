@@ -103,7 +103,7 @@ async fn pump(mut r: OwnedReadHalf, channel: u8, tx: UnboundedSender<Vec<u8>>) {
 /// Connect to 127.0.0.1:`port` inside `netns`: a socket belongs to the
 /// network namespace it was made in, so it is made on a thread of its
 /// own that enters the namespace and ends (never one the pool reuses).
-async fn dial(netns: &Path, port: u16) -> io::Result<tokio::net::TcpStream> {
+pub async fn dial(netns: &Path, port: u16) -> io::Result<tokio::net::TcpStream> {
     let ns = std::fs::File::open(netns)?;
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
