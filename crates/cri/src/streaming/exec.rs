@@ -51,8 +51,14 @@ pub async fn run(daemon: Arc<Daemon>, req: ExecRequest, input: In, tx: Out, can_
         ))
     })();
     let mut runtime = streams.runtime;
-    // Reaped on the blocking pool whatever becomes of the session.
-    let exit = tokio::task::spawn_blocking(move || runtime.wait());
+    let process_file = streams.process_file;
+    // Reaped on the blocking pool whatever becomes of the session; the
+    // process file goes once the runtime is done with it.
+    let exit = tokio::task::spawn_blocking(move || {
+        let status = runtime.wait();
+        drop(process_file);
+        status
+    });
     let (terminal, stdin, stdout, stderr) = match ends {
         Ok(e) => e,
         Err(e) => return refuse(&tx, &format!("relaying the exec: {e}")),

@@ -52,7 +52,9 @@ pub async fn run(ws: Ws, netns: PathBuf, ports: Vec<u16>) {
                 return;
             }
         }
-        let _ = sink.send(Message::Close(None)).await;
+        let _ = sink
+            .send(Message::Close(Some(crate::streaming::ws_relay::normal_close())))
+            .await;
         let _ = sink.close().await;
     };
     let input = async move {

@@ -7,7 +7,17 @@ use super::channels::{frame, In, Out};
 use super::server::Ws;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc::unbounded_channel;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
+
+/// The close frame that ends a session that went as it should.
+pub fn normal_close() -> CloseFrame {
+    CloseFrame {
+        code: CloseCode::Normal,
+        reason: "".into(),
+    }
+}
 
 /// Run `session` over `ws` until it ends.
 pub async fn relay<F, Fut>(ws: Ws, session: F)
@@ -42,7 +52,10 @@ where
                 break;
             }
         }
-        let _ = sink.send(Message::Close(None)).await;
+        // A normal closure (1000): client-go's v5 reader takes a close
+        // without a code (1005) for an error ("error reading from error
+        // stream").
+        let _ = sink.send(Message::Close(Some(normal_close()))).await;
         let _ = sink.close().await;
     };
     tokio::select! {

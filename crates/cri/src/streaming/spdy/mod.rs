@@ -125,7 +125,9 @@ pub async fn serve_tunnelled(ws: Ws, netns: PathBuf) {
                 }
             }
         }
-        let _ = sink.send(Message::Close(None)).await;
+        let _ = sink
+            .send(Message::Close(Some(crate::streaming::ws_relay::normal_close())))
+            .await;
         let _ = sink.close().await;
     };
     let pending = Pending::PortForward {
