@@ -15,7 +15,11 @@ use spdy_client::connect;
 use std::time::Duration;
 use tonic::transport::Channel;
 
-const EXEC_PROTOCOLS: [&str; 3] = ["v4.channel.k8s.io", "v3.channel.k8s.io", "v2.channel.k8s.io"];
+const EXEC_PROTOCOLS: [&str; 3] = [
+    "v4.channel.k8s.io",
+    "v3.channel.k8s.io",
+    "v2.channel.k8s.io",
+];
 
 /// client-go's reading of the v4 error stream: Success, or the exit code
 /// of a NonZeroExitCode failure.
@@ -72,7 +76,10 @@ async fn exec_it_sh_over_spdy() {
     // No protocol in common: 403 naming ours, and the token is not burnt.
     let refused = connect(&url, &["channel.k8s.io"]).await.err().unwrap();
     assert_eq!(refused.status, 403, "{refused:?}");
-    assert!(refused.body.contains("unable to negotiate protocol"), "{refused:?}");
+    assert!(
+        refused.body.contains("unable to negotiate protocol"),
+        "{refused:?}"
+    );
     assert!(refused.head.contains("v4.channel.k8s.io"), "{refused:?}");
 
     let mut c = connect(&url, &EXEC_PROTOCOLS).await.unwrap();
@@ -99,8 +106,16 @@ async fn exec_it_sh_over_spdy() {
     c.wait(30, |s| s.fin.contains(&error) && s.fin.contains(&stdout))
         .await;
     let out = c.text(stdout);
-    assert!(out.contains(&"x".repeat(100_000)), "{} bytes of output", out.len());
-    assert!(out.contains("21 77"), "second resize: {:?}", &out[out.len().saturating_sub(200)..]);
+    assert!(
+        out.contains(&"x".repeat(100_000)),
+        "{} bytes of output",
+        out.len()
+    );
+    assert!(
+        out.contains("21 77"),
+        "second resize: {:?}",
+        &out[out.len().saturating_sub(200)..]
+    );
     assert_eq!(exit_code(&c.text(error)), 3);
     c.wait(10, |s| s.goaway && s.eof).await;
     let overruns = c.seen.lock().unwrap().overruns.clone();
@@ -143,11 +158,7 @@ async fn exec_stdin_close_and_stderr_over_spdy() {
     let (_pod, ctr) = pod_with(&mut rt, &image, "pipes", "exec sleep 300").await;
     let req = ExecRequest {
         container_id: ctr.clone(),
-        cmd: vec![
-            "sh".into(),
-            "-c".into(),
-            "wc -c; echo to-stderr >&2".into(),
-        ],
+        cmd: vec!["sh".into(), "-c".into(), "wc -c; echo to-stderr >&2".into()],
         tty: false,
         stdin: true,
         stdout: true,
@@ -186,8 +197,14 @@ async fn exec_stdin_close_and_stderr_over_spdy() {
     let _stdout = c.open(&[("streamType", "stdout")], false).await;
     c.wait(20, |s| s.fin.contains(&error)).await;
     let text = c.text(error);
-    assert!(text.contains("non-zero exit code") && text.contains('5'), "{text}");
-    assert!(serde_json::from_str::<serde_json::Value>(&text).is_err(), "{text}");
+    assert!(
+        text.contains("non-zero exit code") && text.contains('5'),
+        "{text}"
+    );
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&text).is_err(),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -237,7 +254,12 @@ async fn port_forward_over_spdy_to_httpd() {
         let r = rt
             .exec_sync(ExecSyncRequest {
                 container_id: ctr.clone(),
-                cmd: vec!["wget".into(), "-q".into(), "-O-".into(), "http://127.0.0.1:8080/".into()],
+                cmd: vec![
+                    "wget".into(),
+                    "-q".into(),
+                    "-O-".into(),
+                    "http://127.0.0.1:8080/".into(),
+                ],
                 timeout: 5,
             })
             .await
@@ -266,7 +288,13 @@ async fn port_forward_over_spdy_to_httpd() {
     assert_eq!(c.protocol, "portforward.k8s.io");
     // Two requests, one after the other, on the one connection.
     for request in ["0", "1"] {
-        let h = |kind| [("streamType", kind), ("port", "8080"), ("requestID", request)];
+        let h = |kind| {
+            [
+                ("streamType", kind),
+                ("port", "8080"),
+                ("requestID", request),
+            ]
+        };
         // client-go: the error stream first, finished at once (only the
         // server writes there), then the data stream.
         let error = c.open(&h("error"), false).await;
@@ -339,6 +367,10 @@ async fn a_spdy_client_leaving_mid_exec_leaks_nothing() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(!ps.contains("sleep 600"), "left in the container: {ps}");
-    assert!(fds() <= before, "berthd's descriptors: {before} before, {} after", fds());
+    assert!(
+        fds() <= before,
+        "berthd's descriptors: {before} before, {} after",
+        fds()
+    );
     assert!(running(&mut rt, &ctr).await);
 }

@@ -53,7 +53,9 @@ pub async fn run(ws: Ws, netns: PathBuf, ports: Vec<u16>) {
             }
         }
         let _ = sink
-            .send(Message::Close(Some(crate::streaming::ws_relay::normal_close())))
+            .send(Message::Close(Some(
+                crate::streaming::ws_relay::normal_close(),
+            )))
             .await;
         let _ = sink.close().await;
     };

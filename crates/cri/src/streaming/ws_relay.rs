@@ -48,7 +48,11 @@ where
     };
     let writer = async move {
         while let Some((channel, data)) = out_rx.recv().await {
-            if sink.send(Message::binary(frame(channel, &data))).await.is_err() {
+            if sink
+                .send(Message::binary(frame(channel, &data)))
+                .await
+                .is_err()
+            {
                 break;
             }
         }

@@ -147,7 +147,10 @@ pub async fn connect(url: &str, protocols: &[&str]) -> Result<SpdyClient, Refuse
         return Err(Refused { status, head, body });
     }
     // What client-go's round tripper checks before it speaks SPDY.
-    assert!(header("connection").unwrap().to_lowercase().contains("upgrade"));
+    assert!(header("connection")
+        .unwrap()
+        .to_lowercase()
+        .contains("upgrade"));
     assert_eq!(header("upgrade").unwrap().to_lowercase(), "spdy/3.1");
     let protocol = header("x-stream-protocol-version").unwrap_or_default();
 
@@ -163,7 +166,13 @@ pub async fn connect(url: &str, protocols: &[&str]) -> Result<SpdyClient, Refuse
     let mut settings = vec![0, 0, 0, 1];
     settings.extend_from_slice(&7u32.to_be_bytes());
     settings.extend_from_slice(&WINDOW.to_be_bytes());
-    writer.lock().await.w.write_all(&control(4, 0, &settings)).await.unwrap();
+    writer
+        .lock()
+        .await
+        .w
+        .write_all(&control(4, 0, &settings))
+        .await
+        .unwrap();
 
     let (wr, sn) = (Arc::clone(&writer), Arc::clone(&seen));
     let reader = tokio::spawn(async move {
@@ -310,7 +319,10 @@ impl SpdyClient {
         let id = self.open_nowait(headers, fin).await;
         self.wait(10, |s| s.replied.contains(&id) || s.reset.contains_key(&id))
             .await;
-        assert!(self.seen.lock().unwrap().replied.contains(&id), "stream {id} not accepted");
+        assert!(
+            self.seen.lock().unwrap().replied.contains(&id),
+            "stream {id} not accepted"
+        );
         id
     }
 
@@ -332,7 +344,9 @@ impl SpdyClient {
             let used = (w.z.total_in() - start) as usize;
             w.z.compress_vec(&block[used..], &mut deflated, FlushCompress::Sync)
                 .unwrap();
-            if (w.z.total_in() - start) as usize == block.len() && deflated.len() < deflated.capacity() {
+            if (w.z.total_in() - start) as usize == block.len()
+                && deflated.len() < deflated.capacity()
+            {
                 break;
             }
             deflated.reserve(128);
@@ -340,7 +354,9 @@ impl SpdyClient {
         let mut body = id.to_be_bytes().to_vec();
         body.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
         body.extend_from_slice(&deflated);
-        w.w.write_all(&control(1, u8::from(fin), &body)).await.unwrap();
+        w.w.write_all(&control(1, u8::from(fin), &body))
+            .await
+            .unwrap();
         id
     }
 
@@ -387,7 +403,10 @@ impl SpdyClient {
             if cond(&self.seen.lock().unwrap()) {
                 return;
             }
-            assert!(tokio::time::Instant::now() < deadline, "timed out waiting on the spdy connection");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting on the spdy connection"
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }

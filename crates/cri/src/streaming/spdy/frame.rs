@@ -189,18 +189,71 @@ fn malformed(what: &'static str, why: &'static str) -> FrameError {
 /// values. 1423 bytes; both ends must prime zlib with exactly these.
 pub fn dictionary() -> Vec<u8> {
     const NAMES: [&str; 65] = [
-        "options", "head", "post", "put", "delete", "trace", "accept",
-        "accept-charset", "accept-encoding", "accept-language", "accept-ranges", "age",
-        "allow", "authorization", "cache-control", "connection", "content-base",
-        "content-encoding", "content-language", "content-length", "content-location",
-        "content-md5", "content-range", "content-type", "date", "etag", "expect",
-        "expires", "from", "host", "if-match", "if-modified-since", "if-none-match",
-        "if-range", "if-unmodified-since", "last-modified", "location", "max-forwards",
-        "pragma", "proxy-authenticate", "proxy-authorization", "range", "referer",
-        "retry-after", "server", "te", "trailer", "transfer-encoding", "upgrade",
-        "user-agent", "vary", "via", "warning", "www-authenticate", "method", "get",
-        "status", "200 OK", "version", "HTTP/1.1", "url", "public", "set-cookie",
-        "keep-alive", "origin",
+        "options",
+        "head",
+        "post",
+        "put",
+        "delete",
+        "trace",
+        "accept",
+        "accept-charset",
+        "accept-encoding",
+        "accept-language",
+        "accept-ranges",
+        "age",
+        "allow",
+        "authorization",
+        "cache-control",
+        "connection",
+        "content-base",
+        "content-encoding",
+        "content-language",
+        "content-length",
+        "content-location",
+        "content-md5",
+        "content-range",
+        "content-type",
+        "date",
+        "etag",
+        "expect",
+        "expires",
+        "from",
+        "host",
+        "if-match",
+        "if-modified-since",
+        "if-none-match",
+        "if-range",
+        "if-unmodified-since",
+        "last-modified",
+        "location",
+        "max-forwards",
+        "pragma",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "range",
+        "referer",
+        "retry-after",
+        "server",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "user-agent",
+        "vary",
+        "via",
+        "warning",
+        "www-authenticate",
+        "method",
+        "get",
+        "status",
+        "200 OK",
+        "version",
+        "HTTP/1.1",
+        "url",
+        "public",
+        "set-cookie",
+        "keep-alive",
+        "origin",
     ];
     const VALUES: &str = concat!(
         "100101201202205206300302303304305306307402405406407408409410411412413414415416417",
@@ -423,7 +476,9 @@ impl Encoder {
             Frame::Settings { flags, entries } => {
                 let mut body = (entries.len() as u32).to_be_bytes().to_vec();
                 for s in entries {
-                    body.extend_from_slice(&((s.flags as u32) << 24 | (s.id & 0xff_ffff)).to_be_bytes());
+                    body.extend_from_slice(
+                        &((s.flags as u32) << 24 | (s.id & 0xff_ffff)).to_be_bytes(),
+                    );
                     body.extend_from_slice(&s.value.to_be_bytes());
                 }
                 control(SETTINGS, *flags, &body)
@@ -589,7 +644,9 @@ mod tests {
         }
         let mut dec = Decoder::default();
         let mut r = &wire[..];
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         let mut out = Vec::new();
         while let Some(f) = rt.block_on(dec.read(&mut r)).unwrap() {
             out.push(f);
@@ -720,7 +777,9 @@ mod tests {
         let e = dec.decode([0x80, 2, 0, 1, 0, 0, 0, 0], vec![]).unwrap_err();
         assert!(matches!(e, FrameError::Version(2)), "{e}");
         // A RST_STREAM cut short.
-        let e = dec.decode([0x80, 3, 0, 3, 0, 0, 0, 4], vec![0; 4]).unwrap_err();
+        let e = dec
+            .decode([0x80, 3, 0, 3, 0, 0, 0, 4], vec![0; 4])
+            .unwrap_err();
         assert!(e.to_string().contains("RST_STREAM"), "{e}");
         // A header block that is not zlib.
         let e = dec
@@ -738,7 +797,9 @@ mod tests {
             Frame::Unknown { kind: 42 }
         );
         // A frame cut off mid-body is an I/O error.
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         let mut r: &[u8] = &[0, 0, 0, 1, 0, 0, 0, 9, 1];
         assert!(matches!(
             rt.block_on(dec.read(&mut r)),

@@ -25,7 +25,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// The exec and attach protocols over SPDY, best first.
-const EXEC_PROTOCOLS: [&str; 3] = ["v4.channel.k8s.io", "v3.channel.k8s.io", "v2.channel.k8s.io"];
+const EXEC_PROTOCOLS: [&str; 3] = [
+    "v4.channel.k8s.io",
+    "v3.channel.k8s.io",
+    "v2.channel.k8s.io",
+];
 /// The port-forward protocol over SPDY.
 const PORT_FORWARD_PROTOCOL: &str = "portforward.k8s.io";
 
@@ -60,7 +64,14 @@ pub async fn serve(daemon: Arc<Daemon>, mut stream: TcpStream) {
         "exec" | "attach" => &EXEC_PROTOCOLS,
         "portforward" => &[PORT_FORWARD_PROTOCOL],
         _ => {
-            return answer(&mut stream, 404, "Not Found", &[], "no such streaming endpoint\n").await
+            return answer(
+                &mut stream,
+                404,
+                "Not Found",
+                &[],
+                "no such streaming endpoint\n",
+            )
+            .await
         }
     };
     let offered = values("x-stream-protocol-version");
@@ -101,14 +112,13 @@ pub async fn serve_tunnelled(ws: Ws, netns: PathBuf) {
     let (mut sink, mut source) = ws.split();
     let inbound = async move {
         while let Some(Ok(msg)) = source.next().await {
-            match msg {
-                Message::Binary(b) => {
-                    if pipe_write.write_all(&b).await.is_err() {
-                        break;
-                    }
-                }
+            let written = match msg {
+                Message::Binary(b) => pipe_write.write_all(&b).await,
                 Message::Close(_) => break,
-                _ => {}
+                _ => Ok(()),
+            };
+            if written.is_err() {
+                break;
             }
         }
         let _ = pipe_write.shutdown().await;
@@ -126,7 +136,9 @@ pub async fn serve_tunnelled(ws: Ws, netns: PathBuf) {
             }
         }
         let _ = sink
-            .send(Message::Close(Some(crate::streaming::ws_relay::normal_close())))
+            .send(Message::Close(Some(
+                crate::streaming::ws_relay::normal_close(),
+            )))
             .await;
         let _ = sink.close().await;
     };

@@ -84,7 +84,12 @@ fn classify(s: &Stream) -> Option<(String, &'static str, u16)> {
         "data" => "data",
         _ => return None,
     };
-    let port = s.headers.get("port")?.parse::<u16>().ok().filter(|p| *p > 0)?;
+    let port = s
+        .headers
+        .get("port")?
+        .parse::<u16>()
+        .ok()
+        .filter(|p| *p > 0)?;
     let request = s.headers.get("requestid")?.to_string();
     Some((request, kind, port))
 }

@@ -99,7 +99,12 @@ impl Session {
     async fn data(&self, id: u32, data: Vec<u8>, fin: bool) -> Result<(), Closed> {
         let (done, sent) = oneshot::channel();
         self.cmd
-            .send(Cmd::Data { id, data, fin, done })
+            .send(Cmd::Data {
+                id,
+                data,
+                fin,
+                done,
+            })
             .map_err(|_| Closed)?;
         sent.await.map_err(|_| Closed)?
     }
@@ -192,11 +197,14 @@ where
     Ok((session, incoming, driver))
 }
 
+/// Where a stream's bytes go, each with its share of the unread cap.
+type Inbound = UnboundedSender<(Vec<u8>, OwnedSemaphorePermit)>;
+
 struct Reader {
     cmd: UnboundedSender<Cmd>,
     incoming: Option<UnboundedSender<Stream>>,
     /// Streams the client may still send on.
-    open: HashMap<u32, (UnboundedSender<(Vec<u8>, OwnedSemaphorePermit)>, Arc<Semaphore>)>,
+    open: HashMap<u32, (Inbound, Arc<Semaphore>)>,
     last_id: u32,
     going_away: bool,
 }
@@ -367,7 +375,12 @@ impl<W: AsyncWrite + Unpin> Writer<W> {
                 })
                 .await;
             }
-            Cmd::Data { id, data, fin, done } => {
+            Cmd::Data {
+                id,
+                data,
+                fin,
+                done,
+            } => {
                 if self.broken || self.reset.contains(&id) {
                     let _ = done.send(Err(Closed));
                     return;
