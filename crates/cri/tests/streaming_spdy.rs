@@ -96,13 +96,23 @@ async fn exec_it_sh_over_spdy() {
     // A size split across frames is still one size.
     c.send(resize, b"{\"Width\":77,").await;
     c.send(resize, b"\"Height\":21}\n").await;
-    // 100000 bytes of output against a 16 KiB window: the server must
-    // wait for our grants and never overrun them.
+    // 100000 bytes of output against a 16 KiB window: while we grant
+    // nothing the server stops at the window; once we do, it goes on,
+    // and never overruns what we granted.
+    c.hold_grants();
+    let before = c.received(stdout);
     c.send(
         stdin,
         b"head -c 100000 /dev/zero | tr '\\0' x; echo; stty size; exit 3\n",
     )
     .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let held = c.received(stdout) - before;
+    assert!(
+        held > 0 && held <= spdy_client::WINDOW as usize,
+        "{held} bytes read on stdout while no window was granted"
+    );
+    c.release_grants().await;
     c.wait(30, |s| s.fin.contains(&error) && s.fin.contains(&stdout))
         .await;
     let out = c.text(stdout);

@@ -72,6 +72,9 @@ pub struct Seen {
     /// The server's windows for our sends.
     send_window: HashMap<u32, i64>,
     send_window_all: i64,
+    /// While set, what we read is not granted back: it piles up here.
+    hold: bool,
+    held: HashMap<u32, i64>,
 }
 
 struct Writer {
@@ -213,16 +216,17 @@ pub async fn connect(url: &str, protocols: &[&str]) -> Result<SpdyClient, Refuse
                     }
                 }
                 if n > 0 {
-                    // Read: grant it back, to the stream and the session.
-                    let mut w = wr.lock().await;
-                    for sid in [id, 0] {
-                        let mut b = sid.to_be_bytes().to_vec();
-                        b.extend_from_slice(&(n as u32).to_be_bytes());
-                        let _ = w.w.write_all(&control(9, 0, &b)).await;
+                    let held = {
+                        let mut s = sn.lock().unwrap();
+                        if s.hold {
+                            *s.held.entry(id).or_default() += n;
+                        }
+                        s.hold
+                    };
+                    if !held {
+                        // Read: grant it back, to the stream and the session.
+                        grant(&wr, &sn, id, n).await;
                     }
-                    let mut s = sn.lock().unwrap();
-                    *s.granted.entry(id).or_default() += n;
-                    s.granted_all += n;
                 }
                 continue;
             }
@@ -266,6 +270,20 @@ pub async fn connect(url: &str, protocols: &[&str]) -> Result<SpdyClient, Refuse
         protocol,
         reader,
     })
+}
+
+async fn grant(wr: &tokio::sync::Mutex<Writer>, sn: &Mutex<Seen>, id: u32, n: i64) {
+    {
+        let mut w = wr.lock().await;
+        for sid in [id, 0] {
+            let mut b = sid.to_be_bytes().to_vec();
+            b.extend_from_slice(&(n as u32).to_be_bytes());
+            let _ = w.w.write_all(&control(9, 0, &b)).await;
+        }
+    }
+    let mut s = sn.lock().unwrap();
+    *s.granted.entry(id).or_default() += n;
+    s.granted_all += n;
 }
 
 fn control(kind: u16, flags: u8, body: &[u8]) -> Vec<u8> {
@@ -358,6 +376,28 @@ impl SpdyClient {
             .await
             .unwrap();
         id
+    }
+
+    /// Stop granting back what we read: the server must stop at our windows.
+    pub fn hold_grants(&self) {
+        self.seen.lock().unwrap().hold = true;
+    }
+
+    /// Grant back everything read while held, and go on granting.
+    pub async fn release_grants(&self) {
+        let held: Vec<(u32, i64)> = {
+            let mut s = self.seen.lock().unwrap();
+            s.hold = false;
+            s.held.drain().collect()
+        };
+        for (id, n) in held {
+            grant(&self.writer, &self.seen, id, n).await;
+        }
+    }
+
+    /// The bytes read on stream `id`.
+    pub fn received(&self, id: u32) -> usize {
+        self.seen.lock().unwrap().data.get(&id).map_or(0, Vec::len)
     }
 
     /// Send `data` on stream `id`, within the server's windows.
