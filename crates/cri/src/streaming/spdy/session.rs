@@ -54,6 +54,7 @@ enum Cmd {
     PeerReset(u32),
     Reset(u32, u32),
     Ping(u32),
+    PeerGone,
     Close,
 }
 
@@ -210,7 +211,14 @@ struct Reader {
 }
 
 impl Reader {
-    async fn run<R: AsyncRead + Unpin>(mut self, mut r: R) {
+    async fn run<R: AsyncRead + Unpin>(mut self, r: R) {
+        self.read_all(r).await;
+        // No window update can come any more: what waits for one would
+        // wait for ever.
+        let _ = self.cmd.send(Cmd::PeerGone);
+    }
+
+    async fn read_all<R: AsyncRead + Unpin>(&mut self, mut r: R) {
         let mut dec = Decoder::default();
         loop {
             let frame = match dec.read(&mut r).await {
@@ -444,6 +452,13 @@ impl<W: AsyncWrite + Unpin> Writer<W> {
                 .await;
             }
             Cmd::Ping(id) => self.write(Frame::Ping { id }).await,
+            Cmd::PeerGone => {
+                // The client's side ended: send what waits for a window
+                // (a client that only half-closed still reads it; to a
+                // gone one the writes fail and the sends with them).
+                self.enforce = false;
+                self.flush_all().await;
+            }
             Cmd::Close => {}
         }
     }
