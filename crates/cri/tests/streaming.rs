@@ -152,21 +152,18 @@ async fn exec_it_sh_over_websocket() {
 
     // The token was used: a second connection is refused before upgrade.
     assert_eq!(connect(&ws_url, "v5.channel.k8s.io").await.err(), Some(404));
-    // SPDY (not built) gets a clear HTTP answer, and leaves tokens alone.
+    // A plain request (no upgrade) gets a clear HTTP answer.
     let url = exec_url(&mut rt, &ctr).await;
     let rest = url.trim_start_matches("http://");
     let (host, path) = rest.split_at(rest.find('/').unwrap());
     let mut tcp = tokio::net::TcpStream::connect(host).await.unwrap();
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {host}\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n\
-         X-Stream-Protocol-Version: v4.channel.k8s.io\r\n\r\n"
-    );
+    let head = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n");
     tcp.write_all(head.as_bytes()).await.unwrap();
     let mut answer = String::new();
     tcp.read_to_string(&mut answer).await.unwrap();
-    assert!(answer.starts_with("HTTP/1.1 501"), "{answer}");
-    assert!(answer.contains("SPDY is not built"), "{answer}");
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("SPDY/3.1 upgrades"), "{answer}");
 
     // A fresh token with no protocol we speak is refused and not burnt.
     let url = exec_url(&mut rt, &ctr)

@@ -20,6 +20,22 @@ pub struct ExecStreams {
     pub runtime: Child,
     /// The pty master, when a terminal was asked for.
     pub terminal: Option<OwnedFd>,
+    /// The process object the runtime reads; removed when dropped (keep
+    /// it until the runtime has ended).
+    pub process_file: ProcessFile,
+}
+
+/// The exec's process file, removed on drop. Without a terminal the
+/// runtime is only spawned when [`Engine::exec_streams`] returns: removing
+/// the file then raced the runtime's read of it ("read process file ...:
+/// No such file or directory").
+#[derive(Debug)]
+pub struct ProcessFile(std::path::PathBuf);
+
+impl Drop for ProcessFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 impl Engine {
@@ -29,11 +45,8 @@ impl Engine {
     /// stderr and, with `opts.interactive`, stdin.
     pub fn exec_streams(&self, key: &str, opts: &ExecOptions) -> Result<ExecStreams> {
         let (c, file) = self.exec_process_file(key, opts)?;
-        let started = self.start_streams(&c.id, &file, opts);
-        // The runtime has read the process object once it started (and,
-        // with a terminal, sent the master), or it failed.
-        let _ = std::fs::remove_file(&file);
-        started
+        let guard = ProcessFile(file.clone());
+        self.start_streams(&c.id, &file, opts, guard)
     }
 
     fn start_streams(
@@ -41,6 +54,7 @@ impl Engine {
         id: &str,
         file: &std::path::Path,
         opts: &ExecOptions,
+        process_file: ProcessFile,
     ) -> Result<ExecStreams> {
         let record = self.record(id);
         let console = match opts.tty {
@@ -63,6 +77,7 @@ impl Engine {
             return Ok(ExecStreams {
                 runtime,
                 terminal: None,
+                process_file,
             });
         };
         let done = crate::pty_relay::pidfd(runtime.id() as i32)?;
@@ -70,6 +85,7 @@ impl Engine {
             Ok(master) => Ok(ExecStreams {
                 runtime,
                 terminal: Some(master),
+                process_file,
             }),
             Err(e) => {
                 let _ = runtime.kill();

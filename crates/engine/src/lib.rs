@@ -112,7 +112,7 @@ pub use engine::{ContainerInfo, Engine, EngineOptions};
 pub use error::{Error, Result};
 pub use exec_capture::ExecOutput;
 pub use exec_process::ExecOptions;
-pub use exec_streams::ExecStreams;
+pub use exec_streams::{ExecStreams, ProcessFile};
 pub use image_removal::ImageRemoval;
 pub use memory_stat::MemoryStat;
 pub use meta::Meta;

@@ -1,24 +1,24 @@
-//! An attach session over the channel protocol: the container's monitor's
+//! An attach session over the channels (WebSocket or SPDY, see
+//! [`super::channels::In`]): the container's monitor's
 //! attach socket ([`berth_engine::Engine::attach_stream`]) relayed packet
 //! by packet — its stdout and stderr packets out on channels 1 and 2,
 //! stdin and resizes from the client in as stdin and resize packets. When
 //! the monitor closes the socket (the container's run ended) a Success
-//! status goes on channel 3 and the connection closes; a client that goes
+//! status goes on channel 3 and the session ends; a client that goes
 //! away leaves the container running.
 
-use super::channels::{self, frame, CLOSE, ERROR, RESIZE, STDERR, STDIN, STDOUT};
+use super::channels::{self, frame, In, Out, CLOSE, ERROR, RESIZE, STDERR, STDIN, STDOUT};
+use super::exec::refuse;
 use super::fd_io::FdIo;
-use super::server::Ws;
 use crate::daemon::{blocking, Daemon};
 use crate::proto::AttachRequest;
 use crate::status_codes;
 use berth_engine::{ATTACH_RESIZE, ATTACH_STDERR, ATTACH_STDIN, ATTACH_STDOUT};
-use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
-use tokio_tungstenite::tungstenite::Message;
 
-/// Relay an attach to `req`'s container over `ws`.
-pub async fn run(daemon: Arc<Daemon>, ws: Ws, req: AttachRequest, v5: bool) {
+/// Relay an attach to `req`'s container: client input from `input`,
+/// output to `tx` (`can_close`: the client may close stdin).
+pub async fn run(daemon: Arc<Daemon>, req: AttachRequest, mut input: In, tx: Out, can_close: bool) {
     let id = req.container_id.clone();
     let started = blocking(&daemon, move |d| {
         d.engine.attach_stream(&id).map_err(status_codes::engine)
@@ -26,14 +26,13 @@ pub async fn run(daemon: Arc<Daemon>, ws: Ws, req: AttachRequest, v5: bool) {
     .await;
     let stream = match started {
         Ok(s) => s,
-        Err(status) => return super::exec::refuse(ws, status.message()).await,
+        Err(status) => return refuse(&tx, status.message()),
     };
     let takes_input = req.stdin && stream.stdin;
     let socket = match FdIo::new(stream.socket) {
         Ok(s) => s,
-        Err(e) => return super::exec::refuse(ws, &format!("relaying the attach: {e}")).await,
+        Err(e) => return refuse(&tx, &format!("relaying the attach: {e}")),
     };
-    let (mut sink, mut source) = ws.split();
     let first = if req.stdout {
         STDOUT
     } else if req.stderr {
@@ -41,7 +40,7 @@ pub async fn run(daemon: Arc<Daemon>, ws: Ws, req: AttachRequest, v5: bool) {
     } else {
         ERROR
     };
-    if sink.send(Message::binary(frame(first, &[]))).await.is_err() {
+    if tx.send((first, Vec::new())).is_err() {
         return;
     }
     let output = async {
@@ -56,31 +55,16 @@ pub async fn run(daemon: Arc<Daemon>, ws: Ws, req: AttachRequest, v5: bool) {
                 ATTACH_STDERR if req.stderr => STDERR,
                 _ => continue,
             };
-            if sink
-                .send(Message::binary(frame(channel, &buf[1..n])))
-                .await
-                .is_err()
-            {
+            if tx.send((channel, buf[1..n].to_vec())).is_err() {
                 return;
             }
         }
-        let _ = sink
-            .send(Message::binary(frame(ERROR, &channels::exit_status(0))))
-            .await;
-        let _ = sink.send(Message::Close(None)).await;
-        let _ = sink.close().await;
+        let _ = tx.send((ERROR, channels::exit_status(0)));
     };
     let input = async {
         let mut open = takes_input;
-        while let Some(Ok(msg)) = source.next().await {
-            let data = match msg {
-                Message::Binary(b) => b,
-                Message::Close(_) => return,
-                _ => continue,
-            };
-            let Some((&channel, rest)) = data.split_first() else {
-                continue;
-            };
+        while let Some((channel, data)) = input.recv().await {
+            let rest = &data[..];
             let packet = match channel {
                 STDIN if open => frame(ATTACH_STDIN, rest),
                 RESIZE if stream.tty => match channels::parse_resize(rest) {
@@ -92,7 +76,7 @@ pub async fn run(daemon: Arc<Daemon>, ws: Ws, req: AttachRequest, v5: bool) {
                     }
                     None => continue,
                 },
-                CLOSE if v5 && rest.first() == Some(&STDIN) => {
+                CLOSE if can_close && rest.first() == Some(&STDIN) => {
                     open = false;
                     continue;
                 }

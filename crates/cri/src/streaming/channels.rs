@@ -7,10 +7,22 @@
 //! (2i data, 2i+1 error), each opened by the port as two little-endian
 //! bytes.
 
+/// A session's input from the client as (channel, bytes), whatever
+/// carries it: one WebSocket message each, or the bytes of the SPDY
+/// stream of that type (a SPDY stdin's FIN arrives as `(CLOSE, [STDIN])`,
+/// each resize as one JSON object). It ends when the client goes away.
+pub type In = tokio::sync::mpsc::UnboundedReceiver<(u8, Vec<u8>)>;
+/// A session's output to the client as (channel, bytes); dropping it ends
+/// the session's connection.
+pub type Out = tokio::sync::mpsc::UnboundedSender<(u8, Vec<u8>)>;
+
 /// The exec/attach protocols we speak, best first.
 pub const EXEC_PROTOCOLS: [&str; 2] = ["v5.channel.k8s.io", "v4.channel.k8s.io"];
 /// The port-forward protocol (an absent one means the same, binary).
 pub const PORT_FORWARD_PROTOCOL: &str = "v4.channel.k8s.io";
+/// Port-forward as SPDY/3.1 (`portforward.k8s.io`) carried in the binary
+/// messages of a WebSocket (KEP-4006's tunnel).
+pub const SPDY_TUNNEL_PROTOCOL: &str = "SPDY/3.1+portforward.k8s.io";
 
 /// stdin, from the client.
 pub const STDIN: u8 = 0;

@@ -2,7 +2,8 @@
 //! containerd's): `Exec`, `Attach` and `PortForward` answer a URL on this
 //! server with a single-use token ([`tokens`]); kubelet (or a client it
 //! redirects) connects there and the session runs over WebSocket with
-//! the Kubernetes channel protocol ([`channels`]). The server listens on
+//! the Kubernetes channel protocol ([`channels`]) or over SPDY/3.1 with
+//! one stream per channel ([`spdy`]). The server listens on
 //! TCP, by default 127.0.0.1 on an ephemeral port (`streaming_address`).
 
 mod attach;
@@ -11,7 +12,9 @@ mod exec;
 mod fd_io;
 mod portforward;
 mod server;
+mod spdy;
 pub mod tokens;
+mod ws_relay;
 
 use crate::daemon::Daemon;
 use crate::proto;

@@ -52,7 +52,11 @@ pub async fn run(ws: Ws, netns: PathBuf, ports: Vec<u16>) {
                 return;
             }
         }
-        let _ = sink.send(Message::Close(None)).await;
+        let _ = sink
+            .send(Message::Close(Some(
+                crate::streaming::ws_relay::normal_close(),
+            )))
+            .await;
         let _ = sink.close().await;
     };
     let input = async move {
@@ -103,7 +107,7 @@ async fn pump(mut r: OwnedReadHalf, channel: u8, tx: UnboundedSender<Vec<u8>>) {
 /// Connect to 127.0.0.1:`port` inside `netns`: a socket belongs to the
 /// network namespace it was made in, so it is made on a thread of its
 /// own that enters the namespace and ends (never one the pool reuses).
-async fn dial(netns: &Path, port: u16) -> io::Result<tokio::net::TcpStream> {
+pub async fn dial(netns: &Path, port: u16) -> io::Result<tokio::net::TcpStream> {
     let ns = std::fs::File::open(netns)?;
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {

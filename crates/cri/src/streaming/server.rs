@@ -1,10 +1,10 @@
-//! The streaming server's connections: each is a WebSocket upgrade on
-//! `/{exec,attach,portforward}/<token>`; the token is taken (once) during
-//! the handshake, so an unknown, expired or reused token is refused with
-//! 404 before any upgrade, and the subprotocol is chosen from the client's
-//! offer (see [`super::channels`]).
+//! The streaming server's connections: each is a WebSocket or a SPDY/3.1
+//! upgrade (see [`super::spdy`]) on `/{exec,attach,portforward}/<token>`;
+//! the token is taken (once) during the handshake, so an unknown, expired
+//! or reused token is refused with 404 before any upgrade, and the
+//! subprotocol is chosen from the client's offer (see [`super::channels`]).
 
-use super::channels::{EXEC_PROTOCOLS, PORT_FORWARD_PROTOCOL};
+use super::channels::{EXEC_PROTOCOLS, PORT_FORWARD_PROTOCOL, SPDY_TUNNEL_PROTOCOL};
 use super::tokens::Pending;
 use crate::daemon::Daemon;
 use std::sync::Arc;
@@ -40,18 +40,15 @@ pub async fn accept_loop(daemon: Arc<Daemon>, listener: TcpListener) {
 }
 
 async fn connection(daemon: Arc<Daemon>, mut stream: TcpStream) {
-    if !is_websocket_upgrade(&stream).await {
-        // SPDY and plain requests get a clear answer, not a dropped line.
-        use tokio::io::AsyncWriteExt;
-        let why = "berthd's streaming server speaks WebSocket only (v5.channel.k8s.io, \
-                   v4.channel.k8s.io); SPDY is not built\n";
-        let answer = format!(
-            "HTTP/1.1 501 Not Implemented\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{why}",
-            why.len()
-        );
-        let _ = stream.write_all(answer.as_bytes()).await;
-        let _ = stream.shutdown().await;
-        return;
+    match upgrade_asked(&stream).await {
+        Some(Upgrade::WebSocket) => {}
+        Some(Upgrade::Spdy) => return super::spdy::serve(daemon, stream).await,
+        None => {
+            // A plain request gets a clear answer, not a dropped line.
+            let why = "berthd's streaming server answers WebSocket (v5.channel.k8s.io, \
+                       v4.channel.k8s.io) and SPDY/3.1 upgrades only\n";
+            return answer(&mut stream, 400, "Bad Request", &[], why).await;
+        }
     }
     let mut taken: Option<(Pending, Option<&'static str>)> = None;
     let d = Arc::clone(&daemon);
@@ -80,17 +77,57 @@ async fn connection(daemon: Arc<Daemon>, mut stream: TcpStream) {
         return;
     };
     let v5 = protocol == Some(EXEC_PROTOCOLS[0]);
+    use super::ws_relay::relay;
     match pending {
-        Pending::Exec(req) => super::exec::run(daemon, ws, req, v5).await,
-        Pending::Attach(req) => super::attach::run(daemon, ws, req, v5).await,
-        Pending::PortForward { netns, ports } => super::portforward::run(ws, netns, ports).await,
+        Pending::Exec(req) => {
+            relay(ws, |i, o| super::exec::run(daemon, req, i, o, v5)).await;
+        }
+        Pending::Attach(req) => {
+            relay(ws, |i, o| super::attach::run(daemon, req, i, o, v5)).await;
+        }
+        Pending::PortForward { netns, ports } => {
+            if protocol == Some(SPDY_TUNNEL_PROTOCOL) {
+                super::spdy::serve_tunnelled(ws, netns).await
+            } else {
+                super::portforward::run(ws, netns, ports).await
+            }
+        }
     }
 }
 
-/// Whether the request waiting on `stream` (looked at, not consumed)
-/// asks for a WebSocket upgrade; false for anything else or a head that
-/// does not come within 10 s or 16 KiB.
-async fn is_websocket_upgrade(stream: &TcpStream) -> bool {
+/// The upgrade a request asks for.
+enum Upgrade {
+    WebSocket,
+    Spdy,
+}
+
+/// Write a whole HTTP answer and close our side.
+pub async fn answer(
+    stream: &mut TcpStream,
+    code: u16,
+    reason: &str,
+    headers: &[(&str, String)],
+    body: &str,
+) {
+    use tokio::io::AsyncWriteExt;
+    let mut head = format!(
+        "HTTP/1.1 {code} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\n\
+         Content-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    head.push_str(body);
+    let _ = stream.write_all(head.as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
+/// The request head waiting on `stream`, lowercased, looked at and not
+/// consumed, with its length (to `\r\n\r\n` included); None for a head
+/// that does not come within 10 s or 16 KiB.
+pub async fn peek_head(stream: &TcpStream) -> Option<(String, usize)> {
     let mut buf = vec![0u8; 16 * 1024];
     let head = async {
         loop {
@@ -99,7 +136,7 @@ async fn is_websocket_upgrade(stream: &TcpStream) -> bool {
                 return None;
             }
             if let Some(end) = buf[..n].windows(4).position(|w| w == b"\r\n\r\n") {
-                return Some(String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase());
+                return Some((String::from_utf8_lossy(&buf[..end]).to_string(), end + 4));
             }
             if n == buf.len() {
                 return None;
@@ -108,12 +145,28 @@ async fn is_websocket_upgrade(stream: &TcpStream) -> bool {
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
     };
-    match tokio::time::timeout(std::time::Duration::from_secs(10), head).await {
-        Ok(Some(h)) => h.lines().any(|l| {
-            l.strip_prefix("upgrade:")
-                .is_some_and(|v| v.split(',').any(|p| p.trim() == "websocket"))
-        }),
-        _ => false,
+    tokio::time::timeout(std::time::Duration::from_secs(10), head)
+        .await
+        .ok()
+        .flatten()
+}
+
+/// Which upgrade the request waiting on `stream` asks for; None for
+/// anything else.
+async fn upgrade_asked(stream: &TcpStream) -> Option<Upgrade> {
+    let (head, _) = peek_head(stream).await?;
+    let upgrade = head.lines().find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.trim()
+            .eq_ignore_ascii_case("upgrade")
+            .then(|| value.trim().to_ascii_lowercase())
+    })?;
+    if upgrade.split(',').any(|p| p.trim() == "websocket") {
+        Some(Upgrade::WebSocket)
+    } else if upgrade.split(',').any(|p| p.trim() == "spdy/3.1") {
+        Some(Upgrade::Spdy)
+    } else {
+        None
     }
 }
 
@@ -122,8 +175,7 @@ fn route(
     d: &Daemon,
     req: &Request,
 ) -> Result<(Pending, Option<&'static str>), (StatusCode, &'static str)> {
-    let mut parts = req.uri().path().trim_start_matches('/').splitn(2, '/');
-    let (kind, token) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let (kind, token) = endpoint(req.uri().path());
     let offered: Vec<String> = req
         .headers()
         .get_all("Sec-WebSocket-Protocol")
@@ -148,20 +200,40 @@ fn route(
         Some(*p)
     } else if offered.iter().any(|o| o == PORT_FORWARD_PROTOCOL) {
         Some(PORT_FORWARD_PROTOCOL)
+    } else if offered.iter().any(|o| o == SPDY_TUNNEL_PROTOCOL) {
+        Some(SPDY_TUNNEL_PROTOCOL)
     } else if offered.is_empty() {
         None
     } else {
         return Err((
             StatusCode::BAD_REQUEST,
-            "offer the subprotocol v4.channel.k8s.io",
+            "offer the subprotocol v4.channel.k8s.io or SPDY/3.1+portforward.k8s.io",
         ));
     };
-    // Taken only once the request is one we can serve: a malformed try
-    // does not burn the token.
-    let pending = d.streaming.tokens.take(token).ok_or((
-        StatusCode::NOT_FOUND,
-        "unknown, expired or already used streaming token",
-    ))?;
+    let pending = take_token(d, kind, token).map_err(|(code, why)| {
+        (
+            StatusCode::from_u16(code).unwrap_or(StatusCode::NOT_FOUND),
+            why,
+        )
+    })?;
+    Ok((pending, protocol))
+}
+
+/// The path's endpoint and token.
+pub fn endpoint(path: &str) -> (&str, &str) {
+    let mut parts = path.trim_start_matches('/').splitn(2, '/');
+    (parts.next().unwrap_or(""), parts.next().unwrap_or(""))
+}
+
+/// Take `token` for endpoint `kind`: the request it stands for, or the
+/// HTTP status and why. Called only once the request is one we can
+/// serve, so a malformed try does not burn the token.
+pub fn take_token(d: &Daemon, kind: &str, token: &str) -> Result<Pending, (u16, &'static str)> {
+    let pending = d
+        .streaming
+        .tokens
+        .take(token)
+        .ok_or((404, "unknown, expired or already used streaming token"))?;
     let matches = matches!(
         (&pending, kind),
         (Pending::Exec(_), "exec")
@@ -169,9 +241,9 @@ fn route(
             | (Pending::PortForward { .. }, "portforward")
     );
     if !matches {
-        return Err((StatusCode::NOT_FOUND, "the token is for another endpoint"));
+        return Err((404, "the token is for another endpoint"));
     }
-    Ok((pending, protocol))
+    Ok(pending)
 }
 
 fn refusal(code: StatusCode, why: &str) -> ErrorResponse {
