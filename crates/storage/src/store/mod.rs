@@ -23,6 +23,7 @@ mod containers;
 mod images;
 mod layer_changes;
 mod layer_tar;
+mod layer_usage;
 mod layers;
 mod lease;
 mod mounts;
