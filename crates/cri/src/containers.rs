@@ -52,18 +52,8 @@ pub fn create(
         (None, p) => Some(d.config.log_dir.join(p)),
     };
     let mut opts = container_config::create_options(d, &config, &pod, image.id)?;
-    if let Some(l) = &log {
-        opts.spec
-            .annotations
-            .insert(LOG_KEY.into(), l.display().to_string());
-    }
+    opts.log_path = log;
     let id = d.engine.create(&opts).map_err(status_codes::engine)?;
-    if let Some(l) = &log {
-        if let Err(e) = d.engine.set_log_path(&id, l) {
-            let _ = d.engine.remove(&id, true);
-            return Err(status_codes::engine(e));
-        }
-    }
     tracing::info!(container = %id, pod = %pod.id, "container created");
     Ok(proto::CreateContainerResponse { container_id: id })
 }
@@ -206,8 +196,13 @@ pub fn rfc3339_nanos(s: Option<&str>) -> i64 {
         .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
+/// The log kubelet named (the engine's record of it; berthd before it
+/// kept it in an annotation, which containers made then still carry).
 fn log_path(i: &ContainerInfo) -> String {
-    annotation(i, LOG_KEY).unwrap_or_default().to_string()
+    match &i.meta.options.log_path {
+        Some(_) => i.log_path.display().to_string(),
+        None => annotation(i, LOG_KEY).unwrap_or_default().to_string(),
+    }
 }
 
 /// `ContainerStatus`; with `verbose`, the engine's record as JSON.
