@@ -93,6 +93,19 @@ pub fn remove(
     }
 }
 
+/// `ReopenContainerLog`: after kubelet renamed the log away, the
+/// container's monitor writes to a new file at the log path. A container
+/// not running is FailedPrecondition and gets no new file (the CRI's
+/// rule: an error means no new log).
+pub fn reopen_log(
+    d: &Daemon,
+    req: proto::ReopenContainerLogRequest,
+) -> Result<proto::ReopenContainerLogResponse, Status> {
+    let id = container_id(&req.container_id)?;
+    d.engine.reopen_log(id).map_err(status_codes::engine)?;
+    Ok(proto::ReopenContainerLogResponse {})
+}
+
 fn state(i: &ContainerInfo) -> proto::ContainerState {
     match i.state.status {
         Run::Created => proto::ContainerState::ContainerCreated,
