@@ -373,12 +373,34 @@ pub(crate) fn stats_of(d: &Daemon, i: &ContainerInfo) -> Result<proto::Container
         attributes: Some(attributes(i)),
         cpu,
         memory,
-        writable_layer: None,
+        writable_layer: Some(writable_layer(d, i, now)?),
         swap: None,
     })
 }
 
-/// `ContainerStats`, from the container's cgroup.
+/// What the container's own layer holds on disk (running or not), on
+/// the store's filesystem.
+pub(crate) fn writable_layer(
+    d: &Daemon,
+    i: &ContainerInfo,
+    now: i64,
+) -> Result<proto::FilesystemUsage, Status> {
+    let store = d.engine.store();
+    let u = store
+        .container_layer_usage(&i.id)
+        .map_err(status_codes::storage)?;
+    Ok(proto::FilesystemUsage {
+        timestamp: now,
+        fs_id: Some(proto::FilesystemIdentifier {
+            mountpoint: store.root().display().to_string(),
+        }),
+        used_bytes: Some(proto::UInt64Value { value: u.bytes }),
+        inodes_used: Some(proto::UInt64Value { value: u.inodes }),
+    })
+}
+
+/// `ContainerStats`: cpu and memory from the container's cgroup, the
+/// writable layer from the store.
 pub fn stats(
     d: &Daemon,
     req: proto::ContainerStatsRequest,

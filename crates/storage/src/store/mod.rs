@@ -33,6 +33,7 @@ mod writers;
 pub use containers::NewContainer;
 pub use images::{NameRemoval, NewImage};
 pub use layer_changes::{tree_changes, PathChange};
+pub use layer_usage::DiskUsage;
 pub use layers::ApplyOptions;
 pub use lease::Lease;
 
