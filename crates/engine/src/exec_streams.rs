@@ -20,6 +20,22 @@ pub struct ExecStreams {
     pub runtime: Child,
     /// The pty master, when a terminal was asked for.
     pub terminal: Option<OwnedFd>,
+    /// The process object the runtime reads, removed when this is
+    /// dropped (or the fields left after the caller took the others).
+    _process_file: ProcessFile,
+}
+
+/// An exec's process file, removed on drop. Without a terminal nothing
+/// tells us when the runtime has read it (the spawn returns at once), so
+/// it stays for the session: removed at once, a quick caller raced the
+/// runtime's read ("read process file …: No such file").
+#[derive(Debug)]
+struct ProcessFile(std::path::PathBuf);
+
+impl Drop for ProcessFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 impl Engine {
@@ -29,11 +45,13 @@ impl Engine {
     /// stderr and, with `opts.interactive`, stdin.
     pub fn exec_streams(&self, key: &str, opts: &ExecOptions) -> Result<ExecStreams> {
         let (c, file) = self.exec_process_file(key, opts)?;
-        let started = self.start_streams(&c.id, &file, opts);
-        // The runtime has read the process object once it started (and,
-        // with a terminal, sent the master), or it failed.
-        let _ = std::fs::remove_file(&file);
-        started
+        let guard = ProcessFile(file);
+        let (runtime, terminal) = self.start_streams(&c.id, &guard.0, opts)?;
+        Ok(ExecStreams {
+            runtime,
+            terminal,
+            _process_file: guard,
+        })
     }
 
     fn start_streams(
@@ -41,7 +59,7 @@ impl Engine {
         id: &str,
         file: &std::path::Path,
         opts: &ExecOptions,
-    ) -> Result<ExecStreams> {
+    ) -> Result<(Child, Option<OwnedFd>)> {
         let record = self.record(id);
         let console = match opts.tty {
             true => Some(ConsoleSocket::bind(
@@ -60,17 +78,11 @@ impl Engine {
             .spawn()
             .ctx("run", &self.runtime.path)?;
         let Some(console) = console else {
-            return Ok(ExecStreams {
-                runtime,
-                terminal: None,
-            });
+            return Ok((runtime, None));
         };
         let done = crate::pty_relay::pidfd(runtime.id() as i32)?;
         match console.receive(Some(done.as_fd()), Duration::from_secs(30)) {
-            Ok(master) => Ok(ExecStreams {
-                runtime,
-                terminal: Some(master),
-            }),
+            Ok(master) => Ok((runtime, Some(master))),
             Err(e) => {
                 let _ = runtime.kill();
                 let _ = runtime.wait();
