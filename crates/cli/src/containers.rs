@@ -190,6 +190,7 @@ impl CreateArgs {
             spec: Default::default(),
             // Pods are made through the engine's API (berthd) only.
             pod: None,
+            log_path: None,
             create_command: std::env::args().collect(),
         };
         self.spec.apply(&mut opts, &self.security_opt)?;

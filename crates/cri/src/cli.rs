@@ -49,6 +49,11 @@ pub fn run() -> anyhow::Result<()> {
         config.log_level = l;
     }
     init_logging(&config.log_level);
+    if config.cgroup_driver == "systemd" {
+        tracing::warn!(
+            "cgroup_driver = \"systemd\" is not supported: Status reports RuntimeReady false and pods are refused"
+        );
+    }
     // The engine's network finds its plugins here; set while berthd is
     // still one thread.
     std::env::set_var(

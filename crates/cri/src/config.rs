@@ -25,7 +25,10 @@ pub struct Config {
     pub runtime: PathBuf,
     /// The cgroup every pod's and container's cgroup goes under.
     pub cgroup_parent: String,
-    /// `cgroupfs` (the only driver built); `systemd` is refused at start.
+    /// `cgroupfs` (the only driver built); `systemd` is accepted, and
+    /// `Status` reports it unsupported (pods are refused). CRI-O's name
+    /// for the key, `cgroup_manager`, is read too.
+    #[serde(alias = "cgroup_manager")]
     pub cgroup_driver: String,
     /// Where CNI network configurations are looked for (NetworkReady).
     pub cni_config_dir: PathBuf,
@@ -229,6 +232,16 @@ mod tests {
         assert!(e.contains("storage_driver"), "{e}");
         let e = parse("cgroup_parent = \"rel\"\n").unwrap_err().to_string();
         assert!(e.contains("absolute"), "{e}");
+    }
+
+    #[test]
+    fn cri_o_s_cgroup_manager_key_is_the_driver() {
+        let c = parse("cgroup_manager = \"systemd\"\n").unwrap();
+        assert_eq!(c.cgroup_driver, "systemd");
+        let e = parse("cgroup_manager = \"sytemd\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cgroup_driver") && e.contains("sytemd"), "{e}");
     }
 
     #[test]

@@ -16,7 +16,8 @@ use tonic::Status;
 pub const NAME_KEY: &str = "io.berth.cri.name";
 /// The container's attempt.
 pub const ATTEMPT_KEY: &str = "io.berth.cri.attempt";
-/// The log file kubelet named.
+/// The log file kubelet named, as berthd kept it before the engine's
+/// `CreateOptions::log_path` (read for containers made then).
 pub const LOG_KEY: &str = "io.berth.cri.log-path";
 /// The image as kubelet asked for it.
 pub const IMAGE_KEY: &str = "io.berth.cri.image";

@@ -52,18 +52,8 @@ pub fn create(
         (None, p) => Some(d.config.log_dir.join(p)),
     };
     let mut opts = container_config::create_options(d, &config, &pod, image.id)?;
-    if let Some(l) = &log {
-        opts.spec
-            .annotations
-            .insert(LOG_KEY.into(), l.display().to_string());
-    }
+    opts.log_path = log;
     let id = d.engine.create(&opts).map_err(status_codes::engine)?;
-    if let Some(l) = &log {
-        if let Err(e) = d.engine.set_log_path(&id, l) {
-            let _ = d.engine.remove(&id, true);
-            return Err(status_codes::engine(e));
-        }
-    }
     tracing::info!(container = %id, pod = %pod.id, "container created");
     Ok(proto::CreateContainerResponse { container_id: id })
 }
@@ -101,6 +91,19 @@ pub fn remove(
         Ok(()) | Err(berth_engine::Error::NotFound(_)) => Ok(proto::RemoveContainerResponse {}),
         Err(e) => Err(status_codes::engine(e)),
     }
+}
+
+/// `ReopenContainerLog`: after kubelet renamed the log away, the
+/// container's monitor writes to a new file at the log path. A container
+/// not running is FailedPrecondition and gets no new file (the CRI's
+/// rule: an error means no new log).
+pub fn reopen_log(
+    d: &Daemon,
+    req: proto::ReopenContainerLogRequest,
+) -> Result<proto::ReopenContainerLogResponse, Status> {
+    let id = container_id(&req.container_id)?;
+    d.engine.reopen_log(id).map_err(status_codes::engine)?;
+    Ok(proto::ReopenContainerLogResponse {})
 }
 
 fn state(i: &ContainerInfo) -> proto::ContainerState {
@@ -206,8 +209,13 @@ pub fn rfc3339_nanos(s: Option<&str>) -> i64 {
         .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
+/// The log kubelet named (the engine's record of it; berthd before it
+/// kept it in an annotation, which containers made then still carry).
 fn log_path(i: &ContainerInfo) -> String {
-    annotation(i, LOG_KEY).unwrap_or_default().to_string()
+    match &i.meta.options.log_path {
+        Some(_) => i.log_path.display().to_string(),
+        None => annotation(i, LOG_KEY).unwrap_or_default().to_string(),
+    }
 }
 
 /// `ContainerStatus`; with `verbose`, the engine's record as JSON.
@@ -365,12 +373,34 @@ pub(crate) fn stats_of(d: &Daemon, i: &ContainerInfo) -> Result<proto::Container
         attributes: Some(attributes(i)),
         cpu,
         memory,
-        writable_layer: None,
+        writable_layer: Some(writable_layer(d, i, now)?),
         swap: None,
     })
 }
 
-/// `ContainerStats`, from the container's cgroup.
+/// What the container's own layer holds on disk (running or not), on
+/// the store's filesystem.
+pub(crate) fn writable_layer(
+    d: &Daemon,
+    i: &ContainerInfo,
+    now: i64,
+) -> Result<proto::FilesystemUsage, Status> {
+    let store = d.engine.store();
+    let u = store
+        .container_layer_usage(&i.id)
+        .map_err(status_codes::storage)?;
+    Ok(proto::FilesystemUsage {
+        timestamp: now,
+        fs_id: Some(proto::FilesystemIdentifier {
+            mountpoint: store.root().display().to_string(),
+        }),
+        used_bytes: Some(proto::UInt64Value { value: u.bytes }),
+        inodes_used: Some(proto::UInt64Value { value: u.inodes }),
+    })
+}
+
+/// `ContainerStats`: cpu and memory from the container's cgroup, the
+/// writable layer from the store.
 pub fn stats(
     d: &Daemon,
     req: proto::ContainerStatsRequest,

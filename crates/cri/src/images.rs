@@ -6,7 +6,7 @@ use crate::daemon::Daemon;
 use crate::proto;
 use crate::status_codes;
 use base64::Engine as _;
-use berth_storage::{Image, Store};
+use berth_storage::Image;
 use std::collections::{HashMap, HashSet};
 use tonic::Status;
 
@@ -68,7 +68,11 @@ pub fn pull(d: &Daemon, req: proto::PullImageRequest) -> Result<proto::PullImage
     )
     .map_err(status_codes::image)?;
     tracing::info!(image = %reference, id = %image.id, "pulled");
-    let bytes = chain_size(d.engine.store(), image.top_layer.as_deref()).unwrap_or(0);
+    let bytes = d
+        .engine
+        .store()
+        .chain_size(image.top_layer.as_deref())
+        .unwrap_or(0);
     d.metrics.pull(bytes, began.elapsed());
     Ok(proto::PullImageResponse {
         image_ref: format!("sha256:{}", image.id),
@@ -88,18 +92,6 @@ fn find(d: &Daemon, key: &str) -> Result<Option<Image>, Status> {
         ) => Ok(None),
         Err(e) => Err(status_codes::image(e)),
     }
-}
-
-/// The size of an image's layer chain.
-fn chain_size(store: &Store, top: Option<&str>) -> Result<u64, Status> {
-    let mut size = 0;
-    let mut next = top.map(str::to_string);
-    while let Some(id) = next {
-        let layer = store.layer(&id).map_err(status_codes::storage)?;
-        size += layer.size;
-        next = layer.parent;
-    }
-    Ok(size)
 }
 
 /// The image config's `User`: a uid, or a name kubelet checks against
@@ -133,7 +125,9 @@ fn describe(d: &Daemon, image: &Image) -> Result<(proto::Image, serde_json::Valu
         id: format!("sha256:{}", image.id),
         repo_tags: image.names.clone(),
         repo_digests,
-        size: chain_size(store, image.top_layer.as_deref())?,
+        size: store
+            .chain_size(image.top_layer.as_deref())
+            .map_err(status_codes::storage)?,
         uid,
         username,
         spec: Some(proto::ImageSpec {

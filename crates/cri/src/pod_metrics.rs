@@ -2,7 +2,8 @@
 //! metrics kubelet asks the CRI for when it takes its container metrics
 //! from the runtime, read live (timestamp 0) from each running
 //! container's cgroup (cpu through the runtime's stats, memory from
-//! `memory.stat`) and from the pod's network namespace.
+//! `memory.stat`), from the pod's network namespace, and from the
+//! container's writable layer in the store (filesystem usage).
 
 use crate::daemon::Daemon;
 use crate::proto::{self, MetricType};
@@ -40,6 +41,11 @@ const DESCRIPTORS: &[(&str, &str, &[&str])] = &[
         "container_memory_failures_total",
         "Cumulative count of memory allocation failures.",
         FAILURE_LABELS,
+    ),
+    (
+        "container_fs_usage_bytes",
+        "Number of bytes that are consumed by the container on this filesystem.",
+        CONTAINER_LABELS,
     ),
     (
         "container_network_receive_bytes_total",
@@ -89,6 +95,7 @@ fn of_container(
 ) -> Option<(proto::ContainerMetrics, (u64, u64))> {
     let s = d.engine.stats(&c.id).ok()?;
     let m = d.engine.memory_stat(&c.id).ok()?;
+    let fs = d.engine.store().container_layer_usage(&c.id).ok()?;
     let name = containers::cri_name(c);
     let labels = || {
         let mut l = vec![name.clone()];
@@ -128,6 +135,12 @@ fn of_container(
         metric("container_memory_rss", MetricType::Gauge, labels(), m.rss),
         failures("pgfault", "container", m.page_faults),
         failures("pgmajfault", "container", m.major_page_faults),
+        metric(
+            "container_fs_usage_bytes",
+            MetricType::Gauge,
+            labels(),
+            fs.bytes,
+        ),
     ];
     Some((
         proto::ContainerMetrics {

@@ -138,6 +138,9 @@ pub fn run(
             req.runtime_handler
         )));
     }
+    if let Some(why) = crate::runtime_info::cgroup_driver_refusal(d) {
+        return Err(Status::failed_precondition(why));
+    }
     let config = req
         .config
         .ok_or_else(|| status_codes::invalid("pod sandbox config is required"))?;

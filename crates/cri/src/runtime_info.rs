@@ -56,13 +56,21 @@ fn condition(kind: &str, ok: Result<(), (&str, String)>) -> proto::RuntimeCondit
     }
 }
 
+/// Why the configured cgroup driver cannot be used, if it cannot: the
+/// systemd driver is not built, and needs systemd as PID 1 besides.
+pub(crate) fn cgroup_driver_refusal(d: &Daemon) -> Option<&'static str> {
+    if d.config.cgroup_driver != "systemd" {
+        return None;
+    }
+    Some(if systemd_is_init() {
+        "the systemd cgroup driver is not built; set cgroup_driver = \"cgroupfs\""
+    } else {
+        "the systemd cgroup driver needs systemd as PID 1, and it is not; set cgroup_driver = \"cgroupfs\""
+    })
+}
+
 fn runtime_ready(d: &Daemon) -> Result<(), (&'static str, String)> {
-    if d.config.cgroup_driver == "systemd" {
-        let why = if systemd_is_init() {
-            "the systemd cgroup driver is not built; set cgroup_driver = \"cgroupfs\""
-        } else {
-            "the systemd cgroup driver needs systemd as PID 1, and it is not; set cgroup_driver = \"cgroupfs\""
-        };
+    if let Some(why) = cgroup_driver_refusal(d) {
         return Err(("SystemdCgroupDriverUnsupported", why.into()));
     }
     if find_program(&d.runtime).is_none() {

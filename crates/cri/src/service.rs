@@ -122,7 +122,7 @@ rpcs! {
         blocking list_containers(ListContainersRequest) -> ListContainersResponse = containers::list;
         blocking container_status(ContainerStatusRequest) -> ContainerStatusResponse = containers::status;
         blocking update_container_resources(UpdateContainerResourcesRequest) -> UpdateContainerResourcesResponse = resources_update::update;
-        missing reopen_container_log(ReopenContainerLogRequest) -> ReopenContainerLogResponse = "reopening a log is not built yet (the monitor keeps its log open)";
+        blocking reopen_container_log(ReopenContainerLogRequest) -> ReopenContainerLogResponse = containers::reopen_log;
         blocking exec_sync(ExecSyncRequest) -> ExecSyncResponse = containers::exec_sync;
         blocking exec(ExecRequest) -> ExecResponse = streaming::exec;
         blocking attach(AttachRequest) -> AttachResponse = streaming::attach;

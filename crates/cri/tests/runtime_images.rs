@@ -65,6 +65,47 @@ async fn version_status_and_runtime_config() {
     assert!(s.info["config"].contains("10.244.1.0/24"), "{:?}", s.info);
 }
 
+/// CRI-O's `cgroup_manager = "systemd"` on a host where systemd is not
+/// PID 1 (or where it is: the driver is not built): berthd serves, says
+/// why it is not ready, and refuses pods, leaving nothing behind.
+#[tokio::test]
+async fn systemd_cgroup_driver_is_reported_unsupported() {
+    berth_testkit::require!(berth_testkit::is_root(), "berthd needs root");
+    let b = Berthd::start_with("cgroup_manager = \"systemd\"");
+    let mut rt = b.runtime().await;
+    let s = rt
+        .status(StatusRequest { verbose: false })
+        .await
+        .unwrap()
+        .into_inner();
+    let conds = s.status.unwrap().conditions;
+    let runtime = conds.iter().find(|c| c.r#type == "RuntimeReady").unwrap();
+    assert!(!runtime.status, "{conds:?}");
+    assert_eq!(runtime.reason, "SystemdCgroupDriverUnsupported");
+    let init = std::fs::read_to_string("/proc/1/comm").unwrap();
+    if init.trim() != "systemd" {
+        assert!(runtime.message.contains("PID 1"), "{runtime:?}");
+    }
+    assert!(runtime.message.contains("cgroupfs"), "{runtime:?}");
+    let e = rt
+        .run_pod_sandbox(RunPodSandboxRequest {
+            config: Some(common::pod_config("sd", "uid-sd")),
+            runtime_handler: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    assert!(e.message().contains("systemd"), "{e:?}");
+    let pods = rt
+        .list_pod_sandbox(ListPodSandboxRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .items;
+    assert!(pods.is_empty(), "{pods:?}");
+    assert!(b.mounts().is_empty(), "{:?}", b.mounts());
+}
+
 #[tokio::test]
 async fn pull_list_status_remove() {
     berth_testkit::require!(berth_testkit::is_root(), "berthd needs root");

@@ -121,6 +121,13 @@ impl Engine {
     /// On any error nothing is left behind (no layer, no record). Returns
     /// the id.
     pub fn create(&self, opts: &CreateOptions) -> Result<String> {
+        if let Some(l) = opts.log_path.as_deref().filter(|l| !l.is_absolute()) {
+            return Err(Error::InvalidOption {
+                option: "log path",
+                value: l.display().to_string(),
+                reason: "must be absolute".into(),
+            });
+        }
         for v in &opts.volumes {
             if v.source.starts_with('/') && !Path::new(&v.source).exists() {
                 return Err(Error::InvalidOption {
@@ -151,7 +158,13 @@ impl Engine {
             ..Default::default()
         })?;
         let record = self.record(&c.id);
-        if let Err(e) = self.prepare(&c, opts, &config, &record) {
+        let prepared =
+            self.prepare(&c, opts, &config, &record)
+                .and_then(|()| match &opts.log_path {
+                    Some(l) => self.set_log_path(&c.id, l),
+                    None => Ok(()),
+                });
+        if let Err(e) = prepared {
             let _ = record.remove();
             let _ = self.remove_volume_overlays(&c.id);
             let _ = self.store.remove_container(&c.id, true);
@@ -184,7 +197,11 @@ impl Engine {
             &self.store.image_config(&c.image)?,
         )?);
         let config = crate::spec_create::with_exposed(config, &opts);
-        self.prepare(c, &opts, &config, &record)
+        self.prepare(c, &opts, &config, &record)?;
+        match &opts.log_path {
+            Some(l) => self.set_log_path(&c.id, l),
+            None => Ok(()),
+        }
     }
 
     /// Write the bundle of `c` and keep its metadata: the rootfs is
@@ -283,9 +300,11 @@ impl Engine {
     fn info(&self, c: berth_storage::Container) -> Result<ContainerInfo> {
         let state = self.refresh(&c.id)?;
         let record = self.record(&c.id);
+        let meta = Meta::of(&c)?;
         Ok(ContainerInfo {
-            meta: Meta::of(&c)?,
-            log_path: record.path().join("ctr.log"),
+            log_path: (meta.options.log_path.clone())
+                .unwrap_or_else(|| record.path().join("ctr.log")),
+            meta,
             bundle: record.path().to_path_buf(),
             id: c.id,
             name: c.name,

@@ -128,6 +128,15 @@ pub enum Error {
         /// What it said.
         message: String,
     },
+    /// A container's cgroup could not be read (statistics).
+    #[error("reading the cgroup of container {id}: {source}")]
+    Cgroup {
+        /// The container's id.
+        id: String,
+        /// What the runtime library's cgroup code met.
+        #[source]
+        source: berth_runtime::cgroups::Error,
+    },
     /// The container is in the wrong state for the operation.
     #[error("container {name} is {state}: {what}")]
     State {

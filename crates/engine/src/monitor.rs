@@ -96,10 +96,12 @@ pub fn run(engine: &Engine, id: &str) -> i32 {
     let mut health = HealthTimer::of(engine, id, options.life.healthcheck);
     tell_cli("ok\n");
     let mut log = Some(log);
+    let reopen_log = || crate::output_watch::open_log(engine, id);
     loop {
         let side = MonitorSide {
             hub: &mut hub,
             health: health.as_mut(),
+            reopen_log: &reopen_log,
         };
         let restart = watch_once(engine, id, pid, streams, &wake, log.take(), side);
         hub.end_run();

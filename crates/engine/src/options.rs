@@ -180,6 +180,11 @@ pub struct CreateOptions {
     /// The pod (id or id prefix; kept as the id) whose namespaces, files
     /// and cgroup parent the container shares (see the `pod` module).
     pub pod: Option<String>,
+    /// Where its log goes (absolute; the CRI's `log_directory/log_path`):
+    /// the record's `ctr.log` is made a link to it at create, and again
+    /// when a reboot lost the record. None: `ctr.log` itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_path: Option<std::path::PathBuf>,
     /// The command line that created it (podman's `CreateCommand`), for
     /// `generate systemd --new`; empty when not made from a command line.
     #[serde(default)]

@@ -18,9 +18,11 @@ use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
+/// Set by SIGUSR1: reopen the log (it was rotated by rename).
+static REOPEN: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_sigchld(_: libc::c_int) {
     let fd = WAKE_FD.load(Ordering::Relaxed);
@@ -31,8 +33,18 @@ extern "C" fn on_sigchld(_: libc::c_int) {
     }
 }
 
+extern "C" fn on_sigusr1(_: libc::c_int) {
+    REOPEN.store(true, Ordering::Relaxed);
+    on_sigchld(0);
+}
+
+/// The signal that asks a container's waiter to reopen its log
+/// ([`crate::Engine::reopen_log`]).
+pub(crate) const REOPEN_SIGNAL: Signal = Signal::SIGUSR1;
+
 /// A pipe that SIGCHLD writes to, so the watch loop's poll wakes when a
-/// child ends. Install before the container starts.
+/// child ends; SIGUSR1 wakes it too, to reopen the log (its default
+/// action would end the waiter). Install before the container starts.
 pub(crate) fn sigchld_wake() -> Result<OwnedFd> {
     let (wake_r, wake_w) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)
@@ -48,6 +60,13 @@ pub(crate) fn sigchld_wake() -> Result<OwnedFd> {
     );
     // SAFETY: the handler only writes to a non-blocking pipe.
     unsafe { nix::sys::signal::sigaction(Signal::SIGCHLD, &action) }.map_err(sys("sigaction"))?;
+    let reopen = SigAction::new(
+        SigHandler::Handler(on_sigusr1),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    // SAFETY: the handler stores to an atomic and writes to the pipe.
+    unsafe { nix::sys::signal::sigaction(REOPEN_SIGNAL, &reopen) }.map_err(sys("sigaction"))?;
     Ok(wake_r)
 }
 
@@ -75,10 +94,12 @@ struct Stream {
 }
 
 /// What a monitor watches besides the container's streams: its attach
-/// socket, and the health check timer.
+/// socket, the health check timer, and how to reopen the log when
+/// SIGUSR1 asks (the file at the log path, made anew after a rotation).
 pub(crate) struct MonitorSide<'a> {
     pub hub: &'a mut AttachHub,
     pub health: Option<&'a mut HealthTimer>,
+    pub reopen_log: &'a dyn Fn() -> Result<std::fs::File>,
 }
 
 /// Copy the container's output (pipes, or a pty master as stdout) into
@@ -173,6 +194,13 @@ pub(crate) fn watch(
             break;
         }
         if let Some(side) = side.as_mut() {
+            if REOPEN.swap(false, Ordering::Relaxed) {
+                // Lines cut short stay buffered and go to the new file.
+                match (side.reopen_log)() {
+                    Ok(f) => log = f,
+                    Err(e) => note(Err(std::io::Error::other(e.to_string()))),
+                }
+            }
             if !exited {
                 if let Some(health) = side.health.as_mut() {
                     health.fire_if_due();

@@ -109,22 +109,6 @@ impl Runtime {
         self.quiet("update", id, &flags)
     }
 
-    /// `events --stats ID`: one sample of the cgroup's statistics as runc
-    /// prints it (a JSON line whose `data` is runc's `types.Stats`).
-    pub fn stats(&self, id: &str) -> Result<Vec<u8>> {
-        let out = self
-            .command()
-            .args(["events", "--stats", id])
-            .stdin(Stdio::null())
-            .output()
-            .ctx("run", &self.path)?;
-        if out.status.success() {
-            return Ok(out.stdout);
-        }
-        let msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
-        Err(self.fail("events", id, msg))
-    }
-
     /// `kill [--all] ID SIGNAL`.
     pub fn kill(&self, id: &str, signal: &str, all: bool) -> Result<()> {
         let out = self

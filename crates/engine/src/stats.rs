@@ -1,13 +1,14 @@
 //! `stats`: one sample of a running container's resource use. CPU, memory,
-//! block I/O and pids come from its cgroup through the runtime's
-//! `events --stats` (runc's format, which berth-runtime, runc and crun
-//! print for cgroup v1 and v2 alike); network counters from its network
-//! namespace, read through its init's `/proc/PID/net/dev`.
+//! block I/O and pids come from its cgroup, read in-process by the runtime
+//! library's cgroup code (what `berth-runtime events --stats` prints, for
+//! cgroup v1, hybrid and v2 alike, whichever runtime made the cgroup: the
+//! engine gives every container an absolute `cgroupsPath`), so a sample
+//! forks nothing; network counters from its network namespace, read
+//! through its init's `/proc/PID/net/dev`.
 
 use crate::engine::Engine;
 use crate::error::{Error, IoContext, Result};
 use crate::records::Status;
-use serde::Deserialize;
 
 /// What one sample found; rates are the caller's (they need two samples,
 /// or the start time).
@@ -39,66 +40,6 @@ pub struct ContainerStats {
     pub pids: u64,
 }
 
-/// The part of runc's `events --stats` line read here.
-#[derive(Deserialize)]
-struct Event {
-    data: Data,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Data {
-    cpu: Cpu,
-    memory: Memory,
-    pids: Pids,
-    blkio: Blkio,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Cpu {
-    usage: CpuUsage,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct CpuUsage {
-    total: u64,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Memory {
-    usage: MemoryEntry,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct MemoryEntry {
-    usage: u64,
-    limit: u64,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Pids {
-    current: u64,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Blkio {
-    #[serde(rename = "ioServiceBytesRecursive")]
-    io_service_bytes_recursive: Option<Vec<BlkioEntry>>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct BlkioEntry {
-    op: String,
-    value: u64,
-}
-
 impl Engine {
     /// A sample of container `key`'s resource use; refused unless it runs
     /// (paused counts: its cgroup is there).
@@ -112,19 +53,17 @@ impl Engine {
                 what: "only a running container has statistics".into(),
             });
         };
-        let out = self.runtime.stats(&c.id)?;
-        let text = String::from_utf8_lossy(&out);
-        let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-        let event: Event = serde_json::from_str(line).map_err(|e| Error::Runtime {
-            runtime: self.runtime.path.clone(),
-            verb: "events",
+        let meta = crate::meta::Meta::of(&c)?;
+        let cgroup_error = |source| Error::Cgroup {
             id: c.id.clone(),
-            message: format!("unreadable statistics {line:?}: {e}"),
-        })?;
-        let d = event.data;
+            source,
+        };
+        let d = berth_runtime::cgroups::Cgroup::new(&meta.cgroups_path, &c.id)
+            .and_then(|g| g.stats())
+            .map_err(cgroup_error)?;
         let host = host_memory()?;
         let (net_input, net_output) = net_counters(process.pid)?;
-        let blk = d.blkio.io_service_bytes_recursive.unwrap_or_default();
+        let blk = d.blkio.io_service_bytes_recursive;
         let sum = |op: &str| {
             blk.iter()
                 .filter(|e| e.op.eq_ignore_ascii_case(op))
@@ -227,15 +166,5 @@ eth0:    2048      20    0    0    0     0          0         0      512       5
             parse_meminfo("MemTotal:       16384 kB\nMemFree: 1 kB\n"),
             16384 * 1024
         );
-    }
-
-    #[test]
-    fn runc_s_stats_line_parses() {
-        let line = r#"{"type":"stats","id":"x","data":{"cpu":{"usage":{"total":63251743,"kernel":0,"user":0},"throttling":{}},"memory":{"usage":{"limit":9223372036854771712,"usage":348160,"failcnt":0},"swap":{"limit":0,"failcnt":0}},"pids":{"current":1},"blkio":{"ioServiceBytesRecursive":[{"major":8,"op":"Read","value":4096},{"major":8,"op":"Write","value":512}]},"hugetlb":{}}}"#;
-        let e: Event = serde_json::from_str(line).unwrap();
-        assert_eq!(e.data.cpu.usage.total, 63251743);
-        assert_eq!(e.data.memory.usage.usage, 348160);
-        assert_eq!(e.data.pids.current, 1);
-        assert_eq!(e.data.blkio.io_service_bytes_recursive.unwrap().len(), 2);
     }
 }

@@ -55,8 +55,8 @@ pub use error::{Error, Result};
 pub use fsutil::{random_hex, write_atomic, write_atomic_nosync};
 pub use records::{Container, Image, Layer, LayerKind};
 pub use store::{
-    tree_changes, ApplyOptions, Lease, NameRemoval, NewContainer, NewImage, PathChange, Store,
-    StoreOptions,
+    tree_changes, ApplyOptions, DiskUsage, Lease, NameRemoval, NewContainer, NewImage, PathChange,
+    Store, StoreOptions,
 };
 pub use tar_split::LayerTar;
 pub use tree_tar::{tar_tree, untar_into};

@@ -52,12 +52,15 @@ pub async fn run(daemon: Arc<Daemon>, req: ExecRequest, input: In, tx: Out, can_
     })();
     let mut runtime = streams.runtime;
     let process_file = streams.process_file;
-    // Reaped on the blocking pool whatever becomes of the session; the
-    // process file goes once the runtime is done with it.
-    let exit = tokio::task::spawn_blocking(move || {
+    // Reaped on a thread of its own whatever becomes of the session (a
+    // stream may idle for hours: parked on the bounded blocking pool, a
+    // few idle streams would starve every other call); the process file
+    // goes once the runtime is done with it.
+    let (exit_tx, exit) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
         let status = runtime.wait();
         drop(process_file);
-        status
+        let _ = exit_tx.send(status);
     });
     let (terminal, stdin, stdout, stderr) = match ends {
         Ok(e) => e,

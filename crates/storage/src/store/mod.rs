@@ -24,6 +24,7 @@ mod images;
 mod layer_changes;
 mod layer_holds;
 mod layer_tar;
+mod layer_usage;
 mod layers;
 mod lease;
 mod mounts;
@@ -33,6 +34,7 @@ mod writers;
 pub use containers::NewContainer;
 pub use images::{NameRemoval, NewImage};
 pub use layer_changes::{tree_changes, PathChange};
+pub use layer_usage::DiskUsage;
 pub use layers::ApplyOptions;
 pub use lease::Lease;
 
