@@ -340,7 +340,10 @@ pub fn host_config(info: &ContainerInfo, spec: Option<&Spec>, port_bindings: Val
             tag: String::new(),
             size: "0B".into(),
         },
-        network_mode: json!(o.network).as_str().unwrap_or("none").to_string(),
+        network_mode: match &s.net {
+            Some(m @ NamespaceMode::Container(_)) => mode_text(&Some(m.clone()), ""),
+            _ => json!(o.network).as_str().unwrap_or("none").to_string(),
+        },
         port_bindings,
         restart_policy: RestartPolicy {
             name: o.life.restart.inspect_name().into(),

@@ -67,7 +67,8 @@ pub struct CreateArgs {
     /// unmask=PATHS|ALL, label=…, apparmor=unconfined.
     #[arg(long)]
     pub security_opt: Vec<String>,
-    /// none, host or bridge (default: bridge as root, else none).
+    /// none, host, bridge or container:NAME (default: bridge as root, else
+    /// none).
     #[arg(long, alias = "net")]
     pub network: Option<String>,
     /// Publish a port: [hostIP:][hostPort:]containerPort[/proto].
@@ -155,6 +156,8 @@ impl CreateArgs {
             // With the rest of --security-opt, by the spec flags below.
             seccomp_unconfined: false,
             network: match &self.network {
+                // Its own namespace, replaced by the other's (below).
+                Some(n) if n.starts_with("container:") => NetworkMode::None,
                 Some(n) => NetworkMode::parse(n)?,
                 None => crate::config::network_default::default_network_mode()?,
             },
@@ -193,6 +196,16 @@ impl CreateArgs {
             create_command: std::env::args().collect(),
         };
         self.spec.apply(&mut opts, &self.security_opt)?;
+        if let Some(n) = self
+            .network
+            .as_deref()
+            .filter(|n| n.starts_with("container:"))
+        {
+            opts.spec.net = Some(berth_engine::spec_options::NamespaceMode::parse(
+                "--network",
+                n,
+            )?);
+        }
         Ok(opts)
     }
 }
