@@ -65,6 +65,7 @@ impl Engine {
         let (c, state) = self.in_state(key, true, "you can only attach to running containers")?;
         let options = Meta::of(&c)?.options;
         let socket = attach_socket::connect_in(self.record(&c.id).path())?;
+        self.event(&c, "attach", None);
         let pid = state.process.map(|p| p.pid);
         let opts = for_container(opts, options.interactive, options.tty);
         self.session(&c.id, socket, options.tty, pid, &opts)
@@ -77,6 +78,7 @@ impl Engine {
         let options = Meta::of(&c)?.options;
         let (ours, theirs) = attach_socket::pair()?;
         self.start_monitored(&c.id, Some(theirs))?;
+        self.event(&c, "attach", None);
         let pid = self.record(&c.id).load()?.process.map(|p| p.pid);
         let opts = for_container(opts, options.interactive, options.tty);
         self.session(&c.id, ours, options.tty, pid, &opts)

@@ -80,7 +80,13 @@ impl Engine {
             remembered?;
         }
         self.event(&c, "died", code);
-        if meta.options.remove && !restarting && !restart_due {
+        let removing = meta.options.remove && !restarting && !restart_due;
+        // podman's: the run's resources are released (a `--rm` one is
+        // removed instead).
+        if !removing {
+            self.event(&c, "cleanup", None);
+        }
+        if removing {
             if let Some(code) = code {
                 ExitCodes::new(&self.opts.runroot).keep(&c.id, code);
             }
@@ -168,6 +174,7 @@ impl Engine {
             }
         };
         forward_to(launched.pid);
+        self.event(&c, "attach", None);
         let (code, relayed, log_failure) = match launched.output {
             Output::Pipes([out, err]) => {
                 let streams = [Some(out), Some(err)];
