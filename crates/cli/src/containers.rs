@@ -115,7 +115,9 @@ pub struct CreateArgs {
 }
 
 impl CreateArgs {
-    fn options(&self) -> anyhow::Result<CreateOptions> {
+    /// The engine's options; `conf` gives the defaults of what the
+    /// command line leaves out.
+    fn options(&self, conf: &crate::config::ContainersConf) -> anyhow::Result<CreateOptions> {
         let mut env = Vec::new();
         for f in &self.env_file {
             let text = std::fs::read_to_string(f)
@@ -159,7 +161,7 @@ impl CreateArgs {
                 // Its own namespace, replaced by the other's (below).
                 Some(n) if n.starts_with("container:") => NetworkMode::None,
                 Some(n) => NetworkMode::parse(n)?,
-                None => crate::config::network_default::default_network_mode()?,
+                None => crate::config::network_default::default_network_mode(conf)?,
             },
             ports: self
                 .publish
@@ -188,7 +190,7 @@ impl CreateArgs {
                 })
                 .collect(),
             // containers.conf, read only by the commands that create.
-            defaults: crate::config::container_defaults()?,
+            defaults: crate::config::container_defaults(conf)?,
             life: self.life.options()?,
             spec: Default::default(),
             // Pods are made through the engine's API (berthd) only.
@@ -230,8 +232,10 @@ pub struct RunArgs {
 /// What `create` and `run` share: the options checked first (bad input
 /// pulls nothing), then the image pulled per `--pull`, then the container.
 fn create_container(cli: &Cli, a: &CreateArgs) -> anyhow::Result<(Engine, String)> {
-    let mut opts = a.options()?;
-    crate::run_pull::ensure_image(cli, &a.pull, &a.image)?;
+    // Read once: the defaults, the network mode and the pull policy.
+    let conf = crate::config::ContainersConf::load()?;
+    let mut opts = a.options(&conf)?;
+    crate::run_pull::ensure_image_with(cli, &a.pull, &a.image, &conf)?;
     let engine = cli.engine()?;
     a.mounts.apply(&engine, &mut opts)?;
     a.life.before_create(&engine, opts.name.as_deref())?;

@@ -3,6 +3,8 @@
 //! them), with pull progress unless `--quiet`; without `--pull`, as
 //! containers.conf's `pull_policy` says.
 
+use crate::config::pull_policy_default::default_pull_policy;
+use crate::config::ContainersConf;
 use crate::{Cli, RegistryArgs};
 use clap::Args;
 
@@ -26,10 +28,34 @@ pub struct PullFlags {
 /// Make sure the image `name` is in storage as `flags` ask, pulling it
 /// when needed. The container is then created from it by name.
 pub fn ensure_image(cli: &Cli, flags: &PullFlags, name: &str) -> anyhow::Result<()> {
-    let policy: berth_image::PullPolicy = match &flags.pull {
+    let policy = match &flags.pull {
         Some(p) => p.parse()?,
-        None => crate::config::pull_policy_default::default_pull_policy()?,
+        None => default_pull_policy(&ContainersConf::load()?)?,
     };
+    ensure_image_by(cli, flags, name, policy)
+}
+
+/// [`ensure_image`] for `run`/`create`, which read containers.conf once
+/// for all their defaults.
+pub fn ensure_image_with(
+    cli: &Cli,
+    flags: &PullFlags,
+    name: &str,
+    conf: &ContainersConf,
+) -> anyhow::Result<()> {
+    let policy = match &flags.pull {
+        Some(p) => p.parse()?,
+        None => default_pull_policy(conf)?,
+    };
+    ensure_image_by(cli, flags, name, policy)
+}
+
+fn ensure_image_by(
+    cli: &Cli,
+    flags: &PullFlags,
+    name: &str,
+    policy: berth_image::PullPolicy,
+) -> anyhow::Result<()> {
     let ctx = cli.context(&RegistryArgs {
         tls_verify: flags.tls_verify,
         ..RegistryArgs::default()
