@@ -235,8 +235,7 @@ fn create_container(cli: &Cli, a: &CreateArgs) -> anyhow::Result<(Engine, String
     // Read once: the defaults, the network mode and the pull policy.
     let conf = crate::config::ContainersConf::load()?;
     let mut opts = a.options(&conf)?;
-    crate::run_pull::ensure_image_with(cli, &a.pull, &a.image, &conf)?;
-    let engine = cli.engine()?;
+    let engine = crate::run_pull::image_and_engine(cli, &a.pull, &a.image, &conf)?;
     a.mounts.apply(&engine, &mut opts)?;
     a.life.before_create(&engine, opts.name.as_deref())?;
     let id = engine.create(&opts)?;

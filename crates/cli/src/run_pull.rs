@@ -32,37 +32,52 @@ pub fn ensure_image(cli: &Cli, flags: &PullFlags, name: &str) -> anyhow::Result<
         Some(p) => p.parse()?,
         None => default_pull_policy(&ContainersConf::load()?)?,
     };
-    ensure_image_by(cli, flags, name, policy)
+    let (ctx, store) = pull_context(cli, flags)?;
+    ensure_image_in(cli, flags, name, policy, &ctx, &store)
 }
 
 /// [`ensure_image`] for `run`/`create`, which read containers.conf once
-/// for all their defaults.
-pub fn ensure_image_with(
+/// for all their defaults; the store and registries.conf it opened for
+/// the pull are the engine's it returns, not opened a second time.
+pub fn image_and_engine(
     cli: &Cli,
     flags: &PullFlags,
     name: &str,
     conf: &ContainersConf,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<berth_engine::Engine> {
     let policy = match &flags.pull {
         Some(p) => p.parse()?,
         None => default_pull_policy(conf)?,
     };
-    ensure_image_by(cli, flags, name, policy)
+    let (mut ctx, store) = pull_context(cli, flags)?;
+    ensure_image_in(cli, flags, name, policy, &ctx, &store)?;
+    // The engine finds images by name; --tls-verify was the pull's.
+    ctx.tls_verify = None;
+    cli.engine_over(store, ctx)
 }
 
-fn ensure_image_by(
+/// The registries' context of the pull (with `--tls-verify`) and the store.
+fn pull_context(
     cli: &Cli,
     flags: &PullFlags,
-    name: &str,
-    policy: berth_image::PullPolicy,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<(berth_image::Context, berth_storage::Store)> {
     let ctx = cli.context(&RegistryArgs {
         tls_verify: flags.tls_verify,
         ..RegistryArgs::default()
     })?;
-    let store = cli.store()?;
+    Ok((ctx, cli.store()?))
+}
+
+fn ensure_image_in(
+    cli: &Cli,
+    flags: &PullFlags,
+    name: &str,
+    policy: berth_image::PullPolicy,
+    ctx: &berth_image::Context,
+    store: &berth_storage::Store,
+) -> anyhow::Result<()> {
     let progress = crate::progress::for_pull(flags.quiet);
-    berth_image::image_for_container(&ctx, &store, name, policy, progress.as_ref())?;
+    berth_image::image_for_container(ctx, store, name, policy, progress.as_ref())?;
     // podman writes a pull event for every run and create, with the name
     // as given and no id, whether or not anything was fetched.
     crate::events_cmd::image_event(cli, "pull", "", name);
