@@ -60,14 +60,33 @@ pub struct AttachArgs {
     pub no_stdin: bool,
     #[command(flatten)]
     pub flags: AttachFlags,
+    /// The container made last (of every state).
+    #[arg(short, long)]
+    pub latest: bool,
     /// The container.
-    pub container: String,
+    pub container: Option<String>,
 }
 
 pub fn attach(cli: &Cli, a: &AttachArgs) -> anyhow::Result<()> {
     let opts = a.flags.options(!a.no_stdin)?;
+    // podman's words for a missing or doubled choice.
+    match (&a.container, a.latest) {
+        (Some(_), true) => anyhow::bail!("--latest and containers cannot be used together"),
+        (None, false) => {
+            anyhow::bail!("\"berth attach\" requires a name, id, or the \"--latest\" flag")
+        }
+        _ => {}
+    }
     let engine = cli.engine()?;
-    ended(engine.attach(&a.container, &opts)?)
+    let key = match &a.container {
+        Some(c) => c.clone(),
+        // The list is newest first.
+        None => match engine.list()?.into_iter().next() {
+            Some(c) => c.id,
+            None => anyhow::bail!("no such container"),
+        },
+    };
+    ended(engine.attach(&key, &opts)?)
 }
 
 /// The exit of an attached command: the container's code, or 0 detached.

@@ -197,7 +197,7 @@ pub fn builder(cli: &Cli, g: &BuilderGroup) -> anyhow::Result<()> {
 fn from(cli: &Cli, b: &Builder, a: &FromArgs) -> anyhow::Result<()> {
     if a.image != berth_build::working::SCRATCH {
         // The engine's store: opening another would read every record again.
-        crate::run_pull::ensure_image_in(cli, b.engine().store(), &a.pull, &a.image)?;
+        crate::run_pull::ensure_image_into(cli, b.engine().store(), &a.pull, &a.image)?;
     }
     let wc = b.from(&FromOptions {
         image: a.image.clone(),

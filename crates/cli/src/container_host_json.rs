@@ -177,7 +177,8 @@ fn overlay_options(spec: Option<&Spec>, v: &Volume) -> Vec<String> {
 }
 
 /// inspect's `Mounts`, as podman prints them: a named volume's options
-/// are `nosuid,nodev,rbind` (after `nocopy`), a bind's `rbind`; an `O`
+/// are `nosuid,nodev,rbind` (after `nocopy`), a bind's `rbind` (or
+/// `bind`, not recursive); an `O`
 /// overlay shows its directories and `private`.
 pub fn mounts(engine: &Engine, info: &ContainerInfo, spec: Option<&Spec>) -> Vec<Mount> {
     info.meta
@@ -197,7 +198,7 @@ pub fn mounts(engine: &Engine, info: &ContainerInfo, spec: Option<&Spec>) -> Vec
                     }
                     options.extend(["nosuid".into(), "nodev".into()]);
                 }
-                options.push("rbind".into());
+                options.push(o.bind_kind().into());
                 (options, o.propagation().to_string())
             };
             Mount {
@@ -242,7 +243,10 @@ pub fn binds(info: &ContainerInfo, spec: Option<&Spec>) -> Vec<String> {
             if !v.source.starts_with('/') {
                 options.extend(["nosuid".into(), "nodev".into()]);
             }
-            options.push("rbind".into());
+            // A `bind`/`rbind` the user gave is in `given` already.
+            if !has(&options, &["bind", "rbind"]) {
+                options.push("rbind".into());
+            }
             format!("{}:{}:{}", v.source, v.destination, options.join(","))
         })
         .collect()
@@ -340,7 +344,10 @@ pub fn host_config(info: &ContainerInfo, spec: Option<&Spec>, port_bindings: Val
             tag: String::new(),
             size: "0B".into(),
         },
-        network_mode: json!(o.network).as_str().unwrap_or("none").to_string(),
+        network_mode: match &s.net {
+            Some(m @ NamespaceMode::Container(_)) => mode_text(&Some(m.clone()), ""),
+            _ => json!(o.network).as_str().unwrap_or("none").to_string(),
+        },
         port_bindings,
         restart_policy: RestartPolicy {
             name: o.life.restart.inspect_name().into(),

@@ -67,7 +67,8 @@ pub struct CreateArgs {
     /// unmask=PATHS|ALL, label=…, apparmor=unconfined.
     #[arg(long)]
     pub security_opt: Vec<String>,
-    /// none, host or bridge (default: bridge as root, else none).
+    /// none, host, bridge or container:NAME (default: bridge as root, else
+    /// none).
     #[arg(long, alias = "net")]
     pub network: Option<String>,
     /// Publish a port: [hostIP:][hostPort:]containerPort[/proto].
@@ -114,7 +115,9 @@ pub struct CreateArgs {
 }
 
 impl CreateArgs {
-    fn options(&self) -> anyhow::Result<CreateOptions> {
+    /// The engine's options; `conf` gives the defaults of what the
+    /// command line leaves out.
+    fn options(&self, conf: &crate::config::ContainersConf) -> anyhow::Result<CreateOptions> {
         let mut env = Vec::new();
         for f in &self.env_file {
             let text = std::fs::read_to_string(f)
@@ -155,8 +158,10 @@ impl CreateArgs {
             // With the rest of --security-opt, by the spec flags below.
             seccomp_unconfined: false,
             network: match &self.network {
+                // Its own namespace, replaced by the other's (below).
+                Some(n) if n.starts_with("container:") => NetworkMode::None,
                 Some(n) => NetworkMode::parse(n)?,
-                None => crate::config::network_default::default_network_mode()?,
+                None => crate::config::network_default::default_network_mode(conf)?,
             },
             ports: self
                 .publish
@@ -185,7 +190,7 @@ impl CreateArgs {
                 })
                 .collect(),
             // containers.conf, read only by the commands that create.
-            defaults: crate::config::container_defaults()?,
+            defaults: crate::config::container_defaults(conf)?,
             life: self.life.options()?,
             spec: Default::default(),
             // Pods are made through the engine's API (berthd) only.
@@ -194,6 +199,16 @@ impl CreateArgs {
             create_command: std::env::args().collect(),
         };
         self.spec.apply(&mut opts, &self.security_opt)?;
+        if let Some(n) = self
+            .network
+            .as_deref()
+            .filter(|n| n.starts_with("container:"))
+        {
+            opts.spec.net = Some(berth_engine::spec_options::NamespaceMode::parse(
+                "--network",
+                n,
+            )?);
+        }
         Ok(opts)
     }
 }
@@ -218,9 +233,10 @@ pub struct RunArgs {
 /// What `create` and `run` share: the options checked first (bad input
 /// pulls nothing), then the image pulled per `--pull`, then the container.
 fn create_container(cli: &Cli, a: &CreateArgs) -> anyhow::Result<(Engine, String)> {
-    let mut opts = a.options()?;
-    crate::run_pull::ensure_image(cli, &a.pull, &a.image)?;
-    let engine = cli.engine()?;
+    // Read once: the defaults, the network mode and the pull policy.
+    let conf = crate::config::ContainersConf::load()?;
+    let mut opts = a.options(&conf)?;
+    let engine = crate::run_pull::image_and_engine(cli, &a.pull, &a.image, &conf)?;
     a.mounts.apply(&engine, &mut opts)?;
     a.life.before_create(&engine, opts.name.as_deref())?;
     let id = engine.create(&opts)?;

@@ -85,8 +85,12 @@ fn parse_mount(s: &str) -> anyhow::Result<Parsed> {
             "idmap" => options.idmap = value.is_none_or(|v| v == "true"),
             "tmpfs-size" => tmpfs_opts.push(format!("size={}", value.unwrap_or_default())),
             "tmpfs-mode" => tmpfs_opts.push(format!("mode={}", value.unwrap_or_default())),
+            // podman 4.3 takes `=false` as true too; berth reads the value.
             "bind-nonrecursive" => {
-                anyhow::bail!("{field}: not supported by berth's --mount yet")
+                options.nonrecursive = flag_named(key, value)?;
+                if options.nonrecursive {
+                    options.given.push("bind".into());
+                }
             }
             _ => anyhow::bail!("{key}: invalid mount option"),
         }
@@ -101,6 +105,9 @@ fn parse_mount(s: &str) -> anyhow::Result<Parsed> {
     }
     if kind != "bind" && options.propagation.is_some() {
         anyhow::bail!("bind-propagation: invalid mount option for {kind} mounts");
+    }
+    if kind != "bind" && options.nonrecursive {
+        anyhow::bail!("bind-nonrecursive: invalid mount option");
     }
     if kind == "tmpfs" && options != MountOptions::default() {
         anyhow::bail!("{s}: U, idmap and volume-nocopy are not tmpfs options");
@@ -225,7 +232,21 @@ mod tests {
             panic!("not a volume")
         };
         assert!(v.options.nocopy);
+        for (spec, nonrecursive) in [
+            ("type=bind,src=/a,dst=/b,bind-nonrecursive", true),
+            ("bind-nonrecursive=true,type=bind,src=/a,dst=/b", true),
+            ("type=bind,src=/a,dst=/b,bind-nonrecursive=false", false),
+        ] {
+            let Parsed::Volume(v) = parse_mount(spec).unwrap() else {
+                panic!("not a volume")
+            };
+            assert_eq!(v.options.nonrecursive, nonrecursive, "{spec}");
+        }
         let errors = [
+            (
+                "type=volume,dst=/x,bind-nonrecursive",
+                "bind-nonrecursive: invalid mount option",
+            ),
             ("src=/a,dst=/b", FORMAT),
             ("type=foo,dst=/x", "invalid filesystem type \"foo\""),
             ("type=bind,src=/a", "must set volume destination"),

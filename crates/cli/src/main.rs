@@ -320,8 +320,15 @@ impl Cli {
 
     /// The engine over the store at `--root` and the run state at `--runroot`.
     pub fn engine(&self) -> anyhow::Result<berth_engine::Engine> {
-        let store = self.store()?;
-        let ctx = self.context(&RegistryArgs::default())?;
+        self.engine_over(self.store()?, self.context(&RegistryArgs::default())?)
+    }
+
+    /// [`Cli::engine`] over a store and registries' context already open.
+    pub fn engine_over(
+        &self,
+        store: berth_storage::Store,
+        ctx: berth_image::Context,
+    ) -> anyhow::Result<berth_engine::Engine> {
         let runtime = self.runtime_path();
         let exe = std::env::current_exe().context("finding the berth binary")?;
         // berth-monitor next to berth stays smallest; `berth monitor` does

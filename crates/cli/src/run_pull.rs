@@ -3,6 +3,8 @@
 //! them), with pull progress unless `--quiet`; without `--pull`, as
 //! containers.conf's `pull_policy` says.
 
+use crate::config::pull_policy_default::default_pull_policy;
+use crate::config::ContainersConf;
 use crate::{Cli, RegistryArgs};
 use clap::Args;
 
@@ -26,26 +28,75 @@ pub struct PullFlags {
 /// Make sure the image `name` is in storage as `flags` ask, pulling it
 /// when needed. The container is then created from it by name.
 pub fn ensure_image(cli: &Cli, flags: &PullFlags, name: &str) -> anyhow::Result<()> {
-    ensure_image_in(cli, &cli.store()?, flags, name)
+    let policy = match &flags.pull {
+        Some(p) => p.parse()?,
+        None => default_pull_policy(&ContainersConf::load()?)?,
+    };
+    let (ctx, store) = pull_context(cli, flags)?;
+    ensure_image_in(cli, flags, name, policy, &ctx, &store)
 }
 
-/// [`ensure_image`] in a store the caller has open already (an engine's).
-pub fn ensure_image_in(
+/// [`ensure_image`] into a store the caller has open already (an
+/// engine's), so it is not opened a second time.
+pub fn ensure_image_into(
     cli: &Cli,
     store: &berth_storage::Store,
     flags: &PullFlags,
     name: &str,
 ) -> anyhow::Result<()> {
-    let policy: berth_image::PullPolicy = match &flags.pull {
+    let policy = match &flags.pull {
         Some(p) => p.parse()?,
-        None => crate::config::pull_policy_default::default_pull_policy()?,
+        None => default_pull_policy(&ContainersConf::load()?)?,
     };
     let ctx = cli.context(&RegistryArgs {
         tls_verify: flags.tls_verify,
         ..RegistryArgs::default()
     })?;
+    ensure_image_in(cli, flags, name, policy, &ctx, store)
+}
+
+/// [`ensure_image`] for `run`/`create`, which read containers.conf once
+/// for all their defaults; the store and registries.conf it opened for
+/// the pull are the engine's it returns, not opened a second time.
+pub fn image_and_engine(
+    cli: &Cli,
+    flags: &PullFlags,
+    name: &str,
+    conf: &ContainersConf,
+) -> anyhow::Result<berth_engine::Engine> {
+    let policy = match &flags.pull {
+        Some(p) => p.parse()?,
+        None => default_pull_policy(conf)?,
+    };
+    let (mut ctx, store) = pull_context(cli, flags)?;
+    ensure_image_in(cli, flags, name, policy, &ctx, &store)?;
+    // The engine finds images by name; --tls-verify was the pull's.
+    ctx.tls_verify = None;
+    cli.engine_over(store, ctx)
+}
+
+/// The registries' context of the pull (with `--tls-verify`) and the store.
+fn pull_context(
+    cli: &Cli,
+    flags: &PullFlags,
+) -> anyhow::Result<(berth_image::Context, berth_storage::Store)> {
+    let ctx = cli.context(&RegistryArgs {
+        tls_verify: flags.tls_verify,
+        ..RegistryArgs::default()
+    })?;
+    Ok((ctx, cli.store()?))
+}
+
+fn ensure_image_in(
+    cli: &Cli,
+    flags: &PullFlags,
+    name: &str,
+    policy: berth_image::PullPolicy,
+    ctx: &berth_image::Context,
+    store: &berth_storage::Store,
+) -> anyhow::Result<()> {
     let progress = crate::progress::for_pull(flags.quiet);
-    berth_image::image_for_container(&ctx, store, name, policy, progress.as_ref())?;
+    berth_image::image_for_container(ctx, store, name, policy, progress.as_ref())?;
     // podman writes a pull event for every run and create, with the name
     // as given and no id, whether or not anything was fetched.
     crate::events_cmd::image_event(cli, "pull", "", name);

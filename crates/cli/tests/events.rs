@@ -53,7 +53,8 @@ fn a_container_s_life_is_in_the_journal_in_order() {
     let mut middle = tail[..2].to_vec();
     middle.sort();
     assert_eq!(middle, ["died", "kill"], "{statuses:?}");
-    assert_eq!(tail[2..], ["remove"], "{statuses:?}");
+    // podman's cleanup once the monitor released the run.
+    assert_eq!(tail[2..], ["cleanup", "remove"], "{statuses:?}");
     let died = mine.iter().find(|e| e["Status"] == "died").unwrap();
     assert_eq!(died["ContainerExitCode"], 137);
     assert_eq!(died["Name"], "e2");
@@ -190,4 +191,56 @@ fn events_follows_what_other_processes_append() {
     eventually("twelve creates", || {
         journal(&env, &["--filter", "event=create"]).len() == 14
     });
+}
+
+#[test]
+fn attach_and_cleanup_events_as_podman_writes_them() {
+    require!(is_root(), "containers need root");
+    let env = Env::new();
+    // A foreground run is attached to; its end is cleaned up (a --rm one
+    // is removed instead).
+    env.ok(&["run", "--name", "fg", "busybox", "true"]);
+    env.ok(&["run", "--rm", "--name", "gone", "busybox", "true"]);
+    env.ok(&["run", "-d", "--name", "bg", "busybox", "sleep", "1000"]);
+    let attach = env.command(&["attach", "bg"]).spawn().unwrap();
+    eventually("the attach event of bg", || {
+        journal(
+            &env,
+            &["--filter", "event=attach", "--filter", "container=bg"],
+        )
+        .len()
+            == 1
+    });
+    env.ok(&["stop", "-t", "0", "bg"]);
+    attach.wait_with_output().unwrap();
+    let of = |name: &str| -> Vec<String> {
+        journal(&env, &["--filter", &format!("container={name}")])
+            .iter()
+            .map(|e| e["Status"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        of("fg"),
+        ["create", "init", "start", "attach", "died", "cleanup"]
+    );
+    assert_eq!(
+        of("gone"),
+        ["create", "init", "start", "attach", "died", "remove"]
+    );
+    let bg = of("bg");
+    assert_eq!(bg[..4], ["create", "init", "start", "attach"], "{bg:?}");
+    // `stop` returns while the monitor records the end: stop's event
+    // may come anywhere after attach; cleanup follows died.
+    let at = |what: &str| bg.iter().position(|s| s == what).unwrap();
+    assert!(at("died") < at("cleanup"), "{bg:?}");
+    assert_eq!(bg.len(), 7, "{bg:?}");
+    // The filter and podman's keys: no exit code on a cleanup.
+    let cleanups = journal(&env, &["--filter", "event=cleanup"]);
+    assert_eq!(cleanups.len(), 2, "{cleanups:?}");
+    assert!(
+        cleanups[0].get("ContainerExitCode").is_none(),
+        "{cleanups:?}"
+    );
+    assert_eq!(cleanups[0]["Name"], "fg");
+    assert_eq!(cleanups[0]["Type"], "container");
 }

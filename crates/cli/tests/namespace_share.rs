@@ -1,6 +1,7 @@
-//! `--pid/--ipc/--uts container:NAME` with a container that does not run:
-//! as podman, starting the joiner starts it first (created or exited);
-//! and `--hostname` refused in a UTS namespace not the container's own.
+//! `--pid/--ipc/--uts/--network container:NAME` with a container that
+//! does not run: as podman, starting the joiner starts it first (created
+//! or exited), and the other is not removed while the joiner exists; and
+//! `--hostname` refused in a UTS namespace not the container's own.
 
 mod engine_env;
 
@@ -102,4 +103,56 @@ fn hostname_in_a_shared_uts_namespace_is_refused() {
     // Nothing was made, and the dependency was not started.
     assert_eq!(env.ok(&["ps", "-aq"]).lines().count(), 1);
     assert_eq!(status(&env, "dep"), "created");
+}
+
+#[test]
+fn network_container_joins_its_netns_and_keeps_it_from_removal() {
+    require!(is_root(), "containers need root");
+    let env = Env::new();
+    let dep = env.ok(&["create", "--name", "dep", "busybox", "sleep", "1000"]);
+    let dep = dep.trim();
+    let j = env.ok(&[
+        "create",
+        "--name",
+        "j",
+        "--network",
+        "container:dep",
+        "busybox",
+        "readlink",
+        "/proc/self/ns/net",
+    ]);
+    let j = j.trim();
+    // podman shows the other's id.
+    assert_eq!(
+        env.inspect("j")["HostConfig"]["NetworkMode"],
+        format!("container:{dep}").as_str()
+    );
+    // Starting it starts the dependency, and it sees the same namespace.
+    let out = env.ok(&["start", "-a", "j"]);
+    assert_eq!(status(&env, "dep"), "running");
+    let pid = env.inspect("dep")["State"]["Pid"].as_i64().unwrap();
+    let theirs = std::fs::read_link(format!("/proc/{pid}/ns/net")).unwrap();
+    assert_eq!(out.trim(), theirs.to_string_lossy(), "{out}");
+    // The dependency can't go while j exists: podman's codes and words.
+    let out = env.berth(&["rm", "dep"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let out = env.berth(&["rm", "-f", "dep"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "Error: container {dep} has dependent containers which must be removed before it: {j}\n"
+        )
+    );
+    assert_eq!(status(&env, "dep"), "running");
+    env.ok(&["rm", "j"]);
+    env.ok(&["rm", "-f", "dep"]);
+    // A container that is not there: nothing made.
+    let out = env.berth(&["create", "--network", "container:nope", "busybox", "true"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no container with name or ID \"nope\""),
+        "{out:?}"
+    );
+    assert!(env.ps().is_empty());
 }

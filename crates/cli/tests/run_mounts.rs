@@ -1,4 +1,5 @@
-//! `--mount`, `--volumes-from`, anonymous `-v /path` and `-v …:z` with
+//! `--mount` (with `bind-nonrecursive`), `--volumes-from`, anonymous
+//! `-v /path`, `-v …:z` and `-v …:bind` with
 //! real containers: what the container sees mounted, what is left after
 //! `rm -v`, and podman 4.3's errors for bad `--mount` specs.
 
@@ -121,4 +122,111 @@ fn bad_mounts_are_podmans_errors_and_leave_nothing() {
     }
     assert_eq!(env.stored_containers(), 0);
     assert!(volumes(&env).is_empty());
+}
+
+/// A tmpfs mounted at a path for the test's life, unmounted on drop
+/// (before the test's directory is removed).
+struct TmpfsAt(std::path::PathBuf);
+
+impl TmpfsAt {
+    fn mount(path: &std::path::Path) -> TmpfsAt {
+        std::fs::create_dir_all(path).unwrap();
+        let st = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "tmpfs"])
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(st.success(), "mount tmpfs at {}", path.display());
+        TmpfsAt(path.to_path_buf())
+    }
+}
+
+impl Drop for TmpfsAt {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn bind_nonrecursive_and_the_bind_options_of_v() {
+    require!(is_root(), "containers need root");
+    let env = Env::new();
+    let host = env.dir.path().join("src");
+    let _sub = TmpfsAt::mount(&host.join("sub"));
+    std::fs::write(host.join("sub/f"), "inner\n").unwrap();
+    let src = host.display().to_string();
+    let look = "cat /x/sub/f 2>/dev/null || echo none";
+    // (how it is asked, what the container sees, inspect's Options and Binds)
+    let cases = [
+        (
+            vec![
+                "--mount".to_string(),
+                format!("type=bind,src={src},dst=/x,bind-nonrecursive"),
+            ],
+            "none",
+            "bind",
+            format!("{src}:/x:bind,rw,rprivate"),
+        ),
+        (
+            vec!["-v".to_string(), format!("{src}:/x:bind")],
+            "none",
+            "bind",
+            format!("{src}:/x:bind,rw,rprivate"),
+        ),
+        (
+            vec!["-v".to_string(), format!("{src}:/x:rbind")],
+            "inner",
+            "rbind",
+            format!("{src}:/x:rbind,rw,rprivate"),
+        ),
+        (
+            vec!["-v".to_string(), format!("{src}:/x")],
+            "inner",
+            "rbind",
+            format!("{src}:/x:rw,rprivate,rbind"),
+        ),
+    ];
+    for (i, (flags, seen, option, bind)) in cases.iter().enumerate() {
+        let name = format!("m{i}");
+        let mut args = vec!["run", "--name", &name];
+        args.extend(flags.iter().map(String::as_str));
+        args.extend(["busybox", "sh", "-c", look]);
+        assert_eq!(env.ok(&args).trim(), *seen, "{flags:?}");
+        let c = env.inspect(&name);
+        assert_eq!(
+            c["Mounts"][0]["Options"],
+            serde_json::json!([option]),
+            "{flags:?}"
+        );
+        assert_eq!(
+            c["HostConfig"]["Binds"],
+            serde_json::json!([bind]),
+            "{flags:?}"
+        );
+    }
+    // podman's refusals; nothing made.
+    for (flags, words) in [
+        (
+            vec!["-v".to_string(), format!("{src}:/x:bind,rbind")],
+            "can only specify 1 '[r]bind' option",
+        ),
+        (
+            vec![
+                "--mount".to_string(),
+                "type=volume,dst=/x,bind-nonrecursive".to_string(),
+            ],
+            "bind-nonrecursive: invalid mount option",
+        ),
+    ] {
+        let mut args = vec!["create"];
+        args.extend(flags.iter().map(String::as_str));
+        args.extend(["busybox", "true"]);
+        let out = env.berth(&args);
+        assert_eq!(out.status.code(), Some(125), "{out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(words),
+            "{out:?}"
+        );
+    }
+    assert_eq!(env.ps().len(), cases.len());
 }

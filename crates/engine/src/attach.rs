@@ -1,10 +1,16 @@
 //! Attaching to a container through its monitor's attach socket
 //! ([`crate::attach_socket`]): `attach` to a running one, and a foreground
-//! `run -it`/`start -ai` of a terminal container, which podman also runs
-//! under its monitor and attaches to from the first byte — so typing the
-//! detach keys leaves it running with nobody in the foreground.
+//! `run -it`/`run -i`/`start -ai` of a terminal or interactive container,
+//! which podman also runs under its monitor and attaches to from the first
+//! byte — so typing the detach keys leaves a terminal container running
+//! with nobody in the foreground, and an interactive one outlives a client
+//! that was killed (its output still logged, its exit still recorded).
+//!
+//! Without a terminal podman 4.3 honours no detach keys (the bytes reach
+//! the container) and passes the end of our stdin on: the container's
+//! stdin is closed. So does berth.
 
-use crate::attach_socket::{self, MAX_PACKET, RESIZE, STDERR, STDIN, STDOUT};
+use crate::attach_socket::{self, MAX_PACKET, RESIZE, STDERR, STDIN, STDIN_EOF, STDOUT};
 use crate::detach_keys::DetachMatcher;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -59,8 +65,9 @@ impl Engine {
         let (c, state) = self.in_state(key, true, "you can only attach to running containers")?;
         let options = Meta::of(&c)?.options;
         let socket = attach_socket::connect_in(self.record(&c.id).path())?;
+        self.event(&c, "attach", None);
         let pid = state.process.map(|p| p.pid);
-        let opts = for_container(opts, options.interactive);
+        let opts = for_container(opts, options.interactive, options.tty);
         self.session(&c.id, socket, options.tty, pid, &opts)
     }
 
@@ -71,8 +78,9 @@ impl Engine {
         let options = Meta::of(&c)?.options;
         let (ours, theirs) = attach_socket::pair()?;
         self.start_monitored(&c.id, Some(theirs))?;
+        self.event(&c, "attach", None);
         let pid = self.record(&c.id).load()?.process.map(|p| p.pid);
-        let opts = for_container(opts, options.interactive);
+        let opts = for_container(opts, options.interactive, options.tty);
         self.session(&c.id, ours, options.tty, pid, &opts)
     }
 
@@ -112,11 +120,12 @@ impl Engine {
     }
 }
 
-/// `opts` for a container: stdin only if it takes input (`-i`), as
-/// podman attaches it.
-fn for_container(opts: &AttachOptions, interactive: bool) -> AttachOptions {
+/// `opts` for a container: stdin only if it takes input (`-i`), and the
+/// detach keys only with a terminal, as podman attaches it.
+fn for_container(opts: &AttachOptions, interactive: bool, tty: bool) -> AttachOptions {
     AttachOptions {
         stdin: opts.stdin && interactive,
+        detach_keys: opts.detach_keys.clone().filter(|_| tty),
         ..opts.clone()
     }
 }
@@ -183,7 +192,12 @@ fn relay(socket: &OwnedFd, tty: bool, opts: &AttachOptions) -> Result<bool> {
             let mut input = [0u8; 32 * 1024];
             match nix::unistd::read(stdin.as_raw_fd(), &mut input) {
                 Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => {}
-                Ok(0) | Err(_) => reading = false,
+                Ok(0) | Err(_) => {
+                    reading = false;
+                    if !tty {
+                        attach_socket::send_packet(socket.as_fd(), STDIN_EOF, &[]);
+                    }
+                }
                 Ok(n) => {
                     let (pass, detached) = keys.feed(&input[..n]);
                     if !pass.is_empty() {

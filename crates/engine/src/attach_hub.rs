@@ -3,7 +3,7 @@
 //! goes. The output watch polls [`AttachHub::fds`] with the container's
 //! streams and hands back what was ready.
 
-use crate::attach_socket::{self, RESIZE, STDIN};
+use crate::attach_socket::{self, RESIZE, STDIN, STDIN_EOF};
 use crate::error::Result;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -76,6 +76,9 @@ impl AttachHub {
                         write_all(input.as_fd(), &buf[1..1 + n]);
                     }
                 }
+                // A terminal's input stays open (other clients type into
+                // it); a pipe is closed, the container reads its end.
+                Some((STDIN_EOF, _)) if self.pty.is_none() => self.input = None,
                 Some((RESIZE, 4)) => {
                     if let Some(pty) = &self.pty {
                         resize(pty.as_fd(), &buf[1..5]);

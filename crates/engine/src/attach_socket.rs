@@ -6,12 +6,15 @@
 //! ```text
 //!  monitor → client   1 stdout bytes | 2 stderr bytes   (a pty's output is 1)
 //!  client → monitor   0 stdin bytes  | 3 resize: rows u16 LE, cols u16 LE
+//!                     4 end of input (empty)
 //! ```
 //!
 //! The monitor copies the container's output to every client as it
 //! copies it to the log (nothing older is replayed, as podman), and writes
 //! any client's stdin packets to the container's stdin (a pipe it holds
-//! for `-i`, or the pty master for `-t`). When the container's run ends
+//! for `-i`, or the pty master for `-t`). A client whose stdin ended says
+//! so (4) and, without a terminal, the monitor closes the container's
+//! stdin, as conmon does: a `cat` in it ends. When the container's run ends
 //! the monitor closes its clients: end of file is "it exited".
 //!
 //! The path can pass the 108 bytes a socket address holds, so it is bound
@@ -37,6 +40,8 @@ pub(crate) const STDOUT: u8 = 1;
 pub(crate) const STDERR: u8 = 2;
 /// A terminal size: rows then columns, u16 little-endian.
 pub(crate) const RESIZE: u8 = 3;
+/// The client's stdin ended: the container's stdin pipe is closed.
+pub(crate) const STDIN_EOF: u8 = 4;
 /// Room for one packet: the output watch reads at most 64 KiB at a time.
 pub(crate) const MAX_PACKET: usize = 64 * 1024 + 1;
 

@@ -344,18 +344,27 @@ impl Engine {
     }
 
     /// Remove a container: refused while it runs unless `force` (which
-    /// kills it). Its layer, record, bundle and log go.
+    /// kills it), and while other containers join its namespaces. Its
+    /// layer, record, bundle and log go.
     pub fn remove(&self, key: &str, force: bool) -> Result<()> {
         let c = self.container(key)?;
         let state = self.refresh(&c.id)?;
+        if state.status == Status::Running && !force {
+            return Err(Error::State {
+                name: c.name,
+                state: state.status.to_string(),
+                what: "stop it first, or remove it with --force".into(),
+            });
+        }
+        // podman's order: a running one without force is refused first.
+        let dependents = self.dependents(&c.id)?;
+        if !dependents.is_empty() {
+            return Err(Error::Dependents {
+                id: c.id,
+                dependents,
+            });
+        }
         if state.status == Status::Running {
-            if !force {
-                return Err(Error::State {
-                    name: c.name,
-                    state: state.status.to_string(),
-                    what: "stop it first, or remove it with --force".into(),
-                });
-            }
             self.stop(&c.id, 0)?;
         }
         let record = self.record(&c.id);

@@ -137,6 +137,14 @@ pub enum Error {
         #[source]
         source: berth_runtime::cgroups::Error,
     },
+    /// Other containers join this one's namespaces: remove them first.
+    #[error("container {id} has dependent containers which must be removed before it: {}", dependents.join(", "))]
+    Dependents {
+        /// The container's id.
+        id: String,
+        /// The ids of the containers that join it.
+        dependents: Vec<String>,
+    },
     /// The container is in the wrong state for the operation.
     #[error("container {name} is {state}: {what}")]
     State {

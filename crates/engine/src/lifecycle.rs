@@ -80,7 +80,13 @@ impl Engine {
             remembered?;
         }
         self.event(&c, "died", code);
-        if meta.options.remove && !restarting && !restart_due {
+        let removing = meta.options.remove && !restarting && !restart_due;
+        // podman's: the run's resources are released (a `--rm` one is
+        // removed instead).
+        if !removing {
+            self.event(&c, "cleanup", None);
+        }
+        if removing {
             if let Some(code) = code {
                 ExitCodes::new(&self.opts.runroot).keep(&c.id, code);
             }
@@ -116,14 +122,17 @@ impl Engine {
         }
     }
 
-    /// Start container `key` attached to us as `opts` says: a terminal
-    /// container under its monitor, attached from the first byte (the
-    /// detach keys leave it running); otherwise in the foreground as
-    /// [`Engine::start_foreground`] describes, with only the streams
-    /// `opts` names copied to ours and signals passed on if it says so.
+    /// Start container `key` attached to us as `opts` says: a terminal or
+    /// interactive (`-i`) container under its monitor, attached from the
+    /// first byte (the detach keys leave a terminal one running; our
+    /// stdin's end closes an interactive one's stdin); otherwise in the
+    /// foreground as [`Engine::start_foreground`] describes, with only the
+    /// streams `opts` names copied to ours and signals passed on if it
+    /// says so.
     pub fn run_attached(&self, key: &str, opts: &AttachOptions) -> Result<AttachEnd> {
         let c = self.container(key)?;
-        if Meta::of(&c)?.options.tty && !self.opts.monitor.is_empty() {
+        let options = Meta::of(&c)?.options;
+        if (options.tty || options.interactive) && !self.opts.monitor.is_empty() {
             return self.start_attached(&c.id, opts);
         }
         self.run_here(&c.id, opts).map(AttachEnd::Exited)
@@ -169,6 +178,7 @@ impl Engine {
         if let Some(n) = &notifier {
             n.started();
         }
+        self.event(&c, "attach", None);
         let (code, relayed, log_failure) = match launched.output {
             Output::Pipes([out, err]) => {
                 let streams = [Some(out), Some(err)];

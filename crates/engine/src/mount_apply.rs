@@ -2,6 +2,7 @@
 //! config.json `spec::build` made, where each volume is an `rbind` with
 //! `rprivate` propagation: another propagation replaces it, `idmap` adds
 //! the identity mappings (berth gives containers no user namespace yet),
+//! `bind` makes it a bind of the source alone (not its submounts),
 //! `O` turns the bind into an overlay whose upper and work directories
 //! are the container's, and `U` chowns the source to the process's user.
 //! A shared or slave volume sets the root's propagation, as podman does.
@@ -30,7 +31,7 @@ pub(crate) fn apply(spec: &mut Spec, opts: &CreateOptions, overlays: &Path) -> R
     let mut mounts = spec.mounts().clone().unwrap_or_default();
     for (i, v) in opts.volumes.iter().enumerate() {
         let o = &v.options;
-        if !(o.chown || o.overlay || o.idmap || o.propagation.is_some()) {
+        if !(o.chown || o.overlay || o.idmap || o.nonrecursive || o.propagation.is_some()) {
             continue;
         }
         let dest = Path::new(&v.destination);
@@ -49,6 +50,13 @@ pub(crate) fn apply(spec: &mut Spec, opts: &CreateOptions, overlays: &Path) -> R
             continue;
         }
         set_propagation(m, o);
+        if o.nonrecursive {
+            // The mounts under the source stay out of the container.
+            let mut options = m.options().clone().unwrap_or_default();
+            options.retain(|x| x != "rbind");
+            options.insert(0, "bind".into());
+            m.set_options(Some(options));
+        }
         if o.idmap {
             // No user namespace: the container's ids are the host's.
             let identity = LinuxIdMappingBuilder::default()

@@ -27,7 +27,7 @@ impl NetworkMode {
             _ => Err(Error::InvalidOption {
                 option: "--network",
                 value: s.into(),
-                reason: "must be none, host or bridge".into(),
+                reason: "must be none, host, bridge or container:NAME".into(),
             }),
         }
     }

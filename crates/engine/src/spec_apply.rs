@@ -53,8 +53,9 @@ pub(crate) fn apply(spec: &mut Spec, opts: &CreateOptions, inp: &ApplyInputs<'_>
     Ok(())
 }
 
-/// `--pid`/`--ipc`/`--uts`/`--cgroupns`: the host's (no entry), a new
-/// one, or another container's (its `/proc/PID/ns/` file).
+/// `--pid`/`--ipc`/`--uts`/`--cgroupns` (and `--network container:`):
+/// the host's (no entry), a new one, or another container's (its
+/// `/proc/PID/ns/` file).
 fn namespaces(
     spec: &mut Spec,
     s: &SpecOptions,
@@ -66,6 +67,7 @@ fn namespaces(
         (T::Ipc, &s.ipc),
         (T::Uts, &s.uts),
         (T::Cgroup, &s.cgroupns),
+        (T::Network, &s.net),
     ];
     let Some(linux) = spec.linux_mut() else {
         return Ok(());

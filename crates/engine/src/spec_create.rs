@@ -1,8 +1,9 @@
 //! What the engine does with the spec options beyond config.json: at
 //! create, `--name` checked against podman's pattern, a hostname refused
 //! in a UTS namespace not the container's own, and
-//! `--pid/--ipc/--uts/--cgroupns container:NAME` kept by the other's id
-//! (a rename does not lose it). Each start first starts those other
+//! `--pid/--ipc/--uts/--cgroupns/--network container:NAME` kept by the
+//! other's id (a rename does not lose it), and the other not removed while
+//! such a container exists (podman's dependent containers). Each start first starts those other
 //! containers when they do not run (as podman does, each through its own
 //! start path and locks), then points config.json at `/proc/PID/ns/` of
 //! their running processes; `--expose` added to the image's exposed
@@ -18,13 +19,14 @@ use oci_spec::runtime::LinuxNamespaceType;
 use std::path::PathBuf;
 
 /// The namespace modes of `opts` with their kind and `/proc/PID/ns/` name.
-fn modes(opts: &CreateOptions) -> [(LinuxNamespaceType, &'static str, &Option<NamespaceMode>); 4] {
+fn modes(opts: &CreateOptions) -> [(LinuxNamespaceType, &'static str, &Option<NamespaceMode>); 5] {
     let s = &opts.spec;
     [
         (LinuxNamespaceType::Pid, "pid", &s.pid),
         (LinuxNamespaceType::Ipc, "ipc", &s.ipc),
         (LinuxNamespaceType::Uts, "uts", &s.uts),
         (LinuxNamespaceType::Cgroup, "cgroup", &s.cgroupns),
+        (LinuxNamespaceType::Network, "net", &s.net),
     ]
 }
 
@@ -47,7 +49,13 @@ impl Engine {
         }
         let mut out = opts.clone();
         let s = &mut out.spec;
-        for mode in [&mut s.pid, &mut s.ipc, &mut s.uts, &mut s.cgroupns] {
+        for mode in [
+            &mut s.pid,
+            &mut s.ipc,
+            &mut s.uts,
+            &mut s.cgroupns,
+            &mut s.net,
+        ] {
             if let Some(NamespaceMode::Container(key)) = mode {
                 let c = self.container(key).map_err(|e| match e {
                     Error::NotFound(_) => Error::InvalidOption {
@@ -155,6 +163,28 @@ impl Engine {
 }
 
 impl Engine {
+    /// The ids of the containers that join a namespace of container `id`
+    /// (`--pid container:` and the like): podman refuses to remove it
+    /// while they exist. Working containers of builds join none.
+    pub(crate) fn dependents(&self, id: &str) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for c in self.store.containers()? {
+            if c.id == id || crate::working_containers::is_working_container(&c) {
+                continue;
+            }
+            let Ok(meta) = crate::meta::Meta::of(&c) else {
+                continue;
+            };
+            let joins = modes(&meta.options)
+                .iter()
+                .any(|(_, _, m)| matches!(m, Some(NamespaceMode::Container(k)) if k == id));
+            if joins {
+                out.push(c.id);
+            }
+        }
+        Ok(out)
+    }
+
     /// How long `stop` waits for container `key` before SIGKILL when the
     /// caller does not say: its `--stop-timeout`, else podman's 10 seconds.
     pub fn stop_timeout(&self, key: &str) -> Result<u64> {

@@ -1,7 +1,8 @@
 //! The `run`/`create` options that shape config.json beyond the basics:
 //! resources (`--memory-swap`, `--cpu-shares`, `--cpuset-cpus`,
 //! `--shm-size`), `--sysctl`, `--oom-score-adj`, `--device`, the
-//! namespace modes (`--pid`, `--ipc`, `--uts`, `--cgroupns`),
+//! namespace modes (`--pid`, `--ipc`, `--uts`, `--cgroupns`, and
+//! `--network container:NAME`),
 //! `--group-add`, the `--security-opt` family, `--annotation`, `--tz`,
 //! `--expose` and `--stop-timeout`. Parsed here with podman 4.3's syntax
 //! and wording; applied to the spec by `spec_apply`. Kept with the
@@ -38,6 +39,10 @@ pub struct SpecOptions {
     pub uts: Option<NamespaceMode>,
     /// `--cgroupns`.
     pub cgroupns: Option<NamespaceMode>,
+    /// `--network container:NAME` (the only mode kept here: the others
+    /// are [`crate::NetworkMode`], which is then `None`, its namespace
+    /// replaced by the other's).
+    pub net: Option<NamespaceMode>,
     /// `--group-add`: gids or group names of the image's `/etc/group`.
     pub group_add: Vec<String>,
     /// `--security-opt` other than `seccomp=unconfined`.

@@ -1,7 +1,8 @@
 //! The options of a `-v`/`--mount` beyond read-only: `U` (chown the
 //! source to the container's user), `O` (an overlay whose writes never
 //! reach the host), `nocopy` (a new volume is not filled from the image),
-//! a propagation mode and `idmap`. Parsed here with podman 4.3's names;
+//! a propagation mode, `idmap`, and `bind` (not recursive: what is mounted
+//! under the source stays out) or `rbind`. Parsed here with podman 4.3's names;
 //! applied to config.json by `mount_apply`, and to a new volume's copy-up
 //! by `volumes`. Kept with the container inside its [`crate::Volume`]s.
 
@@ -28,6 +29,9 @@ pub struct MountOptions {
     /// `idmap`: an idmapped mount to the container's user namespace (with
     /// none, the identity).
     pub idmap: bool,
+    /// `bind` (`--mount`'s `bind-nonrecursive`): the source alone, not
+    /// the mounts under it; else `rbind`.
+    pub nonrecursive: bool,
     /// One of [`PROPAGATIONS`]; None is `rprivate`.
     pub propagation: Option<String>,
     /// The options as given that inspect's `Binds` repeats, in the user's
@@ -47,6 +51,13 @@ impl MountOptions {
                 self.given.push(o.into());
             }
             "idmap" => self.idmap = true,
+            "bind" | "rbind" => {
+                if self.given.iter().any(|g| g == "bind" || g == "rbind") {
+                    return Err("can only specify 1 '[r]bind' option".into());
+                }
+                self.nonrecursive = o == "bind";
+                self.given.push(o.into());
+            }
             p if PROPAGATIONS.contains(&p) => {
                 if self.propagation.as_deref().is_some_and(|q| q != p) {
                     return Err("only one root propagation mode can be used".into());
@@ -57,6 +68,15 @@ impl MountOptions {
             _ => return Ok(false),
         }
         Ok(true)
+    }
+
+    /// The bind option the runtime gets and inspect shows.
+    pub fn bind_kind(&self) -> &'static str {
+        if self.nonrecursive {
+            "bind"
+        } else {
+            "rbind"
+        }
     }
 
     /// The propagation inspect shows and the runtime gets.
@@ -95,6 +115,11 @@ mod tests {
         assert_eq!(m.given, ["nocopy", "rshared"]);
         assert!(m.take("slave").is_err());
         assert_eq!(MountOptions::default().propagation(), "rprivate");
+        let mut b = MountOptions::default();
+        assert_eq!(b.take("bind"), Ok(true));
+        assert!(b.nonrecursive && b.bind_kind() == "bind");
+        assert!(b.take("rbind").is_err());
+        assert_eq!(MountOptions::default().bind_kind(), "rbind");
         let overlay = MountOptions {
             overlay: true,
             ..Default::default()

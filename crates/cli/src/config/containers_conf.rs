@@ -74,13 +74,40 @@ pub fn files() -> anyhow::Result<Vec<(PathBuf, bool)>> {
     Ok(out)
 }
 
-/// The defaults for new containers from the [`files`] that exist.
-pub fn container_defaults() -> anyhow::Result<ContainerDefaults> {
-    let mut d = ContainerDefaults::default();
-    for (path, must_exist) in files()? {
-        if let Some(f) = super::read_toml::<FileFormat>(&path, must_exist)? {
-            merge(&mut d, f, &path)?;
+/// The [`files`] that exist, read once: `run`/`create` take their
+/// defaults, network mode and pull policy from the same texts, each reader
+/// parsing the tables it knows (errors still name the file and line).
+pub struct ContainersConf {
+    texts: Vec<(PathBuf, String)>,
+}
+
+impl ContainersConf {
+    /// Read every file of [`files`] that exists (one that must exist and
+    /// does not is an error naming it).
+    pub fn load() -> anyhow::Result<ContainersConf> {
+        let mut texts = Vec::new();
+        for (path, must_exist) in files()? {
+            if let Some(text) = super::read_text(&path, must_exist)? {
+                texts.push((path, text));
+            }
         }
+        Ok(ContainersConf { texts })
+    }
+
+    /// Each file parsed as `T`, in order, with its path.
+    pub fn each<T: serde::de::DeserializeOwned>(&self) -> anyhow::Result<Vec<(T, &Path)>> {
+        self.texts
+            .iter()
+            .map(|(path, text)| Ok((super::parse_toml(text, path)?, path.as_path())))
+            .collect()
+    }
+}
+
+/// The defaults for new containers from the files of `conf`.
+pub fn container_defaults(conf: &ContainersConf) -> anyhow::Result<ContainerDefaults> {
+    let mut d = ContainerDefaults::default();
+    for (f, path) in conf.each::<FileFormat>()? {
+        merge(&mut d, f, path)?;
     }
     Ok(d)
 }

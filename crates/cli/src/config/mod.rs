@@ -12,7 +12,7 @@ pub mod network_default;
 pub mod pull_policy_default;
 pub mod storage_conf;
 
-pub use containers_conf::container_defaults;
+pub use containers_conf::{container_defaults, ContainersConf};
 pub use storage_conf::{open_store, StorageSettings};
 
 use anyhow::Context as _;
@@ -52,12 +52,20 @@ fn read_toml<T: serde::de::DeserializeOwned>(
     path: &Path,
     must_exist: bool,
 ) -> anyhow::Result<Option<T>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-    };
-    parse_toml(&text, path).map(Some)
+    match read_text(path, must_exist)? {
+        Some(text) => parse_toml(&text, path).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The text of `path`; `None` when it does not exist (an error when
+/// `must_exist`).
+fn read_text(path: &Path, must_exist: bool) -> anyhow::Result<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
 }
 
 /// Parse TOML text read from `path` (named in the error).

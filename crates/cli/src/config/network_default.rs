@@ -6,6 +6,7 @@
 //! The same files as the other defaults ([`super::containers_conf::files`]),
 //! a later file's key overriding an earlier one's.
 
+use super::ContainersConf;
 use berth_engine::NetworkMode;
 use serde::Deserialize;
 use std::path::Path;
@@ -22,17 +23,15 @@ struct Containers {
 }
 
 /// The network mode for a container without `--network`.
-pub fn default_network_mode() -> anyhow::Result<NetworkMode> {
+pub fn default_network_mode(conf: &ContainersConf) -> anyhow::Result<NetworkMode> {
     let mut netns = None;
-    for (path, must_exist) in super::containers_conf::files()? {
-        if let Some(f) = super::read_toml::<FileFormat>(&path, must_exist)? {
-            if let Some(n) = f.containers.netns {
-                netns = Some((n, path));
-            }
+    for (f, path) in conf.each::<FileFormat>()? {
+        if let Some(n) = f.containers.netns {
+            netns = Some((n, path));
         }
     }
     match netns {
-        Some((n, path)) => mode(&n, &path),
+        Some((n, path)) => mode(&n, path),
         None => Ok(berth_engine::default_network_mode()),
     }
 }

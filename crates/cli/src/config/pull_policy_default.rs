@@ -5,6 +5,7 @@
 //! overriding an earlier one's. A value berth does not know is an error
 //! naming the file.
 
+use super::ContainersConf;
 use berth_image::PullPolicy;
 use serde::Deserialize;
 
@@ -20,13 +21,11 @@ struct Engine {
 }
 
 /// The pull policy for a container without `--pull`.
-pub fn default_pull_policy() -> anyhow::Result<PullPolicy> {
+pub fn default_pull_policy(conf: &ContainersConf) -> anyhow::Result<PullPolicy> {
     let mut policy = None;
-    for (path, must_exist) in super::containers_conf::files()? {
-        if let Some(f) = super::read_toml::<FileFormat>(&path, must_exist)? {
-            if let Some(p) = f.engine.pull_policy {
-                policy = Some((p, path));
-            }
+    for (f, path) in conf.each::<FileFormat>()? {
+        if let Some(p) = f.engine.pull_policy {
+            policy = Some((p, path));
         }
     }
     match policy {

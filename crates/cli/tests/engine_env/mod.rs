@@ -222,9 +222,13 @@ fn patch_layout(layout: &Path, extra: &serde_json::Map<String, Value>, layer: Op
 
 impl Drop for Env {
     fn drop(&mut self) {
-        // Containers, through berth (stops them, releases mounts).
+        // Containers, through berth (stops them, releases mounts), newest
+        // first: one that joins another's namespaces goes before it.
         if let Ok(out) = self.command(&["ps", "-a", "-q"]).output() {
-            for id in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+            for id in String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .rev()
+            {
                 let _ = self.command(&["rm", "-f", id]).output();
             }
         }
