@@ -3,7 +3,7 @@
 
 use crate::Cli;
 use anyhow::Context as _;
-use berth_engine::{CreateOptions, Engine, NetworkMode, Volume};
+use berth_engine::{CreateOptions, Engine, Volume};
 use clap::Args;
 
 /// Options of `create` and `run`.
@@ -155,7 +155,7 @@ impl CreateArgs {
             // With the rest of --security-opt, by the spec flags below.
             seccomp_unconfined: false,
             network: match &self.network {
-                Some(n) => NetworkMode::parse(n)?,
+                Some(n) => crate::network_cmd::network_flag(n)?.0,
                 None => crate::config::network_default::default_network_mode()?,
             },
             ports: self
@@ -166,6 +166,10 @@ impl CreateArgs {
             publish_all: self.publish_all,
             ip: self.ip.clone(),
             network_aliases: self.network_alias.clone(),
+            network_name: match &self.network {
+                Some(n) => crate::network_cmd::network_flag(n)?.1,
+                None => None,
+            },
             interactive: self.interactive,
             tty: self.tty,
             remove: self.rm,
