@@ -279,9 +279,9 @@ fn containers_on_a_named_network_reach_each_other_and_no_one_else() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), &id[..12]);
     // Another named network, and the default one: not reached.
-    // (Under sh: `timeout` cannot end a PID 1.)
+    // (Under sh, not exec'd by it: `timeout` cannot end a PID 1.)
     for other in [b.as_str(), "bridge"] {
-        let fetch = format!("timeout 3 wget -q -O - {url}");
+        let fetch = format!("timeout 3 wget -q -O - {url}; exit $?");
         let out = env.berth(&[
             "run",
             "--rm",
