@@ -140,7 +140,12 @@ pub fn ps_entry(info: &ContainerInfo, image: &ImageFacts) -> PsEntry {
         })
         .collect();
     let networks = match info.meta.options.network {
-        NetworkMode::Bridge => vec![berth_engine::network::config::NAME.to_string()],
+        NetworkMode::Bridge => vec![info
+            .meta
+            .options
+            .network_name
+            .clone()
+            .unwrap_or_else(|| berth_engine::network::config::NAME.to_string())],
         _ => Vec::new(),
     };
     PsEntry {

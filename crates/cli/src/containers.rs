@@ -3,7 +3,7 @@
 
 use crate::Cli;
 use anyhow::Context as _;
-use berth_engine::{CreateOptions, Engine, NetworkMode, Volume};
+use berth_engine::{CreateOptions, Engine, Volume};
 use clap::Args;
 
 /// Options of `create` and `run`.
@@ -159,8 +159,8 @@ impl CreateArgs {
             seccomp_unconfined: false,
             network: match &self.network {
                 // Its own namespace, replaced by the other's (below).
-                Some(n) if n.starts_with("container:") => NetworkMode::None,
-                Some(n) => NetworkMode::parse(n)?,
+                Some(n) if n.starts_with("container:") => berth_engine::NetworkMode::None,
+                Some(n) => crate::network_cmd::network_flag(n)?.0,
                 None => crate::config::network_default::default_network_mode(conf)?,
             },
             ports: self
@@ -171,6 +171,11 @@ impl CreateArgs {
             publish_all: self.publish_all,
             ip: self.ip.clone(),
             network_aliases: self.network_alias.clone(),
+            network_name: match &self.network {
+                Some(n) if n.starts_with("container:") => None,
+                Some(n) => crate::network_cmd::network_flag(n)?.1,
+                None => None,
+            },
             interactive: self.interactive,
             tty: self.tty,
             remove: self.rm,

@@ -44,6 +44,7 @@ fn causes(e: &anyhow::Error) -> impl Iterator<Item = &(dyn std::error::Error + '
                 Some(EngineError::Storage(s)) => Some(s),
                 Some(EngineError::Image(i)) => Some(i),
                 Some(EngineError::Volume(v)) => Some(v),
+                Some(EngineError::Network(n)) => Some(n),
                 _ => None,
             };
         std::iter::once(c).chain(inner)
@@ -59,6 +60,9 @@ pub fn is_missing(e: &anyhow::Error) -> bool {
         ) || matches!(
             c.downcast_ref::<berth_engine::VolumeError>(),
             Some(berth_engine::VolumeError::NotFound(_))
+        ) || matches!(
+            c.downcast_ref::<berth_engine::network::NetError>(),
+            Some(berth_engine::network::NetError::NetworkNotFound(_))
         ) || matches!(
             c.downcast_ref::<berth_storage::Error>(),
             Some(
@@ -84,6 +88,9 @@ pub fn is_in_use(e: &anyhow::Error) -> bool {
         ) || matches!(
             c.downcast_ref::<berth_engine::VolumeError>(),
             Some(berth_engine::VolumeError::InUse { .. })
+        ) || matches!(
+            c.downcast_ref::<berth_engine::network::NetError>(),
+            Some(berth_engine::network::NetError::NetworkInUse(_))
         )
     })
 }

@@ -37,6 +37,7 @@ mod inspect_cmd;
 mod login;
 mod logs_cmd;
 mod network;
+mod network_cmd;
 mod newcomer;
 mod package_diff_cmd;
 mod pause_rename;
@@ -227,6 +228,8 @@ pub enum Command {
     Events(events_cmd::EventsArgs),
     /// Manage named volumes.
     Volume(volumes::VolumeArgs),
+    /// Manage bridge networks.
+    Network(network_cmd::NetworkArgs),
     /// List a container's published ports.
     Port(network::PortArgs),
     /// Show the host, the store and the registries berth uses.
@@ -444,6 +447,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Events(a) => events_cmd::events(cli, a),
         Command::Volume(a) => volumes::volume(cli, a),
         Command::Healthcheck(a) => healthcheck_cmd::healthcheck(cli, a),
+        Command::Network(a) => network_cmd::network(cli, a),
         Command::Port(a) => network::port(cli, a),
         Command::Info(a) => system::info(cli, a),
         Command::Version(a) => system::version(cli, a),

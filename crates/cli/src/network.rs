@@ -117,8 +117,14 @@ pub fn settings(info: &ContainerInfo) -> Value {
     let mut aliases = info.meta.options.network_aliases.clone();
     aliases.push(info.id[..12].to_string());
     if mode == berth_engine::NetworkMode::Bridge {
+        let name = info
+            .meta
+            .options
+            .network_name
+            .as_deref()
+            .unwrap_or(berth_engine::network::config::NAME);
         networks.insert(
-            berth_engine::network::config::NAME.into(),
+            name.into(),
             json!({
                 "EndpointID": "",
                 "Gateway": a.gateway,
@@ -128,7 +134,7 @@ pub fn settings(info: &ContainerInfo) -> Value {
                 "GlobalIPv6Address": "",
                 "GlobalIPv6PrefixLen": 0,
                 "MacAddress": a.mac,
-                "NetworkID": berth_engine::network::config::NAME,
+                "NetworkID": name,
                 "DriverOpts": null,
                 "IPAMConfig": null,
                 "Links": null,

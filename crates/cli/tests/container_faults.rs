@@ -115,7 +115,8 @@ fn bad_input_is_one_clear_error_and_leaves_nothing() {
         &env,
         &["run", "--network", "carrier-pigeon", "busybox", "true"],
         125,
-        "--network",
+        // podman's words for a network that does not exist.
+        "unable to find network with name or ID carrier-pigeon: network not found",
     );
     refused(
         &env,

@@ -70,7 +70,11 @@ impl Engine {
             if opts.network != NetworkMode::Bridge {
                 return Err(bridge_only("--ip", ip.clone()));
             }
-            self.networks.check_ip(ip)?;
+        }
+        if opts.network == NetworkMode::Bridge {
+            // The network exists (and the address fits it) now, not at start.
+            self.networks
+                .check_ip_on(opts.network_name.as_deref(), opts.ip.as_deref())?;
         }
         if let Some(alias) = opts.network_aliases.first() {
             if opts.network != NetworkMode::Bridge {
@@ -93,9 +97,12 @@ impl Engine {
         if opts.network != NetworkMode::Bridge {
             return Ok(());
         }
-        let a = self
-            .networks
-            .attach_at(id, &opts.ports, opts.ip.as_deref())?;
+        let a = self.networks.attach_on(
+            opts.network_name.as_deref(),
+            id,
+            &opts.ports,
+            opts.ip.as_deref(),
+        )?;
         if let Err(e) = self.hosts_address(id, &a) {
             let _ = self.networks.detach(id);
             return Err(e);

@@ -30,6 +30,7 @@ mod container_network;
 pub mod detach_keys;
 mod diff_between;
 mod engine;
+mod engine_networks;
 mod engine_volumes;
 mod error;
 mod etc_files;

@@ -155,6 +155,9 @@ pub struct CreateOptions {
     pub ip: Option<String>,
     /// `--network-alias`: more names of the container on its network.
     pub network_aliases: Vec<String>,
+    /// `--network NAME`: the user-defined network a bridge container is
+    /// on (None: the default one).
+    pub network_name: Option<String>,
     /// `-i`: keep stdin open.
     pub interactive: bool,
     /// `-t`: a terminal.

@@ -26,6 +26,8 @@ pub struct Network {
     /// Leases, cached results, the lock.
     pub state_dir: PathBuf,
     list: Value,
+    /// A user-defined network (None: the default one).
+    named: Option<super::named::NetworkInfo>,
 }
 
 impl Network {
@@ -36,6 +38,23 @@ impl Network {
             plugin_dir: plugin_dir.into(),
             list: config::conflist(&state_dir.join("ipam")),
             state_dir: state_dir.into(),
+            named: None,
+        }
+    }
+
+    /// A user-defined network: its conflist as run (see
+    /// [`super::named`]).
+    pub fn named(
+        state_dir: &Path,
+        plugin_dir: &Path,
+        info: super::named::NetworkInfo,
+        list: Value,
+    ) -> Network {
+        Network {
+            plugin_dir: plugin_dir.into(),
+            list,
+            state_dir: state_dir.into(),
+            named: Some(info),
         }
     }
 
@@ -88,9 +107,20 @@ impl Network {
             path: self.state_dir.clone(),
             source,
         })?;
-        if !config::bridge_exists() {
-            let _held = self.lock()?;
-            config::ensure_masquerade()?;
+        match &self.named {
+            None if !config::bridge_exists() => {
+                let _held = self.lock()?;
+                config::ensure_masquerade()?;
+            }
+            Some(info)
+                if !Path::new("/sys/class/net")
+                    .join(&info.network_interface)
+                    .exists() =>
+            {
+                let _held = self.lock()?;
+                super::named::ensure_isolation(info)?;
+            }
+            _ => {}
         }
         let list = config::for_ports(&self.list, !ports.is_empty());
         let mut runtime = json!({ "portMappings": ports });

@@ -86,4 +86,34 @@ pub enum NetError {
     /// Writing a record atomically failed.
     #[error(transparent)]
     Write(#[from] berth_storage::Error),
+    /// `network create` of a name that exists.
+    #[error("network name {0} already used: network already exists")]
+    NetworkExists(String),
+    /// No network of that name.
+    #[error("unable to find network with name or ID {0}: network not found")]
+    NetworkNotFound(String),
+    /// `network rm` of a network containers use (without `-f`).
+    #[error("{0:?} has associated containers with it. Use -f to forcibly delete containers and pods: network is being used")]
+    NetworkInUse(String),
+    /// `network rm` of the default network.
+    #[error("default network {0} cannot be removed")]
+    DefaultNetwork(String),
+    /// A `network create` option the network cannot have.
+    #[error("invalid {option} {value:?}: {reason}")]
+    InvalidNetwork {
+        /// The option.
+        option: &'static str,
+        /// Its value.
+        value: String,
+        /// Why.
+        reason: String,
+    },
+    /// A network's conflist is unreadable.
+    #[error("network config {}: {reason}", path.display())]
+    NetworkConfig {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
 }

@@ -19,14 +19,17 @@ mod bridge;
 pub mod cni;
 pub mod config;
 mod error;
+pub mod named;
 pub mod netns;
 mod networks;
 pub mod ports;
 mod requested_ip;
 mod reservations;
+pub mod subnet;
 
 pub use attachment::Attachment;
 pub use error::NetError;
+pub use named::{NetworkCreate, NetworkInfo, NetworkLock};
 pub use networks::{Networks, NetworksConfig};
 pub use reservations::PortRecord;
 

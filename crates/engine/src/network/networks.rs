@@ -9,6 +9,7 @@
 //! refused to the other as to anyone else.
 
 use super::bridge::Network;
+use super::named::{self, NetworkCreate, NetworkInfo, NetworkLock, Store};
 use super::ports::{self, PortMapping};
 use super::reservations::{PortRecord, Reservations};
 use super::{netns, Attachment, NetError, PLUGIN_DIR, PLUGIN_DIR_ENV, STATE_DIR};
@@ -24,6 +25,8 @@ pub struct NetworksConfig {
     pub netns_dir: PathBuf,
     /// The CNI plugins (`CNI_PATH`).
     pub plugin_dir: PathBuf,
+    /// User-defined networks' conflists (see [`super::named`]).
+    pub config_dir: PathBuf,
 }
 
 impl NetworksConfig {
@@ -36,6 +39,7 @@ impl NetworksConfig {
             plugin_dir: std::env::var_os(PLUGIN_DIR_ENV)
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PLUGIN_DIR.into()),
+            config_dir: berth_image::config_paths::system(named::CONFIG_DIR),
         }
     }
 }
@@ -45,6 +49,8 @@ pub struct Networks {
     bridge: Network,
     netns_dir: PathBuf,
     reservations: Reservations,
+    store: Store,
+    plugin_dir: PathBuf,
 }
 
 impl Networks {
@@ -55,6 +61,101 @@ impl Networks {
             bridge: Network::bridge(&config.state_dir, &config.plugin_dir),
             reservations: Reservations::new(config.state_dir.join("ports")),
             netns_dir: config.netns_dir,
+            store: Store {
+                dir: config.config_dir,
+                state_dir: config.state_dir,
+            },
+            plugin_dir: config.plugin_dir,
+        }
+    }
+
+    /// Every network, the default one too, by name.
+    pub fn list_networks(&self) -> Result<Vec<NetworkInfo>, NetError> {
+        let mut all = self.store.list()?;
+        all.push(named::default_info());
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(all)
+    }
+
+    /// The network `name` (the default one's name included).
+    pub fn network(&self, name: &str) -> Result<NetworkInfo, NetError> {
+        if name == self.name() {
+            return Ok(named::default_info());
+        }
+        self.store.load(name).map(|(i, _)| i)
+    }
+
+    /// Make a user-defined network (see [`super::named`]).
+    pub fn create_network(&self, req: &NetworkCreate) -> Result<NetworkInfo, NetError> {
+        self.store.create(req)
+    }
+
+    /// The network state lock, for a check-and-remove of a network.
+    pub fn lock_networks(&self) -> Result<NetworkLock, NetError> {
+        named::lock(&self.store.state_dir)
+    }
+
+    /// Remove the user-defined network `name` (its bridge, isolation
+    /// rule, leases and config); the caller holds `_lock` and removed the
+    /// containers on it first. The default network is refused.
+    pub fn remove_network(&self, name: &str, _lock: &NetworkLock) -> Result<(), NetError> {
+        if name == self.name() {
+            return Err(NetError::DefaultNetwork(name.into()));
+        }
+        self.store.remove_locked(name)
+    }
+
+    /// The CNI network `name` stands for (None: the default).
+    fn pick(&self, name: Option<&str>) -> Result<Option<Network>, NetError> {
+        match name {
+            None => Ok(None),
+            Some(n) if n == self.name() => Ok(None),
+            Some(n) => {
+                let (info, list) = self.store.runtime_list(n)?;
+                Ok(Some(Network::named(
+                    &self.store.state_dir,
+                    &self.plugin_dir,
+                    info,
+                    list,
+                )))
+            }
+        }
+    }
+
+    /// [`Networks::check_ip`] on the network `name` (None: the default),
+    /// which must exist.
+    pub fn check_ip_on(&self, name: Option<&str>, ip: Option<&str>) -> Result<(), NetError> {
+        let info = match name {
+            Some(n) => self.network(n)?,
+            None => return ip.map_or(Ok(()), |ip| self.check_ip(ip)),
+        };
+        let Some(ip) = ip else { return Ok(()) };
+        let s = &info.subnets[0];
+        super::requested_ip::check_on(
+            ip,
+            &self.bridge.ipam_dir(),
+            &info.name,
+            &s.subnet,
+            &s.gateway,
+        )
+        .map(|_| ())
+    }
+
+    /// [`Networks::attach_at`] on the network `name` (None: the default).
+    pub fn attach_on(
+        &self,
+        name: Option<&str>,
+        id: &str,
+        maps: &[PortMapping],
+        ip: Option<&str>,
+    ) -> Result<Attachment, NetError> {
+        match self.pick(name)? {
+            None => self.attach_at(id, maps, ip),
+            Some(net) => {
+                self.check_ip_on(name, ip)?;
+                let ip = ip.and_then(|ip| ip.parse().ok());
+                self.attach_with(&net, id, maps, ip)
+            }
         }
     }
 
@@ -99,6 +200,16 @@ impl Networks {
         let ip = ip
             .map(|ip| super::requested_ip::check(ip, &self.bridge.ipam_dir()))
             .transpose()?;
+        self.attach_with(&self.bridge, id, maps, ip)
+    }
+
+    fn attach_with(
+        &self,
+        net: &Network,
+        id: &str,
+        maps: &[PortMapping],
+        ip: Option<std::net::Ipv4Addr>,
+    ) -> Result<Attachment, NetError> {
         let bound = self.reservations.reserve(id, maps)?;
         let path = self.netns_path(id);
         // Each step undoes its own half: create removes a pin it failed to
@@ -108,7 +219,7 @@ impl Networks {
             let _ = self.reservations.release(id);
             return Err(e);
         }
-        match self.bridge.attach(id, &path, &bound, ip) {
+        match net.attach(id, &path, &bound, ip) {
             Ok(a) => Ok(a),
             Err(e) => {
                 let _ = netns::remove(&path);

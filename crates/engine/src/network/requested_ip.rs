@@ -15,46 +15,39 @@ fn bad(ip: &str, reason: String) -> NetError {
     }
 }
 
-/// `(network address, prefix length)` of [`config::SUBNET`].
-fn subnet() -> (u32, u32) {
-    let (net, len) = config::SUBNET
-        .split_once('/')
-        .unwrap_or((config::SUBNET, "32"));
-    let net = net.parse::<Ipv4Addr>().map(u32::from).unwrap_or(0);
-    (net, len.parse().unwrap_or(32))
+/// Check `ip` against the default network's subnet and the leases kept
+/// under `ipam_dir` (host-local's `dataDir`: one file per leased
+/// address). Returns it parsed.
+pub(crate) fn check(ip: &str, ipam_dir: &Path) -> Result<Ipv4Addr, NetError> {
+    check_on(ip, ipam_dir, config::NAME, config::SUBNET, config::GATEWAY)
 }
 
-/// Check `ip` against the subnet and the leases kept under `ipam_dir`
-/// (host-local's `dataDir`: one file per leased address). Returns it
-/// parsed.
-pub(crate) fn check(ip: &str, ipam_dir: &Path) -> Result<Ipv4Addr, NetError> {
+/// [`check`] on the network `name` with `subnet` and `gateway`.
+pub(crate) fn check_on(
+    ip: &str,
+    ipam_dir: &Path,
+    name: &str,
+    subnet: &str,
+    gateway: &str,
+) -> Result<Ipv4Addr, NetError> {
     let addr: Ipv4Addr = ip
         .parse()
         .map_err(|_| bad(ip, "not an IPv4 address".into()))?;
-    let (net, len) = subnet();
-    let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+    let sub =
+        super::subnet::Subnet::parse(subnet).unwrap_or(super::subnet::Subnet { net: 0, len: 32 });
+    let (net, mask) = (sub.net, sub.mask());
     let a = u32::from(addr);
     if a & mask != net {
-        return Err(bad(
-            ip,
-            format!(
-                "not in network {}'s subnet {}",
-                config::NAME,
-                config::SUBNET
-            ),
-        ));
+        return Err(bad(ip, format!("not in network {name}'s subnet {subnet}")));
     }
-    let gateway = config::GATEWAY.parse::<Ipv4Addr>().map(u32::from).ok();
+    let gateway = gateway.parse::<Ipv4Addr>().map(u32::from).ok();
     if a == net || a == net | !mask || Some(a) == gateway {
         return Err(bad(
             ip,
-            format!(
-                "is the network, broadcast or gateway address of {}",
-                config::SUBNET
-            ),
+            format!("is the network, broadcast or gateway address of {subnet}"),
         ));
     }
-    if ipam_dir.join(config::NAME).join(ip).exists() {
+    if ipam_dir.join(name).join(ip).exists() {
         return Err(bad(ip, "already in use by another container".into()));
     }
     Ok(addr)

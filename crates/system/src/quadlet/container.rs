@@ -86,10 +86,12 @@ pub(crate) fn translate(ctx: &mut Ctx, stem: &str, file: &UnitFile) -> Result<Ge
         args.push(format!("--publish={p}"));
     }
     for n in file.values(S, "Network") {
+        // As podman's Quadlet: the network its .network makes, after it.
         if n.ends_with(".network") {
-            return Err(format!(
-                "Network={n}: berth has no user-defined networks (host, bridge, none work)"
-            ));
+            let (name, service) = super::network::network_of(&ctx.source, &n);
+            requires.push(service);
+            args.push(format!("--network={name}"));
+            continue;
         }
         args.push(format!("--network={n}"));
     }

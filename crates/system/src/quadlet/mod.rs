@@ -4,6 +4,7 @@
 //! berth does not handle are warned about, never dropped in silence.
 
 mod container;
+mod network;
 mod others;
 pub mod unit_file;
 
@@ -89,7 +90,7 @@ pub fn translate(path: &Path, berth: &str) -> Outcome {
         "container" => container::translate(&mut ctx, &stem, &file),
         "volume" => others::volume(&mut ctx, &stem, &file),
         "image" => others::image(&mut ctx, &stem, &file),
-        "network" => others::network(&mut ctx, &stem, &file),
+        "network" => network::network(&mut ctx, &stem, &file),
         _ => Err(format!("unknown unit file type .{ext}")),
     };
     match made {

@@ -1,4 +1,4 @@
-//! `.volume`, `.image` and `.network` files.
+//! `.volume` and `.image` files.
 
 use super::unit_file::UnitFile;
 use super::{assemble, quote, Ctx, Generated};
@@ -64,9 +64,4 @@ pub(crate) fn image(ctx: &mut Ctx, stem: &str, file: &UnitFile) -> Result<Genera
         &[],
         &service,
     ))
-}
-
-/// `.network`: berth has no user-defined networks; refused, clearly.
-pub(crate) fn network(_ctx: &mut Ctx, _stem: &str, _file: &UnitFile) -> Result<Generated, String> {
-    Err("berth has no user-defined networks: .network files are not supported".into())
 }
