@@ -41,6 +41,7 @@ mod pause_rename;
 mod progress;
 mod ps;
 mod report;
+mod rootless_setup;
 mod run_pull;
 mod save_load;
 mod stats_cmd;
@@ -49,6 +50,7 @@ mod system_containers;
 mod tar_rewrite;
 mod template;
 mod transfer;
+mod unshare_cmd;
 mod volume_list;
 mod volumes;
 
@@ -261,6 +263,9 @@ pub enum Command {
     /// The monitor of a detached container (started by berth itself).
     #[command(hide = true)]
     Monitor(containers::MonitorArgs),
+    /// Run a command (default: a shell) in the user namespace where a
+    /// rootless user's store lives, as podman unshare.
+    Unshare(unshare_cmd::UnshareArgs),
     /// Print a shell completion script (bash, zsh, fish, ...).
     Completion(docs_gen::CompletionArgs),
     /// Write the man pages of berth and every subcommand into a directory.
@@ -447,12 +452,22 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Container(_) | Command::Image(_) => {
             unreachable!("groups are opened into their commands before run")
         }
+        Command::Unshare(a) => unshare_cmd::unshare(cli, a),
         Command::Completion(a) => docs_gen::completion(a),
         Command::GenerateManpages(a) => docs_gen::manpages(a),
     }
 }
 
 fn main() {
+    // The rootless pause process is berth itself, started with this
+    // argument: it only keeps the user's namespace alive.
+    if std::env::args_os().nth(1).as_deref()
+        == Some(std::ffi::OsStr::new(
+            berth_engine::rootless::userns::PAUSE_ARG,
+        ))
+    {
+        berth_engine::rootless::userns::pause_main();
+    }
     // A closed stdout (`berth ps | head -1`) ends berth quietly, as it does
     // every Unix tool, instead of a panic in println!. Commands that relay
     // a container's streams ignore SIGPIPE again and handle EPIPE.
@@ -486,6 +501,7 @@ fn main() {
         Ok(())
     } else {
         config::apply_storage_conf(&mut cli, &matches)
+            .and_then(|()| rootless_setup::enter_for(&cli))
     };
     if let Err(e) = conf.and_then(|()| run(&cli)) {
         if e.downcast_ref::<exit_code::Reported>().is_none() {

@@ -76,6 +76,7 @@ mod resource_update;
 mod restart;
 mod restart_policy;
 mod rootfs_reader;
+pub mod rootless;
 mod runtime;
 pub mod seccomp_profile;
 mod signal_forwarding;

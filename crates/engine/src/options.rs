@@ -130,6 +130,9 @@ pub struct CreateOptions {
     pub tmpfs: Vec<String>,
     /// `-v`.
     pub volumes: Vec<Volume>,
+    /// `--cgroups=disabled`: no cgroup at all (rootless: limits are then
+    /// dropped instead of refused).
+    pub cgroups_disabled: bool,
     /// `--memory` in bytes.
     pub memory: Option<i64>,
     /// `--cpus` (fraction of CPUs).
