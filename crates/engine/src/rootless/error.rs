@@ -93,6 +93,9 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// pasta could not connect the container.
+    #[error(transparent)]
+    Pasta(#[from] super::pasta::PastaError),
     /// Limits were asked for where no cgroup can hold them.
     #[error(
         "{option}: a rootless container cannot have resource limits here: {why}; \

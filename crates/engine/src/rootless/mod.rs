@@ -5,7 +5,7 @@
 
 mod error;
 pub mod idmap;
-// pasta: below
+pub mod pasta;
 pub mod spec;
 pub mod userns;
 
