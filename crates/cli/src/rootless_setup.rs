@@ -81,16 +81,12 @@ pub fn enter(root: &Path, runroot: &Path) -> anyhow::Result<()> {
         check_owner(dir, uid)?;
     }
     let user = crate::newcomer::user_name(uid).unwrap_or_else(|| uid.to_string());
-    let mut single = false;
-    let created = userns::join(runroot, || {
-        Ok(match IdMapping::read(&user, uid, gid)? {
-            Some(m) => m,
-            None => {
-                single = true;
-                IdMapping::single(uid, gid)
-            }
-        })
-    })?;
+    // Read (and checked) before anything is made, though only a new
+    // namespace uses it: a broken file is an error either way.
+    let read = IdMapping::read(&user, uid, gid)?;
+    let single = read.is_none();
+    let mapping = read.unwrap_or_else(|| IdMapping::single(uid, gid));
+    let created = userns::join(runroot, &mapping)?;
     if created && single {
         // Once per namespace: it lives until the user's last process.
         eprintln!(
@@ -110,8 +106,15 @@ pub fn enter(root: &Path, runroot: &Path) -> anyhow::Result<()> {
 /// `dir`, when it exists, must be the user's: another user's store is
 /// never read or written.
 fn check_owner(dir: &Path, uid: u32) -> anyhow::Result<()> {
-    let Ok(meta) = std::fs::metadata(dir) else {
-        return Ok(());
+    let meta = match std::fs::metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        // Above it, a directory closed to the user: someone else's.
+        Err(e) => anyhow::bail!(
+            "{}: {e}: berth will not use another user's store; choose your own with \
+             --root/--runroot",
+            dir.display()
+        ),
     };
     if meta.uid() != uid {
         return Err(rootless::Error::NotYours {

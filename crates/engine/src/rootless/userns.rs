@@ -40,10 +40,10 @@ pub fn pause_main() -> ! {
     }
 }
 
-/// Join this user's namespace under `state_dir`, making it (with the
-/// mapping `mapping` gives) when no pause process lives. Returns whether
-/// it was made now. Must run while the process has one thread.
-pub fn join(state_dir: &Path, mapping: impl FnOnce() -> Result<IdMapping>) -> Result<bool> {
+/// Join this user's namespace under `state_dir`, making it with `mapping`
+/// when no pause process lives. Returns whether it was made now. Must run
+/// while the process has one thread.
+pub fn join(state_dir: &Path, mapping: &IdMapping) -> Result<bool> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -59,8 +59,7 @@ pub fn join(state_dir: &Path, mapping: impl FnOnce() -> Result<IdMapping>) -> Re
         enter(pid)?;
         return Ok(false);
     }
-    let mapping = mapping()?;
-    let pid = spawn_pause(&mapping)?;
+    let pid = spawn_pause(mapping)?;
     let tmp = pid_file.with_extension("tmp");
     std::fs::write(&tmp, pid.to_string())
         .and_then(|()| std::fs::rename(&tmp, &pid_file))
