@@ -368,7 +368,6 @@ impl Cli {
 
     /// Open the store at `--root`.
     pub fn store(&self) -> anyhow::Result<berth_storage::Store> {
-        newcomer::require_root()?;
         config::open_store(&self.root, &self.storage).map_err(|e| {
             let explained = e
                 .downcast_ref::<berth_storage::Error>()
