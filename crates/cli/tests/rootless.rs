@@ -534,7 +534,7 @@ fn files_on_disk_have_the_owners_podman_gives_them() {
         let host = |id: u32| if id == 0 { uid } else { sub + id - 1 };
         let want = format!("{}:{}", host(id_u), host(id_g));
         let got = owners(&u.store(), name);
-        assert_eq!(got, [want.clone()], "{name}");
+        assert_eq!(got, std::slice::from_ref(&want), "{name}");
         want
     };
     let mut berth_owners = vec![
