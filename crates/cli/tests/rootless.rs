@@ -413,6 +413,32 @@ fn user_pulls_runs_and_sees_itself_as_root_of_its_range() {
         "ls",
         "/sys/class/net/lo",
     ]);
+    // -it: a terminal of the container's own, through script(1)'s pty.
+    if common::have("script") {
+        let line = format!(
+            "setpriv --reuid {n} --regid {n} --init-groups env -i HOME={h} \
+             PATH=/usr/bin:/bin XDG_RUNTIME_DIR={x} {b} run --rm -it --network none {img} \
+             sh -c 'tty; id -u'",
+            n = u.name,
+            h = u.home.display(),
+            x = u.xdg.display(),
+            b = common::berth_bin(),
+        );
+        let out = Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+        assert!(out.status.success(), "{text}");
+        // (The pty echoes a NUL that reaches it as `^@`: filtered here.)
+        let lines: Vec<&str> = text
+            .lines()
+            .map(|l| l.trim_start_matches("^@"))
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert_eq!(lines, ["/dev/pts/0", "0"], "{text}");
+    }
 }
 
 #[test]
