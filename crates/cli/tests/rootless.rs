@@ -431,7 +431,8 @@ fn user_pulls_runs_and_sees_itself_as_root_of_its_range() {
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
         assert!(out.status.success(), "{text}");
-        // (The pty echoes a NUL that reaches it as `^@`: filtered here.)
+        // (A NUL echoed as `^@` shows up under setpriv and env -i, as
+        // root too: filtered here.)
         let lines: Vec<&str> = text
             .lines()
             .map(|l| l.trim_start_matches("^@"))
