@@ -364,6 +364,30 @@ fn user_pulls_runs_and_sees_itself_as_root_of_its_range() {
     u.ok(&["rmi", &img]);
     u.ok(&["load", "-q", "-i", archive.to_str().unwrap()]);
     assert!(u.ok(&["images"]).contains("busybox"));
+    // build: RUN in the user's namespace, its owners kept in the commit.
+    let ctx = u.home.join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Containerfile"),
+        format!("FROM {img}\nRUN echo built > /b && chown 1000:1000 /b\n"),
+    )
+    .unwrap();
+    for p in [ctx.clone(), ctx.join("Containerfile")] {
+        std::os::unix::fs::chown(&p, Some(u.uid), Some(u.uid)).unwrap();
+    }
+    u.ok(&["build", "-q", "-t", "built", ctx.to_str().unwrap()]);
+    let out = u.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "built",
+        "stat",
+        "-c",
+        "%u",
+        "/b",
+    ]);
+    assert_eq!(out.trim(), "1000");
     // mount only inside `berth unshare`, where its path can be read.
     u.ok(&["create", "--name", "m1", "--network", "none", &img, "true"]);
     let e = u.fails(&["mount", "m1"]);
