@@ -50,6 +50,11 @@ pub struct CreateArgs {
     /// Most processes in the container.
     #[arg(long)]
     pub pids_limit: Option<i64>,
+    /// `enabled` (the default) or `disabled`: no cgroup, and limits
+    /// dropped (a rootless user without a delegated cgroup needs it to
+    /// accept them).
+    #[arg(long, value_parser = ["enabled", "disabled"])]
+    pub cgroups: Option<String>,
     /// A resource limit NAME=SOFT[:HARD] (e.g. nofile=1024:2048); replaces
     /// containers.conf's default_ulimits entry of that name.
     #[arg(long)]
@@ -152,6 +157,7 @@ impl CreateArgs {
                 .transpose()?,
             cpus: self.cpus,
             pids_limit: self.pids_limit,
+            cgroups_disabled: self.cgroups.as_deref() == Some("disabled"),
             privileged: self.privileged,
             cap_add: self.cap_add.clone(),
             cap_drop: self.cap_drop.clone(),

@@ -44,6 +44,7 @@ mod pause_rename;
 mod progress;
 mod ps;
 mod report;
+mod rootless_setup;
 mod run_pull;
 mod save_load;
 mod scan_cmd;
@@ -53,6 +54,7 @@ mod system_containers;
 mod tar_rewrite;
 mod template;
 mod transfer;
+mod unshare_cmd;
 mod volume_list;
 mod volumes;
 
@@ -271,6 +273,9 @@ pub enum Command {
     /// The monitor of a detached container (started by berth itself).
     #[command(hide = true)]
     Monitor(containers::MonitorArgs),
+    /// Run a command (default: a shell) in the user namespace where a
+    /// rootless user's store lives, as podman unshare.
+    Unshare(unshare_cmd::UnshareArgs),
     /// Print a shell completion script (bash, zsh, fish, ...).
     Completion(docs_gen::CompletionArgs),
     /// Write the man pages of berth and every subcommand into a directory.
@@ -380,7 +385,6 @@ impl Cli {
 
     /// Open the store at `--root`.
     pub fn store(&self) -> anyhow::Result<berth_storage::Store> {
-        newcomer::require_root()?;
         config::open_store(&self.root, &self.storage).map_err(|e| {
             let explained = e
                 .downcast_ref::<berth_storage::Error>()
@@ -466,12 +470,22 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Container(_) | Command::Image(_) => {
             unreachable!("groups are opened into their commands before run")
         }
+        Command::Unshare(a) => unshare_cmd::unshare(cli, a),
         Command::Completion(a) => docs_gen::completion(a),
         Command::GenerateManpages(a) => docs_gen::manpages(a),
     }
 }
 
 fn main() {
+    // The rootless pause process is berth itself, started with this
+    // argument: it only keeps the user's namespace alive.
+    if std::env::args_os().nth(1).as_deref()
+        == Some(std::ffi::OsStr::new(
+            berth_engine::rootless::userns::PAUSE_ARG,
+        ))
+    {
+        berth_engine::rootless::userns::pause_main();
+    }
     // A closed stdout (`berth ps | head -1`) ends berth quietly, as it does
     // every Unix tool, instead of a panic in println!. Commands that relay
     // a container's streams ignore SIGPIPE again and handle EPIPE.
@@ -505,6 +519,7 @@ fn main() {
         Ok(())
     } else {
         config::apply_storage_conf(&mut cli, &matches)
+            .and_then(|()| rootless_setup::enter_for(&cli))
     };
     if let Err(e) = conf.and_then(|()| run(&cli)) {
         if e.downcast_ref::<exit_code::Reported>().is_none() {

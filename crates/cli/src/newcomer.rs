@@ -3,37 +3,8 @@
 
 use std::path::Path;
 
-/// berth's store and containers need root today (rootless berth is
-/// planned). Say what to do, depending on whether the user has
-/// subordinate ids, which rootless containers will need.
-pub fn require_root() -> anyhow::Result<()> {
-    // SAFETY: geteuid cannot fail and touches no memory.
-    let uid = unsafe { libc::geteuid() };
-    if uid == 0 {
-        return Ok(());
-    }
-    let user = user_name(uid).unwrap_or_else(|| uid.to_string());
-    let has_ids = |file: &str| {
-        std::fs::read_to_string(file).is_ok_and(|text| {
-            text.lines().any(|l| {
-                let owner = l.split(':').next().unwrap_or_default();
-                owner == user || owner == uid.to_string()
-            })
-        })
-    };
-    if has_ids("/etc/subuid") && has_ids("/etc/subgid") {
-        anyhow::bail!(
-            "berth runs containers as root for now (rootless berth is planned): run it with sudo"
-        );
-    }
-    anyhow::bail!(
-        "berth needs root, and {user} has no subordinate ids in /etc/subuid and /etc/subgid \
-         for rootless use: run berth with sudo (and, as root, \
-         `usermod --add-subuids 100000-165535 --add-subgids 100000-165535 {user}` for later)"
-    )
-}
-
-fn user_name(uid: u32) -> Option<String> {
+/// The name of `uid` in /etc/passwd.
+pub(crate) fn user_name(uid: u32) -> Option<String> {
     let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
     passwd.lines().find_map(|l| {
         let mut f = l.split(':');

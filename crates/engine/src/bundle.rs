@@ -110,6 +110,7 @@ pub(crate) fn write_with_spec(
     crate::init::apply(&mut config, opts)?;
     crate::life_options::apply_no_hosts(&mut config, &opts.life);
     crate::sd_notify::apply(&mut config, &opts.life, inp.dir)?;
+    crate::rootless::spec::adapt(&mut config, opts.cgroups_disabled)?;
     let path = inp.dir.join("config.json");
     let bytes = serde_json::to_vec_pretty(&config).map_err(|source| Error::Record {
         path: path.clone(),

@@ -54,11 +54,20 @@ impl Engine {
                 }
             }
         }
-        if !opts.ports.is_empty() && opts.network != NetworkMode::Bridge {
+        if opts.network == NetworkMode::Bridge && crate::rootless::is_rootless() {
+            return Err(Error::InvalidOption {
+                option: "--network",
+                value: "bridge".into(),
+                reason: "an unprivileged user has no bridge: use pasta (the default where \
+                         it is installed), none or host"
+                    .into(),
+            });
+        }
+        if !opts.ports.is_empty() && !opts.network.pins_netns() {
             return Err(Error::InvalidOption {
                 option: "--publish",
                 value: format!("{}", opts.ports[0].container_port),
-                reason: "ports can only be published with --network bridge".into(),
+                reason: "ports can only be published with --network bridge or pasta".into(),
             });
         }
         let bridge_only = |option: &'static str, value: String| Error::InvalidOption {
@@ -81,7 +90,9 @@ impl Engine {
                 return Err(bridge_only("--network-alias", alias.clone()));
             }
         }
-        self.networks.check_ports(&opts.ports)?;
+        if opts.network == NetworkMode::Bridge {
+            self.networks.check_ports(&opts.ports)?;
+        }
         Ok(opts)
     }
 
@@ -94,6 +105,12 @@ impl Engine {
         opts: &CreateOptions,
         state: &mut State,
     ) -> Result<()> {
+        if opts.network == NetworkMode::Pasta {
+            let a = crate::rootless::pasta::up(&self.netns_path(id), &opts.ports)
+                .map_err(crate::rootless::Error::from)?;
+            state.network = Some(a);
+            return Ok(());
+        }
         if opts.network != NetworkMode::Bridge {
             return Ok(());
         }
@@ -114,6 +131,16 @@ impl Engine {
     /// Undo [`Engine::network_up`] (see [`Networks::detach`]), from this
     /// process or any other.
     pub(crate) fn network_down(&self, id: &str, state: &mut State) -> Result<()> {
+        if state
+            .network
+            .as_ref()
+            .is_some_and(|a| a.network == crate::rootless::pasta::NETWORK)
+        {
+            crate::rootless::pasta::down(&self.netns_path(id))
+                .map_err(crate::rootless::Error::from)?;
+            state.network = None;
+            return Ok(());
+        }
         if state.network.is_none() && !self.networks.is_attached(id) {
             return Ok(());
         }
@@ -150,11 +177,14 @@ pub fn published_ports(opts: &CreateOptions, state: &State) -> Vec<PortMapping> 
     }
 }
 
-/// `--network` when none is given: `bridge` as root (as podman), else
-/// `none` (see [`network::bridge_possible`]).
+/// `--network` when none is given: `bridge` as root (as podman), pasta
+/// for an unprivileged user where it is installed, else `none` (see
+/// [`network::bridge_possible`]).
 pub fn default_network_mode() -> NetworkMode {
     if network::bridge_possible() {
         NetworkMode::Bridge
+    } else if crate::rootless::pasta::available() {
+        NetworkMode::Pasta
     } else {
         NetworkMode::None
     }

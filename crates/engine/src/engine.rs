@@ -6,7 +6,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::image_config::{self, ImageConfig};
 use crate::meta::Meta;
 use crate::network::{Networks, NetworksConfig};
-use crate::options::{CreateOptions, NetworkMode};
+use crate::options::CreateOptions;
 use crate::records::{RecordDir, RecordLock, State, Status};
 use crate::runtime::Runtime;
 use berth_storage::{NewContainer, Store};
@@ -227,7 +227,7 @@ impl Engine {
                 .as_ref()
                 .and_then(|p| p.cgroup_parent.as_deref())
                 .unwrap_or(&self.opts.cgroup_parent),
-            netns: (opts.network == NetworkMode::Bridge).then(|| self.netns_path(&c.id)),
+            netns: opts.network.pins_netns().then(|| self.netns_path(&c.id)),
             shared_namespaces,
             pod: pod.as_ref(),
             volume_overlays: self.volume_overlay_dir(&c.id),

@@ -198,6 +198,9 @@ pub enum Error {
     /// A pod is unknown, exists already or is stopped.
     #[error(transparent)]
     Pod(#[from] crate::pod::PodError),
+    /// Running for an unprivileged user.
+    #[error(transparent)]
+    Rootless(#[from] crate::rootless::Error),
 }
 
 /// The engine's result.

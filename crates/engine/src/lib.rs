@@ -77,6 +77,7 @@ mod resource_update;
 mod restart;
 mod restart_policy;
 pub mod rootfs_reader;
+pub mod rootless;
 mod runtime;
 pub mod sd_notify;
 pub mod seccomp_profile;

@@ -15,19 +15,29 @@ pub enum NetworkMode {
     Host,
     /// A veth on berth's bridge (see the `network` module).
     Bridge,
+    /// Its own namespace connected by pasta, a rootless user's default
+    /// (see `crate::rootless::pasta`).
+    Pasta,
 }
 
 impl NetworkMode {
+    /// Whether the container's namespace is pinned under the runroot
+    /// before it starts (a bridge's veth or pasta connects it there).
+    pub fn pins_netns(self) -> bool {
+        matches!(self, NetworkMode::Bridge | NetworkMode::Pasta)
+    }
+
     /// Parse `--network`.
     pub fn parse(s: &str) -> Result<NetworkMode> {
         match s {
             "none" => Ok(NetworkMode::None),
             "host" => Ok(NetworkMode::Host),
             "bridge" => Ok(NetworkMode::Bridge),
+            "pasta" => Ok(NetworkMode::Pasta),
             _ => Err(Error::InvalidOption {
                 option: "--network",
                 value: s.into(),
-                reason: "must be none, host, bridge or container:NAME".into(),
+                reason: "must be none, host, bridge, pasta or container:NAME".into(),
             }),
         }
     }
@@ -130,6 +140,9 @@ pub struct CreateOptions {
     pub tmpfs: Vec<String>,
     /// `-v`.
     pub volumes: Vec<Volume>,
+    /// `--cgroups=disabled`: no cgroup at all (rootless: limits are then
+    /// dropped instead of refused).
+    pub cgroups_disabled: bool,
     /// `--memory` in bytes.
     pub memory: Option<i64>,
     /// `--cpus` (fraction of CPUs).

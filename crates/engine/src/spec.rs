@@ -325,7 +325,7 @@ fn namespaces(opts: &CreateOptions, netns: Option<&Path>) -> Result<Vec<LinuxNam
     match opts.network {
         NetworkMode::None => ns.push(namespace(T::Network, None)?),
         NetworkMode::Host => {}
-        NetworkMode::Bridge => ns.push(namespace(T::Network, netns)?),
+        NetworkMode::Bridge | NetworkMode::Pasta => ns.push(namespace(T::Network, netns)?),
     }
     if Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
         // podman's default on cgroup v2; v1 hosts keep the host's.

@@ -189,3 +189,20 @@ pub fn namespace_type_of(path: &std::path::Path) -> Result<LinuxNamespaceType> {
             reason: format!("{} is a namespace of unknown type {ret:#x}", path.display()),
         })
 }
+
+/// Whether this process runs in a user namespace other than the host's
+/// (its uid_map is not the identity over every id): root there cannot
+/// make device nodes, mount sysfs of the host's network or write the
+/// host's cgroups, whatever its uid.
+pub fn running_in_userns() -> bool {
+    static IN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *IN.get_or_init(|| {
+        std::fs::read_to_string("/proc/self/uid_map")
+            .is_ok_and(|map| map.split_whitespace().collect::<Vec<_>>() != ["0", "0", "4294967295"])
+    })
+}
+
+/// Root of the host: euid 0 in the host's user namespace.
+pub fn host_root() -> bool {
+    nix::unistd::geteuid().is_root() && !running_in_userns()
+}

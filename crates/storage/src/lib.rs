@@ -41,6 +41,7 @@ mod error;
 mod fsat;
 mod fsutil;
 mod lock;
+mod overlay_xattrs;
 mod records;
 mod store;
 mod tar_split;

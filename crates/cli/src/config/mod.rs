@@ -37,8 +37,15 @@ pub fn apply_storage_conf(cli: &mut crate::Cli, matches: &clap::ArgMatches) -> a
     };
     let berth = storage_conf::StorageConf::berth()?;
     let containers = storage_conf::StorageConf::containers()?;
-    let (root, runroot, settings) =
+    let (mut root, mut runroot, settings) =
         storage_conf::resolve(&given, berth.as_ref(), containers.as_ref())?;
+    // An unprivileged user's store is its own (podman's rootless paths);
+    // berth's storage.conf places root's.
+    if let Some(uid) = crate::rootless_setup::rootless_uid() {
+        let (r, rr) = crate::rootless_setup::default_paths(uid)?;
+        root = given.root.clone().unwrap_or(r);
+        runroot = given.runroot.clone().unwrap_or(rr);
+    }
     cli.root = root;
     cli.runroot = runroot;
     cli.storage = settings;

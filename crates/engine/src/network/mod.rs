@@ -43,7 +43,8 @@ pub const PLUGIN_DIR_ENV: &str = "BERTH_CNI_PLUGIN_DIR";
 pub const IFNAME: &str = "eth0";
 
 /// Whether this process may make a bridge network (it needs root;
-/// rootless networking is not built).
+/// an unprivileged user's containers use pasta instead, see
+/// `crate::rootless::pasta`).
 pub fn bridge_possible() -> bool {
-    nix::unistd::geteuid().is_root()
+    !crate::rootless::is_rootless()
 }

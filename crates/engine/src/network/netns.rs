@@ -55,7 +55,29 @@ pub fn create(path: &Path) -> Result<(), NetError> {
 /// the calling thread). Not a thread of its own: in the monitor, which
 /// holds its resident pages for the container's whole life, spawning one
 /// cost ~200 KiB of them.
-fn in_new_netns(f: impl FnOnce() -> Result<(), NetError>, path: &Path) -> Result<(), NetError> {
+fn in_new_netns(
+    f: impl FnOnce() -> Result<(), NetError> + Send,
+    path: &Path,
+) -> Result<(), NetError> {
+    if crate::rootless::in_user_namespace() {
+        // Rootless, the host's namespace belongs to the host's user
+        // namespace, and a thread could not return to it: a thread of its
+        // own makes the namespace and ends.
+        return std::thread::scope(|s| {
+            s.spawn(|| {
+                unshare(CloneFlags::CLONE_NEWNET)
+                    .map_err(sys("unshare(CLONE_NEWNET) for", path))?;
+                f()
+            })
+            .join()
+            .unwrap_or_else(|_| {
+                Err(NetError::Sys {
+                    op: format!("making the namespace {}", path.display()),
+                    source: nix::errno::Errno::EINTR,
+                })
+            })
+        });
+    }
     let orig = std::fs::File::open("/proc/thread-self/ns/net").map_err(|e| NetError::Io {
         op: "open",
         path: "/proc/thread-self/ns/net".into(),

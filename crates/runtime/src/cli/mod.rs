@@ -289,7 +289,7 @@ fn socket_activation_fds() -> u32 {
 /// Where state lives when `--root` is not given: runc's choice, under
 /// berth's name.
 fn default_root() -> PathBuf {
-    if nix::unistd::geteuid().is_root() {
+    if berth_runtime::namespaces::host_root() {
         return PathBuf::from("/run/berth-runtime");
     }
     match std::env::var_os("XDG_RUNTIME_DIR") {

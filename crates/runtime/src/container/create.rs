@@ -408,7 +408,7 @@ impl CgroupGuard {
             // Rootless without a delegated cgroup: like runc, go on
             // without one as long as no limit was asked for.
             Err(crate::cgroups::Error::Mkdir { ref source, .. })
-                if !nix::unistd::geteuid().is_root()
+                if !crate::namespaces::host_root()
                     && matches!(
                         source.raw_os_error(),
                         Some(libc::EACCES | libc::EPERM | libc::EROFS)

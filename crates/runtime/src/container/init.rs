@@ -135,7 +135,7 @@ fn setup_and_exec(ctx: &mut InitContext<'_>) -> Result<Never> {
     let ropts = RootfsOptions {
         rootfs: ctx.rootfs,
         bundle: ctx.bundle,
-        in_userns: plan.new_user,
+        in_userns: plan.new_user || crate::namespaces::running_in_userns(),
         cgroupns: plan.new_cgroup,
         cgroup_path: ctx.cgroup_path,
         no_pivot: ctx.no_pivot,

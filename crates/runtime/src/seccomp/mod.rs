@@ -42,7 +42,7 @@ pub const ROOT_CACHE_DIR: &str = "/run/berth-runtime/seccomp-cache";
 /// `$XDG_RUNTIME_DIR/berth-runtime/seccomp-cache` for others, `None` (no
 /// cache: compile every time) when there is neither.
 pub fn default_cache_dir() -> Option<PathBuf> {
-    if nix::unistd::geteuid().is_root() {
+    if crate::namespaces::host_root() {
         return Some(PathBuf::from(ROOT_CACHE_DIR));
     }
     std::env::var_os("XDG_RUNTIME_DIR")

@@ -30,8 +30,6 @@ pub(crate) enum WhiteoutStyle {
     Delete,
 }
 
-const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
-
 /// Everything one entry's header says about the file besides its data.
 struct Attrs {
     mode: u32,
@@ -351,8 +349,13 @@ impl<'a> Unpacker<'a> {
         let fd = open_dir_at(self.stack.fd(depth), c).map_err(entry_err(name, "open directory"))?;
         set_owner_mode_xattrs(fd.as_fd(), attrs, name)?;
         if self.style == WhiteoutStyle::Overlay && self.whited.contains(&path) {
-            fsetxattr(&fd, OPAQUE_XATTR, b"y", XattrFlags::empty())
-                .map_err(entry_err(name, "mark directory opaque"))?;
+            fsetxattr(
+                &fd,
+                crate::overlay_xattrs::opaque(),
+                b"y",
+                XattrFlags::empty(),
+            )
+            .map_err(entry_err(name, "mark directory opaque"))?;
         }
         Ok(())
     }
@@ -463,8 +466,13 @@ impl<'a> Unpacker<'a> {
                     // Deleting the lower entry and adding a new one in the
                     // same layer: a new directory must not merge with the old.
                     if let Ok(fd) = open_dir_at(self.stack.fd(depth), c.as_c_str()) {
-                        fsetxattr(&fd, OPAQUE_XATTR, b"y", XattrFlags::empty())
-                            .map_err(entry_err(name, "mark directory opaque"))?;
+                        fsetxattr(
+                            &fd,
+                            crate::overlay_xattrs::opaque(),
+                            b"y",
+                            XattrFlags::empty(),
+                        )
+                        .map_err(entry_err(name, "mark directory opaque"))?;
                     }
                     return Ok(());
                 }
@@ -492,8 +500,13 @@ impl<'a> Unpacker<'a> {
         match self.style {
             WhiteoutStyle::Overlay => {
                 let fd = rustix::io::dup(self.stack.fd(depth)).map_err(entry_err(name, "dup"))?;
-                fsetxattr(&fd, OPAQUE_XATTR, b"y", XattrFlags::empty())
-                    .map_err(entry_err(name, "mark directory opaque"))
+                fsetxattr(
+                    &fd,
+                    crate::overlay_xattrs::opaque(),
+                    b"y",
+                    XattrFlags::empty(),
+                )
+                .map_err(entry_err(name, "mark directory opaque"))
             }
             WhiteoutStyle::Delete => {
                 let fd = rustix::io::dup(self.stack.fd(depth)).map_err(entry_err(name, "dup"))?;
@@ -596,7 +609,7 @@ fn read_attrs<R: Read>(entry: &mut tar::Entry<'_, R>, name: &str) -> Result<Attr
             let ext = ext.map_err(bad("pax header"))?;
             let Ok(key) = ext.key() else { continue };
             if let Some(x) = key.strip_prefix("SCHILY.xattr.") {
-                if x.starts_with("trusted.overlay.") {
+                if crate::overlay_xattrs::is_overlay_xattr(x) {
                     // overlayfs reads these from upper layers (redirects,
                     // opaque markers); an archive must not forge them.
                     return Err(Error::HostileEntry {

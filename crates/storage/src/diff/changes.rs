@@ -43,7 +43,7 @@ fn walk_upper(dir: BorrowedFd<'_>, prefix: &[u8], out: &mut Vec<Change>) -> rust
                     kind: ChangeKind::Entry,
                 });
                 let mut v = [0u8; 4];
-                if let Ok(n) = fgetxattr(&sub, "trusted.overlay.opaque", &mut v[..]) {
+                if let Ok(n) = fgetxattr(&sub, crate::overlay_xattrs::opaque(), &mut v[..]) {
                     if &v[..n] == b"y" {
                         out.push(Change {
                             path: path.clone(),

@@ -242,14 +242,14 @@ pub(crate) fn write_tar<W: Write>(root: &Path, changes: &[Change], out: W) -> Re
 }
 
 /// Extended attributes as a PAX header before the entry; overlay's own
-/// `trusted.overlay.*` bookkeeping is not part of the layer.
+/// `trusted.overlay.*` (or `user.overlay.*`) bookkeeping is not part of the layer.
 fn append_xattrs<W: Write>(
     builder: &mut tar::Builder<W>,
     xattrs: &[(String, Vec<u8>)],
 ) -> io::Result<()> {
     let records: Vec<(String, &[u8])> = xattrs
         .iter()
-        .filter(|(k, _)| !k.starts_with("trusted.overlay."))
+        .filter(|(k, _)| !crate::overlay_xattrs::is_overlay_xattr(k))
         .map(|(k, v)| (format!("SCHILY.xattr.{k}"), v.as_slice()))
         .collect();
     if records.is_empty() {

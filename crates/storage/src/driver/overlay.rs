@@ -238,11 +238,36 @@ struct MountSpec {
 /// Options every mount gets. index=off: the same lower layers are shared by
 /// many mounts. metacopy and redirect_dir off: a diff must find every
 /// changed file's data and every renamed directory in the upper layer.
-const FIXED_OPTIONS: [(&str, &str); 3] = [
-    ("index", "off"),
-    ("metacopy", "off"),
-    ("redirect_dir", "off"),
-];
+/// In a user namespace overlayfs needs `userxattr` (trusted xattrs are out
+/// of reach), which refuses redirect_dir=off: nofollow also writes no
+/// redirects (a renamed directory is copied, as without redirect_dir).
+fn fixed_options() -> &'static [(&'static str, Option<&'static str>)] {
+    if crate::overlay_xattrs::in_user_namespace() {
+        &[
+            ("index", Some("off")),
+            ("metacopy", Some("off")),
+            ("redirect_dir", Some("nofollow")),
+            ("userxattr", None),
+        ]
+    } else {
+        &[
+            ("index", Some("off")),
+            ("metacopy", Some("off")),
+            ("redirect_dir", Some("off")),
+        ]
+    }
+}
+
+/// The fixed options as mount(2) text: `,k=v,flag...`.
+fn fixed_options_text() -> String {
+    fixed_options()
+        .iter()
+        .map(|(k, v)| match v {
+            Some(v) => format!(",{k}={v}"),
+            None => format!(",{k}"),
+        })
+        .collect()
+}
 
 /// 0: not tried yet, 1: the new mount API with `lowerdir+` works, 2: it
 /// does not (kernel before 6.8), use mount(2).
@@ -272,9 +297,7 @@ fn legacy_options(spec: &MountSpec) -> (String, MountFlags) {
     if let Some((upper, work)) = &spec.upper {
         data.push_str(&format!(",upperdir={upper},workdir={work}"));
     }
-    for (k, v) in FIXED_OPTIONS {
-        data.push_str(&format!(",{k}={v}"));
-    }
+    data.push_str(&fixed_options_text());
     let mut flags = MountFlags::NODEV;
     if spec.upper.is_none() {
         flags |= MountFlags::RDONLY;
@@ -303,8 +326,11 @@ fn mount_new_api(dir: &Path, spec: &MountSpec, target: &Path) -> std::io::Result
         }
         None => attrs |= MountAttrFlags::MOUNT_ATTR_RDONLY,
     }
-    for (k, v) in FIXED_OPTIONS {
-        fsconfig_set_string(&fs, k, v)?;
+    for (k, v) in fixed_options() {
+        match v {
+            Some(v) => fsconfig_set_string(&fs, *k, *v)?,
+            None => rustix::mount::fsconfig_set_flag(&fs, *k)?,
+        }
     }
     fsconfig_create(&fs)?;
     let mnt = fsmount(&fs, FsMountFlags::FSMOUNT_CLOEXEC, attrs)?;
@@ -345,9 +371,11 @@ pub(crate) fn probe(root: &Path) -> std::result::Result<(), String> {
             fs::create_dir_all(base.join(d))?;
         }
         fs::write(base.join("l1/f"), b"x")?;
-        let data =
-            "lowerdir=l1:l2,upperdir=upper,workdir=work,index=off,metacopy=off,redirect_dir=off";
-        mount_from(&base, data, &base.join("merged"), MountFlags::empty())?;
+        let data = format!(
+            "lowerdir=l1:l2,upperdir=upper,workdir=work{}",
+            fixed_options_text()
+        );
+        mount_from(&base, &data, &base.join("merged"), MountFlags::empty())?;
         // Deleting a lower file makes a whiteout (a 0/0 device) in the upper
         // directory: proof the upper filesystem supports what we need.
         let r = fs::remove_file(base.join("merged/f"));

@@ -51,7 +51,7 @@ impl Store {
             Err(_) => return Ok(false),
         };
         let mut v = [0u8; 4];
-        let opaque = fgetxattr(&sub, "trusted.overlay.opaque", &mut v[..]).is_ok();
+        let opaque = fgetxattr(&sub, crate::overlay_xattrs::opaque(), &mut v[..]).is_ok();
         if opaque || !read_names(sub.as_fd()).ctx("read", &upper)?.is_empty() {
             return Ok(false);
         }
