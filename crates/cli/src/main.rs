@@ -47,6 +47,7 @@ mod report;
 mod rootless_setup;
 mod run_pull;
 mod save_load;
+mod sbom_cmd;
 mod scan_cmd;
 mod stats_cmd;
 mod system;
@@ -207,6 +208,8 @@ pub enum Command {
     /// List what an image or container holds (OS, packages, layers)
     /// without running it.
     Scan(scan_cmd::ScanArgs),
+    /// Write an image's software bill of materials (SPDX or CycloneDX JSON).
+    Sbom(sbom_cmd::SbomArgs),
     /// Write a container's filesystem as a tar.
     Export(export_import::ExportArgs),
     /// Make an image from a tarball of a filesystem.
@@ -439,6 +442,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Cp(a) => cp_cmd::cp(cli, a),
         Command::Diff(a) => diff_cmd::diff(cli, a),
         Command::Scan(a) => scan_cmd::scan(cli, a),
+        Command::Sbom(a) => sbom_cmd::sbom(cli, a),
         Command::Export(a) => export_import::export(cli, a),
         Command::Import(a) => export_import::import(cli, a),
         Command::Commit(a) => commit_cmd::commit(cli, a),

@@ -2,9 +2,8 @@
 //! NAME's does not (removed), the reverse (added), and those whose version
 //! changed, as a table or `--format json`.
 //!
-//! Whether a change is an upgrade needs each ecosystem's version ordering
-//! (berth-scan's `versions`, not built yet): until then every version
-//! change is listed as `changed`.
+//! Whether a change is an upgrade or a downgrade is decided by each
+//! ecosystem's own version ordering (berth-scan's `versions`).
 
 use crate::scan_cmd::{columns, warning_line};
 use berth_engine::Engine;
@@ -18,7 +17,9 @@ pub fn print(engine: &Engine, old: &str, new: &str, json: bool) -> anyhow::Resul
             eprintln!("warning: {name}: {}", warning_line(w));
         }
     }
-    let d = package_diff::diff(&before, &after, |_, _, _| None);
+    let d = package_diff::diff(&before, &after, |eco, a, b| {
+        Some(berth_scan::versions::compare(eco, a, b))
+    });
     if json {
         println!("{}", serde_json::to_string_pretty(&d)?);
     } else {

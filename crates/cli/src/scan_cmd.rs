@@ -2,9 +2,12 @@
 //! container's tree) holds, read from its mounted tree without running
 //! anything in it (berth-scan): the OS, its packages and language
 //! packages, and which layer added each. What could not be read is listed
-//! as warnings on stderr; the scan still reports the rest.
+//! as warnings on stderr; the scan still reports the rest. With `--vulns
+//! --db DIR` the inventory is matched against an OSV database directory,
+//! and `--fail-on SEVERITY` exits 1 when a finding is that severe.
 
 use crate::Cli;
+use berth_scan::osv::{Database, Finding, Severity};
 use berth_scan::{Inventory, ScanWarning};
 use clap::Args;
 
@@ -13,6 +16,17 @@ pub struct ScanArgs {
     /// Output format: table (default) or json.
     #[arg(long, default_value = "table")]
     pub format: String,
+    /// Match the packages against the OSV database given with --db.
+    #[arg(long, requires = "db")]
+    pub vulns: bool,
+    /// An OSV database: a directory of OSV JSON records, as osv.dev
+    /// exports them per ecosystem.
+    #[arg(long, value_name = "DIR")]
+    pub db: Option<std::path::PathBuf>,
+    /// Exit 1 when a finding is at least this severe (low, medium, high,
+    /// critical).
+    #[arg(long, value_name = "SEVERITY", requires = "vulns")]
+    pub fail_on: Option<Severity>,
     /// A container, else an image.
     pub name: String,
 }
@@ -23,17 +37,66 @@ pub fn scan(cli: &Cli, a: &ScanArgs) -> anyhow::Result<()> {
         "json" => true,
         f => anyhow::bail!("unknown format {f:?}: scan knows table and json"),
     };
+    // A bad database is found before the image is mounted.
+    let db = match (&a.db, a.vulns) {
+        (Some(dir), true) => Some(load_db(dir)?),
+        _ => None,
+    };
     let engine = cli.engine()?;
     let inv = berth_scan::scan(&engine, &a.name)?;
     for w in &inv.warnings {
         eprintln!("warning: {}", warning_line(w));
     }
+    let findings = db.as_ref().map(|db| db.matches(&inv));
     if json {
-        println!("{}", serde_json::to_string_pretty(&inv)?);
+        let mut doc = serde_json::to_value(&inv)?;
+        if let (Some(f), Some(obj)) = (&findings, doc.as_object_mut()) {
+            obj.insert("vulnerabilities".into(), serde_json::to_value(f)?);
+        }
+        println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         print!("{}", table(&inv));
+        if let Some(f) = &findings {
+            print!("\n{}", findings_table(f));
+        }
+    }
+    if let (Some(f), Some(threshold)) = (&findings, a.fail_on) {
+        if berth_scan::osv::fail_on(f, threshold) {
+            let n = f.iter().filter(|x| x.severity >= threshold).count();
+            eprintln!("{n} vulnerabilities at or above {threshold} (--fail-on)");
+            return Err(crate::exit_code::Reported(1).into());
+        }
     }
     Ok(())
+}
+
+/// The OSV records under `dir`; records that do not parse are named on
+/// stderr and the rest are used.
+fn load_db(dir: &std::path::Path) -> anyhow::Result<Database> {
+    let db = Database::load(dir)
+        .map_err(|e| anyhow::anyhow!("reading the OSV database {}: {e}", dir.display()))?;
+    for e in db.errors() {
+        eprintln!("warning: OSV database: {e}");
+    }
+    Ok(db)
+}
+
+/// ID PACKAGE INSTALLED FIXED SEVERITY, one row per finding.
+fn findings_table(findings: &[Finding]) -> String {
+    if findings.is_empty() {
+        return "No known vulnerabilities.\n".to_string();
+    }
+    let mut rows = vec![["ID", "PACKAGE", "INSTALLED", "FIXED", "SEVERITY"].map(String::from)];
+    for f in findings {
+        rows.push([
+            f.id.clone(),
+            f.package.clone(),
+            f.installed.clone(),
+            f.fixed.clone().unwrap_or_default(),
+            f.severity.to_string(),
+        ]);
+    }
+    columns(&rows)
 }
 
 /// `PATH[:LINE]: message`.

@@ -148,13 +148,13 @@ fn scan_and_package_diff_of_a_debian_image() {
     assert_eq!(d["added"][0]["name"], "berth-extra");
     assert_eq!(d["removed"].as_array().unwrap().len(), 1, "{d}");
     assert_eq!(d["removed"][0]["name"], "gzip");
-    let changes: Vec<&Value> = ["upgraded", "downgraded", "changed"]
-        .iter()
-        .flat_map(|k| d[*k].as_array().unwrap())
-        .collect();
+    // Debian's ordering places 99.0-1 above bookworm's hostname.
+    let changes = d["upgraded"].as_array().unwrap();
     assert_eq!(changes.len(), 1, "{d}");
     assert_eq!(changes[0]["name"], "hostname");
     assert_eq!(changes[0]["to"], "99.0-1");
+    assert!(d["downgraded"].as_array().unwrap().is_empty(), "{d}");
+    assert!(d["changed"].as_array().unwrap().is_empty(), "{d}");
     let table = env.ok(&["diff", "--packages", "deb2", "deb"]);
     assert!(
         table
@@ -191,4 +191,110 @@ fn scan_and_package_diff_of_a_debian_image() {
 
     assert!(mounts_under(&env).is_empty(), "{:?}", mounts_under(&env));
     env.ok(&["rm", "c"]);
+}
+
+/// OSV records as osv.dev exports them: `hostname` is fixed only in a
+/// version above the image's, `bash` in one below it.
+const OSV_HOSTNAME: &str = r#"{"schema_version":"1.6.0","id":"DSA-9999-1",
+"aliases":["CVE-2099-0001"],"summary":"hostname: test advisory",
+"affected":[{"package":{"ecosystem":"Debian:12","name":"hostname"},
+"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"99.0-1"}]}]}],
+"database_specific":{"severity":"high"}}"#;
+const OSV_BASH: &str = r#"{"schema_version":"1.6.0","id":"DSA-9999-2",
+"affected":[{"package":{"ecosystem":"Debian:12","name":"bash"},
+"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"1.0-1"}]}]}],
+"database_specific":{"severity":"critical"}}"#;
+
+#[test]
+fn vulnerabilities_and_sboms_of_a_debian_image() {
+    require!(is_root(), "images and containers need root");
+    let tree = debian_tree();
+    require!(tree.is_ok(), format!("no Debian tree: {:?}", tree.err()));
+    let tree = tree.unwrap();
+    let env = Env::new();
+    import(&env, &tree, "deb");
+    let db = env.dir.path().join("osv/Debian");
+    std::fs::create_dir_all(&db).unwrap();
+    std::fs::write(db.join("DSA-9999-1.json"), OSV_HOSTNAME).unwrap();
+    std::fs::write(db.join("DSA-9999-2.json"), OSV_BASH).unwrap();
+    std::fs::write(db.join("broken.json"), "{not json").unwrap();
+    let db = env.dir.path().join("osv");
+    let db = db.to_str().unwrap();
+
+    let out = env.berth(&["scan", "--vulns", "--db", db, "--format", "json", "deb"]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("broken.json"), "{err}");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found = doc["vulnerabilities"].as_array().unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["id"], "DSA-9999-1");
+    assert_eq!(found[0]["package"], "hostname");
+    assert_eq!(found[0]["fixed"], "99.0-1");
+    assert_eq!(found[0]["installed"], package(&doc, "hostname")["version"]);
+    let table = env.ok(&["scan", "--vulns", "--db", db, "deb"]);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("DSA-9999-1") && l.contains("HIGH")),
+        "{table}"
+    );
+    // --fail-on: exit 1 at or below the finding's severity, 0 above it.
+    let out = env.berth(&["scan", "--vulns", "--db", db, "--fail-on", "high", "deb"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 vulnerabilities at or above HIGH"));
+    env.ok(&[
+        "scan",
+        "--vulns",
+        "--db",
+        db,
+        "--fail-on",
+        "critical",
+        "deb",
+    ]);
+    let out = env.berth(&["scan", "--vulns", "--db", "/nonexistent-osv", "deb"]);
+    assert_eq!(out.status.code(), Some(125));
+    let out = env.berth(&["scan", "--vulns", "deb"]);
+    assert_ne!(out.status.code(), Some(0), "--vulns needs --db");
+
+    // SBOMs: every package with its purl, the image as the root.
+    let n = dpkg_count(&tree);
+    let spdx_file = env.dir.path().join("deb.spdx.json");
+    env.ok(&[
+        "sbom",
+        "--format",
+        "spdx-json",
+        "-o",
+        spdx_file.to_str().unwrap(),
+        "deb",
+    ]);
+    let spdx: Value = serde_json::from_slice(&std::fs::read(&spdx_file).unwrap()).unwrap();
+    assert_eq!(spdx["spdxVersion"], "SPDX-2.3");
+    let packages = spdx["packages"].as_array().unwrap();
+    assert_eq!(packages.len(), n + 2, "the image, its OS and its packages");
+    let os = packages
+        .iter()
+        .find(|p| p["primaryPackagePurpose"] == "OPERATING_SYSTEM");
+    assert_eq!(os.unwrap()["versionInfo"], "12", "{os:?}");
+    let bash = packages.iter().find(|p| p["name"] == "bash").unwrap();
+    let purl = bash["externalRefs"][0]["referenceLocator"]
+        .as_str()
+        .unwrap();
+    assert!(purl.starts_with("pkg:deb/debian/bash@"), "{purl}");
+    assert!(purl.contains("distro=debian-12"), "{purl}");
+    let cdx: Value =
+        serde_json::from_str(&env.ok(&["sbom", "--format", "cyclonedx-json", "deb"])).unwrap();
+    assert_eq!(cdx["bomFormat"], "CycloneDX");
+    assert_eq!(cdx["specVersion"], "1.5");
+    let components = cdx["components"].as_array().unwrap();
+    assert_eq!(components.len(), n + 1, "the OS and the packages");
+    assert!(components.iter().any(|c| c["type"] == "operating-system"));
+    // The root is the image, named by its manifest digest.
+    let digest = env.inspect("deb")["Digest"].as_str().unwrap().to_string();
+    let root = &cdx["metadata"]["component"];
+    assert_eq!(root["type"], "container", "{root}");
+    assert_eq!(root["version"], digest.as_str(), "{root}");
+    let out = env.berth(&["sbom", "--format", "xml", "deb"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(mounts_under(&env).is_empty(), "{:?}", mounts_under(&env));
 }

@@ -14,14 +14,14 @@ pub mod image_info;
 mod inventory;
 pub mod lang;
 pub mod model;
-pub mod osv;
-pub mod sbom;
-pub mod versions;
 pub mod os_release;
+pub mod osv;
 pub mod package_diff;
 mod rpm_header;
 pub mod rpmdb;
+pub mod sbom;
 mod tree;
+pub mod versions;
 pub mod walk;
 
 pub use error::Error;
