@@ -199,6 +199,8 @@ impl Drop for TestUser {
             drop_lines(f, &self.name, self.uid);
         }
         let _ = std::fs::remove_dir_all(&self.xdg);
+        // podman rootless (the owners comparison) leaves its lock table.
+        let _ = std::fs::remove_file(format!("/dev/shm/libpod_rootless_lock_{}", self.uid));
     }
 }
 
@@ -547,7 +549,16 @@ fn published_port_answers_on_the_hosts_loopback() {
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+    // The host side's sockets go with pasta's last process, which may
+    // outlive the one the loop above saw leave by a moment.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "port {port} still answers after rm -f"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     // No bridge for an unprivileged user.
     let e = u.fails(&["run", "--rm", "--network", "bridge", &img, "true"]);
     assert!(e.contains("pasta"), "{e}");
